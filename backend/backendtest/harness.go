@@ -1,0 +1,82 @@
+// Package backendtest is the conformance suite every gosspi backend must
+// pass, in the manner of testing/fstest.TestFS: a backend hands Run a
+// Harness, and Run checks the lifecycle, handshakes, attributes, message
+// protection, export and import, invalid handles and concurrency against it.
+//
+// The suite asserts only what holds on Windows. Where a backend cannot do
+// something (Wine implements no export or import, for example), the Harness
+// declares it, and the suite then checks the declared answer exactly instead
+// of skipping silently.
+package backendtest
+
+import (
+	"testing"
+
+	sspictx "github.com/gosspi/gosspi/context"
+)
+
+// Harness is what a backend gives the suite.
+type Harness struct {
+	// Name names the backend in test output, e.g. "fake" or "winsspi".
+	Name string
+	// NewBackend returns a backend for a new process on the machine under
+	// test. Export and import hand contexts between two of them. It may
+	// register cleanups on t.
+	NewBackend func(t testing.TB) sspictx.Backend
+	// Packages lists the security packages to test, each with the
+	// credentials and capabilities it has on this backend.
+	Packages []Package
+	// DoubleDelete reports that deleting an already deleted handle is safe
+	// to try (it is not under Wine, whose handle table it corrupts).
+	DoubleDelete bool
+}
+
+// Package is one security package under test.
+type Package struct {
+	// Name is the package name as the backend knows it: "NTLM", "Kerberos", "Negotiate".
+	Name string
+	// Client is the explicit identity of the client, or nil for the
+	// caller's default credentials.
+	Client *sspictx.AuthIdentity
+	// Server is the explicit identity of the server, or nil for default.
+	Server *sspictx.AuthIdentity
+	// Target is the service principal name the client asks for.
+	Target string
+	// ClientName is the name the server reports for the client through
+	// AttrNames, as DOMAIN\user or user@REALM (compared case-insensitively).
+	ClientName string
+	// WrongPassword, if set, is the client identity with a wrong password:
+	// the handshake must fail with SEC_E_LOGON_DENIED.
+	WrongPassword *sspictx.AuthIdentity
+	// Caps says what this package can do on this backend.
+	Caps Caps
+}
+
+// Support says how a backend answers one kind of call.
+type Support int
+
+const (
+	// Supported: the suite checks the full behaviour.
+	Supported Support = iota
+	// Unsupported: the suite checks that the call fails with
+	// SEC_E_UNSUPPORTED_FUNCTION and leaves the context usable.
+	Unsupported
+	// Broken: the backend is known to misbehave here (say why in the
+	// harness); the suite leaves these checks out and counts them.
+	Broken
+)
+
+// Caps declares what a package supports on a backend.
+type Caps struct {
+	ClientSign   Support // MakeSignature on the client, VerifySignature on the server
+	ServerSign   Support // MakeSignature on the server, VerifySignature on the client
+	Seal         Support // EncryptMessage/DecryptMessage in both directions
+	Export       Support // ExportSecurityContext / ImportSecurityContext
+	ContextToken Support // QuerySecurityContextToken on a server context
+	Names        Support // AttrNames
+	SessionKey   Support // AttrSessionKey
+	PackageInfo  Support // AttrPackageInfo
+	// SequenceDetect reports that replayed and reordered messages are
+	// refused with SEC_E_OUT_OF_SEQUENCE.
+	SequenceDetect Support
+}
