@@ -1,0 +1,530 @@
+package context
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/gosspi/gosspi/flags"
+)
+
+type ctxState uint8
+
+const (
+	stateNew         ctxState = iota // no handle yet
+	stateHandshaking                 // handle exists, handshake not finished
+	stateEstablished                 // ready for message protection and export
+	stateDead                        // deleted, moved away by export, or failed
+)
+
+// Context is a security context: established by a ClientContext or
+// ServerContext handshake, or imported with Store.Import. Calls on one
+// Context are serialized; different contexts run in parallel.
+//
+// Once deleted, or exported with flags.DeleteOld, every call answers
+// SEC_E_INVALID_HANDLE.
+type Context struct {
+	store    *Store
+	mu       sync.Mutex
+	h        Handle
+	pkg      string
+	server   bool
+	imported bool
+	state    ctxState
+	dead     string // why the context is dead, for error details
+	sizes    *Sizes
+	t        *tracked
+}
+
+// Package returns the security package name.
+func (c *Context) Package() string { return c.pkg }
+
+// Established reports whether the handshake has finished (an imported
+// context is established).
+func (c *Context) Established() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateEstablished
+}
+
+// Handle returns the backend handle, for code that needs to pass it to
+// other APIs. It is zero before the first Step and after Delete.
+func (c *Context) Handle() Handle {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.h
+}
+
+// live returns the handle or an SEC_E_INVALID_HANDLE error; c.mu is held.
+func (c *Context) live(op string) (Handle, error) {
+	switch c.state {
+	case stateDead:
+		return Handle{}, NewError(op, c.pkg, StatusInvalidHandle, "context "+c.dead, nil)
+	case stateNew:
+		return Handle{}, NewError(op, c.pkg, StatusInvalidHandle, "context has no handle yet: run the handshake first", nil)
+	}
+	return c.h, nil
+}
+
+// kill forgets the handle after it was deleted in the backend; c.mu is held.
+func (c *Context) kill(why string) {
+	c.state = stateDead
+	c.dead = why
+	c.h = Handle{}
+	c.store.untrack(c.t)
+	c.t = nil
+}
+
+// Delete deletes the context (DeleteSecurityContext). Deleting a context
+// that was already deleted or exported with DeleteOld returns
+// SEC_E_INVALID_HANDLE; deleting one whose handshake never started or
+// failed (and so was cleaned up already) returns nil.
+func (c *Context) Delete() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateNew || (c.state == stateDead && c.dead == deadFailed) {
+		return nil
+	}
+	h, err := c.live("DeleteSecurityContext")
+	if err != nil {
+		return err
+	}
+	err = c.store.b.DeleteSecurityContext(h)
+	c.kill("was deleted")
+	return err
+}
+
+const deadFailed = "failed its handshake and was deleted"
+
+// query runs QueryContextAttributes under the lock.
+func (c *Context) query(attr Attribute) (any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live("QueryContextAttributes")
+	if err != nil {
+		return nil, err
+	}
+	return c.store.b.QueryContextAttributes(h, attr)
+}
+
+func queryAs[T any](c *Context, attr Attribute) (T, error) {
+	var zero T
+	v, err := c.query(attr)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, NewError("QueryContextAttributes", c.pkg, StatusInternalError, "backend returned the wrong type for "+attr.String(), nil)
+	}
+	return t, nil
+}
+
+// Sizes returns the context's buffer sizes (SECPKG_ATTR_SIZES).
+func (c *Context) Sizes() (Sizes, error) { return queryAs[Sizes](c, AttrSizes) }
+
+// UserName returns the name of the context's user (SECPKG_ATTR_NAMES): on
+// a server, the authenticated client as DOMAIN\user.
+func (c *Context) UserName() (string, error) {
+	n, err := queryAs[Names](c, AttrNames)
+	return n.UserName, err
+}
+
+// NativeNames returns the client and server names (SECPKG_ATTR_NATIVE_NAMES).
+func (c *Context) NativeNames() (NativeNames, error) {
+	return queryAs[NativeNames](c, AttrNativeNames)
+}
+
+// Lifespan returns when the context became valid and when it expires.
+func (c *Context) Lifespan() (Lifespan, error) { return queryAs[Lifespan](c, AttrLifespan) }
+
+// Authority returns the name of the authenticating authority.
+func (c *Context) Authority() (string, error) {
+	a, err := queryAs[Authority](c, AttrAuthority)
+	return a.Name, err
+}
+
+// SessionKey returns the context's session key (SECPKG_ATTR_SESSION_KEY).
+func (c *Context) SessionKey() ([]byte, error) {
+	k, err := queryAs[SessionKey](c, AttrSessionKey)
+	return k.Key, err
+}
+
+// PackageInfo returns the package the context uses (SECPKG_ATTR_PACKAGE_INFO).
+func (c *Context) PackageInfo() (PackageInfo, error) {
+	return queryAs[PackageInfo](c, AttrPackageInfo)
+}
+
+// RawFlags returns the context's negotiated flags (SECPKG_ATTR_FLAGS): ISC_RET_*
+// bits on a client, ASC_RET_* bits on a server.
+func (c *Context) RawFlags() (uint32, error) {
+	f, err := queryAs[Flags](c, AttrFlags)
+	return f.Flags, err
+}
+
+// sizesLocked returns the cached sizes; c.mu is held.
+func (c *Context) sizesLocked(h Handle) (Sizes, error) {
+	if c.sizes != nil {
+		return *c.sizes, nil
+	}
+	v, err := c.store.b.QueryContextAttributes(h, AttrSizes)
+	if err != nil {
+		return Sizes{}, err
+	}
+	s, ok := v.(Sizes)
+	if !ok {
+		return Sizes{}, NewError("QueryContextAttributes", c.pkg, StatusInternalError, "backend returned the wrong type for SECPKG_ATTR_SIZES", nil)
+	}
+	c.sizes = &s
+	return s, nil
+}
+
+// Sign returns a signature of msg (MakeSignature).
+func (c *Context) Sign(msg []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live("MakeSignature")
+	if err != nil {
+		return nil, err
+	}
+	sz, err := c.sizesLocked(h)
+	if err != nil {
+		return nil, err
+	}
+	bufs := [2]Buffer{{Type: BufferData | BufferReadOnly, Data: msg}, {Type: BufferToken, Data: make([]byte, sz.MaxSignature)}}
+	if err := c.store.b.MakeSignature(h, 0, bufs[:], 0); err != nil {
+		return nil, err
+	}
+	return bufs[1].Data, nil
+}
+
+// Verify checks a signature made by the peer's Sign (VerifySignature):
+// SEC_E_MESSAGE_ALTERED if msg or sig were changed, SEC_E_OUT_OF_SEQUENCE
+// if the message was replayed or reordered.
+func (c *Context) Verify(msg, sig []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live("VerifySignature")
+	if err != nil {
+		return err
+	}
+	bufs := [2]Buffer{{Type: BufferData | BufferReadOnly, Data: msg}, {Type: BufferToken, Data: append([]byte(nil), sig...)}}
+	_, err = c.store.b.VerifySignature(h, bufs[:], 0)
+	return err
+}
+
+// Seal encrypts msg (EncryptMessage) and returns the security trailer
+// (signature) and the ciphertext; the peer passes both to Unseal. msg is
+// not modified.
+func (c *Context) Seal(msg []byte) (token, data []byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live("EncryptMessage")
+	if err != nil {
+		return nil, nil, err
+	}
+	sz, err := c.sizesLocked(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	buf := make([]byte, int(sz.SecurityTrailer)+len(msg))
+	copy(buf[sz.SecurityTrailer:], msg)
+	bufs := [2]Buffer{{Type: BufferToken, Data: buf[:sz.SecurityTrailer:sz.SecurityTrailer]}, {Type: BufferData, Data: buf[sz.SecurityTrailer:]}}
+	if err := c.store.b.EncryptMessage(h, 0, bufs[:], 0); err != nil {
+		return nil, nil, err
+	}
+	return bufs[0].Data, bufs[1].Data, nil
+}
+
+// Unseal checks and decrypts a message made by the peer's Seal
+// (DecryptMessage). The inputs are not modified.
+func (c *Context) Unseal(token, data []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live("DecryptMessage")
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, len(token)+len(data))
+	copy(buf, token)
+	copy(buf[len(token):], data)
+	bufs := [2]Buffer{{Type: BufferToken, Data: buf[:len(token):len(token)]}, {Type: BufferData, Data: buf[len(token):]}}
+	if _, err := c.store.b.DecryptMessage(h, bufs[:], 0); err != nil {
+		return nil, err
+	}
+	return bufs[1].Data, nil
+}
+
+// AccessToken returns the access token of the client of a server context
+// (QuerySecurityContextToken). The caller must Close it.
+func (c *Context) AccessToken() (*Token, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live("QuerySecurityContextToken")
+	if err != nil {
+		return nil, err
+	}
+	th, err := c.store.b.QuerySecurityContextToken(h)
+	if err != nil {
+		return nil, err
+	}
+	return c.store.newToken(th, c.pkg+" access token"), nil
+}
+
+// Impersonate runs fn on an OS thread that acts as the client of a server
+// context (ImpersonateSecurityContext, then RevertSecurityContext). The
+// goroutine stays locked to its thread for the whole call.
+func (c *Context) Impersonate(fn func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c.mu.Lock()
+	h, err := c.live("ImpersonateSecurityContext")
+	if err == nil {
+		err = c.store.b.ImpersonateSecurityContext(h)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	fnErr := fn()
+	c.mu.Lock()
+	rerr := c.store.b.RevertSecurityContext(h)
+	c.mu.Unlock()
+	if fnErr != nil {
+		return fnErr
+	}
+	return rerr
+}
+
+// Export packs the context so that a process on the same machine can
+// Import it (ExportSecurityContext). With flags.DeleteOld, this context is
+// dead afterwards: every call answers SEC_E_INVALID_HANDLE. If export
+// fails, the context is untouched, whatever the flags.
+func (c *Context) Export(f flags.Export) ([]byte, error) {
+	b, _, err := c.export(f, false)
+	return b, err
+}
+
+// ExportWithToken is Export that also returns the access token of a server
+// context's client. The caller must Close the token.
+func (c *Context) ExportWithToken(f flags.Export) ([]byte, *Token, error) {
+	return c.export(f, true)
+}
+
+func (c *Context) export(f flags.Export, wantToken bool) ([]byte, *Token, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live("ExportSecurityContext")
+	if err != nil {
+		return nil, nil, err
+	}
+	packed, th, err := c.store.b.ExportSecurityContext(h, f, wantToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	var tok *Token
+	if th != 0 {
+		tok = c.store.newToken(th, c.pkg+" token from ExportSecurityContext")
+	}
+	if f&flags.DeleteOld != 0 {
+		c.kill("was exported with DeleteOld and now lives in the importing process")
+	}
+	return packed, tok, nil
+}
+
+// ClientContext is the initiator side of a handshake.
+type ClientContext struct {
+	Context
+	cred     *Credentials
+	target   string
+	req      flags.ClientReq
+	ret      flags.ClientRet
+	bindings []byte
+}
+
+// SetChannelBindings sets the SEC_CHANNEL_BINDINGS structure passed with
+// every step (for example for TLS channel binding).
+func (c *ClientContext) SetChannelBindings(b []byte) { c.bindings = append([]byte(nil), b...) }
+
+// Flags returns the context attributes the last step returned.
+func (c *ClientContext) Flags() flags.ClientRet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ret
+}
+
+// Step runs one InitializeSecurityContext call with the server's last token
+// (nil on the first call). It returns the token to send, and done once the
+// client side is established. If a step fails, the partial context is
+// deleted.
+func (c *ClientContext) Step(in []byte) (out []byte, done bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.stepAllowed("InitializeSecurityContext"); err != nil {
+		return nil, false, err
+	}
+	ch, err := c.cred.handle()
+	if err != nil {
+		return nil, false, err
+	}
+	req := &InitializeRequest{Credential: ch, Context: c.h, Target: c.target, Flags: c.req, Input: inputBuffers(in, c.bindings)}
+	res, err := c.store.b.InitializeSecurityContext(req)
+	if err != nil {
+		c.fail(res.Context)
+		return nil, false, err
+	}
+	c.ret = res.Flags
+	return c.advance(res.Context, res.Status, res.Output, "client context for "+c.target)
+}
+
+// ServerContext is the acceptor side of a handshake.
+type ServerContext struct {
+	Context
+	cred     *Credentials
+	req      flags.ServerReq
+	ret      flags.ServerRet
+	bindings []byte
+}
+
+// SetChannelBindings sets the SEC_CHANNEL_BINDINGS structure passed with
+// every step.
+func (c *ServerContext) SetChannelBindings(b []byte) { c.bindings = append([]byte(nil), b...) }
+
+// Flags returns the context attributes the last step returned.
+func (c *ServerContext) Flags() flags.ServerRet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ret
+}
+
+// Step runs one AcceptSecurityContext call with the client's last token.
+// It returns the token to send back (possibly empty), and done once the
+// server side is established. If a step fails, the partial context is
+// deleted.
+func (c *ServerContext) Step(in []byte) (out []byte, done bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.stepAllowed("AcceptSecurityContext"); err != nil {
+		return nil, false, err
+	}
+	ch, err := c.cred.handle()
+	if err != nil {
+		return nil, false, err
+	}
+	req := &AcceptRequest{Credential: ch, Context: c.h, Flags: c.req, Input: inputBuffers(in, c.bindings)}
+	res, err := c.store.b.AcceptSecurityContext(req)
+	if err != nil {
+		c.fail(res.Context)
+		return nil, false, err
+	}
+	c.ret = res.Flags
+	return c.advance(res.Context, res.Status, res.Output, "server context")
+}
+
+func inputBuffers(in, bindings []byte) []Buffer {
+	if in == nil && bindings == nil {
+		return nil
+	}
+	bufs := make([]Buffer, 0, 2)
+	if in != nil {
+		bufs = append(bufs, Buffer{Type: BufferToken, Data: append([]byte(nil), in...)})
+	}
+	if bindings != nil {
+		bufs = append(bufs, Buffer{Type: BufferChannelBindings, Data: bindings})
+	}
+	return bufs
+}
+
+// stepAllowed refuses steps on dead or finished contexts; c.mu is held.
+func (c *Context) stepAllowed(op string) error {
+	switch c.state {
+	case stateDead:
+		return NewError(op, c.pkg, StatusInvalidHandle, "context "+c.dead, nil)
+	case stateEstablished:
+		return NewError(op, c.pkg, StatusInvalidParameter, "the handshake is already complete", nil)
+	}
+	return nil
+}
+
+// fail deletes a partial context after a failed step; c.mu is held.
+func (c *Context) fail(returned Handle) {
+	h := c.h
+	if h.IsZero() {
+		h = returned
+	}
+	if !h.IsZero() {
+		_ = c.store.b.DeleteSecurityContext(h)
+	}
+	c.kill(deadFailed)
+}
+
+// advance records the result of a successful step; c.mu is held.
+func (c *Context) advance(h Handle, st Status, out []byte, desc string) ([]byte, bool, error) {
+	if c.state == stateNew && !h.IsZero() {
+		c.h = h
+		c.state = stateHandshaking
+		c.t = c.store.track("context", c.pkg+" "+desc)
+	}
+	switch st {
+	case StatusCompleteNeeded, StatusCompleteAndContinue:
+		if err := c.store.b.CompleteAuthToken(c.h, []Buffer{{Type: BufferToken, Data: out}}); err != nil {
+			c.fail(c.h)
+			return nil, false, err
+		}
+	}
+	switch st {
+	case StatusOK, StatusCompleteNeeded:
+		c.state = stateEstablished
+		return out, true, nil
+	case StatusContinueNeeded, StatusCompleteAndContinue:
+		return out, false, nil
+	}
+	return out, false, NewError("handshake", c.pkg, st, "unexpected success status from the backend", nil)
+}
+
+// Token is an access token handle. Close it when done.
+type Token struct {
+	store *Store
+	mu    sync.Mutex
+	h     TokenHandle
+	t     *tracked
+}
+
+func (s *Store) newToken(h TokenHandle, desc string) *Token {
+	tok := &Token{store: s, h: h}
+	tok.t = s.track("token", desc)
+	return tok
+}
+
+func (t *Token) handle() TokenHandle {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.h
+}
+
+// Handle returns the backend's token handle (a Windows HANDLE on the real
+// backend); zero after Close.
+func (t *Token) Handle() TokenHandle { return t.handle() }
+
+// Info returns the user and groups the token carries.
+func (t *Token) Info() (TokenInfo, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.h == 0 {
+		return TokenInfo{}, NewError("GetTokenInformation", "", StatusInvalidHandle, "token was closed", nil)
+	}
+	return t.store.b.TokenInformation(t.h)
+}
+
+// Close closes the token. A second Close returns SEC_E_INVALID_HANDLE.
+func (t *Token) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.h == 0 {
+		return NewError("CloseHandle", "", StatusInvalidHandle, "token already closed", nil)
+	}
+	err := t.store.b.CloseToken(t.h)
+	t.h = 0
+	t.store.untrack(t.t)
+	t.t = nil
+	return err
+}

@@ -1,0 +1,258 @@
+package context
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gosspi/gosspi/flags"
+)
+
+// Store is the user-facing entry point: it wraps a Backend, hands out
+// Credentials, contexts and Tokens, and remembers every one still alive so
+// that a test can ask for leaks (see Leaks and CheckLeaks).
+//
+// A Store is safe for concurrent use.
+type Store struct {
+	b      Backend
+	nextID atomic.Uint64
+	shards [storeShards]storeShard
+}
+
+const storeShards = 16
+
+type storeShard struct {
+	mu   sync.Mutex
+	live map[uint64]*tracked
+}
+
+// tracked is the store's record of one live resource.
+type tracked struct {
+	id   uint64
+	kind string // "credential", "context", "token"
+	desc string
+	pcs  [8]uintptr
+	npc  int
+	when time.Time
+}
+
+// NewStore returns a Store over b.
+func NewStore(b Backend) *Store {
+	s := &Store{b: b}
+	for i := range s.shards {
+		s.shards[i].live = make(map[uint64]*tracked)
+	}
+	return s
+}
+
+// Backend returns the backend the store calls.
+func (s *Store) Backend() Backend { return s.b }
+
+// track records a new live resource, with the stack of the user code that
+// created it (skip frames inside this package).
+func (s *Store) track(kind, desc string) *tracked {
+	t := &tracked{id: s.nextID.Add(1), kind: kind, desc: desc, when: time.Now()}
+	t.npc = runtime.Callers(3, t.pcs[:])
+	sh := &s.shards[t.id%storeShards]
+	sh.mu.Lock()
+	sh.live[t.id] = t
+	sh.mu.Unlock()
+	return t
+}
+
+func (s *Store) untrack(t *tracked) {
+	if t == nil {
+		return
+	}
+	sh := &s.shards[t.id%storeShards]
+	sh.mu.Lock()
+	delete(sh.live, t.id)
+	sh.mu.Unlock()
+}
+
+// Leak is a resource the store handed out that was never released.
+type Leak struct {
+	Kind    string    // "credential", "context" or "token"
+	What    string    // e.g. `NTLM server context`
+	Created string    // where user code created it, as "function (file:line)"
+	When    time.Time // when it was created
+	Stack   []string  // the creating stack, innermost first
+}
+
+// String returns e.g. "NTLM server context created at main.serve (/src/main.go:42)".
+func (l Leak) String() string {
+	return l.What + " created at " + l.Created
+}
+
+// Leaks returns every credential, context and token still alive, oldest first.
+func (s *Store) Leaks() []Leak {
+	var all []*tracked
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for _, t := range sh.live {
+			all = append(all, t)
+		}
+		sh.mu.Unlock()
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
+	out := make([]Leak, 0, len(all))
+	for _, t := range all {
+		l := Leak{Kind: t.kind, What: t.desc, When: t.when}
+		frames := runtime.CallersFrames(t.pcs[:t.npc])
+		for {
+			f, more := frames.Next()
+			if f.Function != "" {
+				line := fmt.Sprintf("%s (%s:%d)", f.Function, f.File, f.Line)
+				l.Stack = append(l.Stack, line)
+				if l.Created == "" && !internalFrame(f.Function) {
+					l.Created = line
+				}
+			}
+			if !more {
+				break
+			}
+		}
+		if l.Created == "" && len(l.Stack) > 0 {
+			l.Created = l.Stack[0]
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// internalFrame reports frames of this package, which are never where a
+// user created a resource.
+func internalFrame(fn string) bool {
+	return strings.HasPrefix(fn, "github.com/gosspi/gosspi/context.")
+}
+
+// CheckLeaks returns nil if nothing is alive, or an error listing each leak
+// and where it was created.
+func (s *Store) CheckLeaks() error {
+	leaks := s.Leaks()
+	if len(leaks) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "gosspi: %d leaked handle(s):", len(leaks))
+	for _, l := range leaks {
+		b.WriteString("\n\t")
+		b.WriteString(l.String())
+	}
+	return &LeakError{Leaks: leaks, msg: b.String()}
+}
+
+// LeakError is the error CheckLeaks returns.
+type LeakError struct {
+	Leaks []Leak
+	msg   string
+}
+
+func (e *LeakError) Error() string { return e.msg }
+
+// Packages lists the security packages of the backend.
+func (s *Store) Packages() ([]PackageInfo, error) {
+	return s.b.EnumerateSecurityPackages()
+}
+
+// PackageInfo describes one security package.
+func (s *Store) PackageInfo(name string) (PackageInfo, error) {
+	return s.b.QuerySecurityPackageInfo(name)
+}
+
+// AcquireCredentials returns credentials for package pkg. A nil identity
+// means the caller's own credentials. The caller must Release them.
+func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity *AuthIdentity) (*Credentials, error) {
+	if err := use.Validate(); err != nil {
+		return nil, NewError("AcquireCredentialsHandle", pkg, StatusInvalidParameter, "bad credential use", err)
+	}
+	h, expiry, err := s.b.AcquireCredentialsHandle("", pkg, use, identity)
+	if err != nil {
+		return nil, err
+	}
+	c := &Credentials{store: s, h: h, pkg: pkg, use: use, expiry: expiry}
+	who := "current user"
+	if identity != nil {
+		who = identity.Domain + `\` + identity.User
+	}
+	c.t = s.track("credential", fmt.Sprintf("%s %s credential for %s", pkg, strings.ToLower(use.String()), who))
+	return c, nil
+}
+
+// Import creates a context from a blob that ExportSecurityContext produced
+// in a process on the same machine. token may be nil. The caller must
+// Delete the context.
+func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error) {
+	var th TokenHandle
+	if token != nil {
+		th = token.handle()
+	}
+	h, err := s.b.ImportSecurityContext(pkg, packed, th)
+	if err != nil {
+		return nil, err
+	}
+	c := &Context{store: s, h: h, pkg: pkg, state: stateEstablished, imported: true}
+	c.t = s.track("context", pkg+" imported context")
+	return c, nil
+}
+
+// Credentials is a credential handle. Release it when no context needs it
+// any more.
+type Credentials struct {
+	store  *Store
+	mu     sync.Mutex
+	h      Handle
+	pkg    string
+	use    flags.CredentialUse
+	expiry time.Time
+	t      *tracked
+}
+
+// Package returns the security package name.
+func (c *Credentials) Package() string { return c.pkg }
+
+// Use returns whether the credential is inbound, outbound or both.
+func (c *Credentials) Use() flags.CredentialUse { return c.use }
+
+// Expiry returns when the credential expires, as the backend reported it.
+func (c *Credentials) Expiry() time.Time { return c.expiry }
+
+func (c *Credentials) handle() (Handle, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.h.IsZero() {
+		return Handle{}, NewError("AcquireCredentialsHandle", c.pkg, StatusInvalidHandle, "credentials were released", nil)
+	}
+	return c.h, nil
+}
+
+// Release frees the credential handle (FreeCredentialsHandle). A second
+// Release returns SEC_E_INVALID_HANDLE.
+func (c *Credentials) Release() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.h.IsZero() {
+		return NewError("FreeCredentialsHandle", c.pkg, StatusInvalidHandle, "credentials already released", nil)
+	}
+	err := c.store.b.FreeCredentialsHandle(c.h)
+	c.h = Handle{}
+	c.store.untrack(c.t)
+	return err
+}
+
+// NewClientContext prepares a client (initiator) context towards target,
+// the service principal name. The handshake starts with the first Step.
+func (c *Credentials) NewClientContext(target string, req flags.ClientReq) *ClientContext {
+	return &ClientContext{Context: Context{store: c.store, pkg: c.pkg}, cred: c, target: target, req: req}
+}
+
+// NewServerContext prepares a server (acceptor) context. The handshake
+// starts with the first Step on the client's first token.
+func (c *Credentials) NewServerContext(req flags.ServerReq) *ServerContext {
+	return &ServerContext{Context: Context{store: c.store, pkg: c.pkg, server: true}, cred: c, req: req}
+}
