@@ -1,0 +1,228 @@
+package ntlm
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rc4"
+	"encoding/binary"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	//lint:ignore SA1019 MD4 is mandated by MS-NLMP for the NT hash; there is no alternative.
+	"golang.org/x/crypto/md4"
+)
+
+// utf16le encodes s as UTF-16LE, the encoding of every Unicode string in
+// NTLM. Invalid UTF-8 becomes U+FFFD, as it would after a round trip through
+// a Windows wide string.
+func utf16le(s string) []byte {
+	return appendUTF16LE(make([]byte, 0, 2*len(s)), s)
+}
+
+func appendUTF16LE(dst []byte, s string) []byte {
+	for _, r := range s {
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			dst = binary.LittleEndian.AppendUint16(dst, uint16(r1))
+			dst = binary.LittleEndian.AppendUint16(dst, uint16(r2))
+			continue
+		}
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(r))
+	}
+	return dst
+}
+
+// fromUTF16LE decodes UTF-16LE; ok is false for an odd length.
+func fromUTF16LE(b []byte) (string, bool) {
+	if len(b)%2 != 0 {
+		return "", false
+	}
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	return string(utf16.Decode(u)), true
+}
+
+// oemString decodes an OEM string. The emulation has no code page, so bytes
+// are taken as Latin-1, which is lossless and never fails.
+func oemString(b []byte) string {
+	if isASCII(b) {
+		return string(b)
+	}
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// oemBytes encodes s as Latin-1; runes outside it become '?', as the Windows
+// best-fit conversion would do for characters without a mapping.
+func oemBytes(s string) []byte {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 0xff {
+			r = '?'
+		}
+		b = append(b, byte(r))
+	}
+	return b
+}
+
+// NTHash returns the NT one-way function of a password (NTOWFv1, MS-NLMP
+// 3.3.1): MD4(UTF16LE(password)). It is what a principal directory stores
+// instead of the password.
+func NTHash(password string) []byte {
+	h := md4.New()
+	pw := utf16le(password)
+	h.Write(pw)
+	clear(pw)
+	return h.Sum(nil)
+}
+
+// NTOWFv2 returns ResponseKeyNT for NTLMv2 (MS-NLMP 3.3.2):
+// HMAC_MD5(MD4(UTF16LE(password)), UTF16LE(Uppercase(user) + domain)).
+// The user name is case-insensitive, the domain is not.
+func NTOWFv2(password, user, domain string) []byte {
+	nt := NTHash(password)
+	defer clear(nt)
+	return NTOWFv2FromHash(nt, user, domain)
+}
+
+// NTOWFv2FromHash is NTOWFv2 from a stored NT hash, so a server (or a client
+// holding only the hash) never needs the password.
+func NTOWFv2FromHash(ntHash []byte, user, domain string) []byte {
+	m := hmac.New(md5.New, ntHash)
+	m.Write(utf16le(strings.ToUpper(user) + domain))
+	return m.Sum(nil)
+}
+
+// hmacMD5 is HMAC_MD5(key, concatenation of parts).
+func hmacMD5(key []byte, parts ...[]byte) []byte {
+	m := hmac.New(md5.New, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// rc4Once is RC4K(key, data) of MS-NLMP 6: a fresh cipher over one buffer.
+func rc4Once(key, data []byte) []byte {
+	c, err := rc4.NewCipher(key)
+	if err != nil { // only for key length 0 or > 256, which callers exclude
+		return nil
+	}
+	out := make([]byte, len(data))
+	c.XORKeyStream(out, data)
+	*c = rc4.Cipher{} // drop the key schedule; Cipher.Reset is deprecated
+	return out
+}
+
+// ntlmv2Temp builds the NTLMv2_CLIENT_CHALLENGE ("temp" in MS-NLMP 3.3.2):
+// Responserversion, HiResponserversion, Z(6), Time, ClientChallenge, Z(4),
+// AvPairs, Z(4).
+func ntlmv2Temp(timestamp uint64, clientChallenge []byte, avPairs []byte) []byte {
+	t := make([]byte, 0, 28+len(avPairs)+4)
+	t = append(t, 1, 1, 0, 0, 0, 0, 0, 0)
+	t = binary.LittleEndian.AppendUint64(t, timestamp)
+	t = append(t, clientChallenge[:8]...)
+	t = append(t, 0, 0, 0, 0)
+	t = append(t, avPairs...)
+	t = append(t, 0, 0, 0, 0)
+	return t
+}
+
+// ntProofStr is HMAC_MD5(ResponseKeyNT, ServerChallenge || temp).
+func ntProofStr(responseKeyNT, serverChallenge, temp []byte) []byte {
+	return hmacMD5(responseKeyNT, serverChallenge, temp)
+}
+
+// lmv2Response is HMAC_MD5(ResponseKeyLM, ServerChallenge || ClientChallenge)
+// || ClientChallenge; for NTLMv2 ResponseKeyLM equals ResponseKeyNT.
+func lmv2Response(responseKey, serverChallenge, clientChallenge []byte) []byte {
+	return append(hmacMD5(responseKey, serverChallenge, clientChallenge), clientChallenge...)
+}
+
+// sessionBaseKey is HMAC_MD5(ResponseKeyNT, NTProofStr); for NTLMv2 it is
+// also the KeyExchangeKey (MS-NLMP 3.4.5.1).
+func sessionBaseKey(responseKeyNT, proof []byte) []byte {
+	return hmacMD5(responseKeyNT, proof)
+}
+
+// Magic constants of SIGNKEY and SEALKEY (MS-NLMP 3.4.5.2, 3.4.5.3),
+// including the terminating NUL the spec requires.
+var (
+	clientSignMagic = []byte("session key to client-to-server signing key magic constant\x00")
+	serverSignMagic = []byte("session key to server-to-client signing key magic constant\x00")
+	clientSealMagic = []byte("session key to client-to-server sealing key magic constant\x00")
+	serverSealMagic = []byte("session key to server-to-client sealing key magic constant\x00")
+)
+
+// signKey is SIGNKEY for extended session security.
+func signKey(exportedSessionKey []byte, fromClient bool) [16]byte {
+	h := md5.New()
+	h.Write(exportedSessionKey)
+	if fromClient {
+		h.Write(clientSignMagic)
+	} else {
+		h.Write(serverSignMagic)
+	}
+	var k [16]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// sealKey is SEALKEY for extended session security: the key is first cut
+// to the negotiated strength (128, 56 or 40 bits), then hashed with the
+// direction's constant.
+func sealKey(exportedSessionKey []byte, flags uint32, fromClient bool) [16]byte {
+	key := exportedSessionKey
+	switch {
+	case flags&Negotiate128 != 0:
+	case flags&Negotiate56 != 0:
+		key = key[:7]
+	default:
+		key = key[:5]
+	}
+	h := md5.New()
+	h.Write(key)
+	if fromClient {
+		h.Write(clientSealMagic)
+	} else {
+		h.Write(serverSealMagic)
+	}
+	var k [16]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// fileTimeEpochDelta is the number of seconds between 1601-01-01 (FILETIME
+// epoch) and 1970-01-01 (Unix epoch).
+const fileTimeEpochDelta = 11644473600
+
+// fileTime converts t to a FILETIME (100 ns ticks since 1601). It avoids
+// UnixNano, which overflows before 1678; times before 1601 clamp to 0.
+func fileTime(t time.Time) uint64 {
+	secs := t.Unix() + fileTimeEpochDelta
+	if secs < 0 {
+		return 0
+	}
+	return uint64(secs)*1e7 + uint64(t.Nanosecond()/100)
+}
+
+// timeFromFileTime is the inverse of fileTime.
+func timeFromFileTime(ft uint64) time.Time {
+	secs := int64(ft/1e7) - fileTimeEpochDelta
+	return time.Unix(secs, int64(ft%1e7)*100).UTC()
+}

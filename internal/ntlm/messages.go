@@ -1,0 +1,452 @@
+package ntlm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+)
+
+// Fixed header sizes of the three messages (MS-NLMP 2.2.1). The "min" sizes
+// are the smallest headers a peer may send (no VERSION, no MIC); payload
+// fields may not point into them.
+const (
+	negotiateMinHeader    = 32
+	negotiateHeader       = 40 // with VERSION
+	challengeMinHeader    = 48
+	challengeHeader       = 56 // with VERSION
+	authenticateMinHeader = 64
+	authenticateHeader    = 72 // with VERSION
+	authenticateMICHeader = 88 // with VERSION and MIC
+	micOffset             = 72
+	micSize               = 16
+)
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+// checkHeader validates size, signature and message type.
+func checkHeader(b []byte, msgType uint32, minLen int) error {
+	if len(b) > MaxTokenSize {
+		return malformed("token of %d bytes exceeds %d", len(b), MaxTokenSize)
+	}
+	if len(b) < minLen {
+		return malformed("token of %d bytes is shorter than the %d-byte header", len(b), minLen)
+	}
+	if !bytes.Equal(b[:8], signature[:]) {
+		return malformed("bad signature")
+	}
+	if t := binary.LittleEndian.Uint32(b[8:12]); t != msgType {
+		return malformed("message type %d, want %d", t, msgType)
+	}
+	return nil
+}
+
+// field reads a (Len, MaxLen, Offset) descriptor at b[at:] and returns the
+// payload it points to. Empty fields may carry any offset. The arithmetic is
+// done in uint64 so a hostile offset cannot wrap around.
+func field(b []byte, at, minOffset int, name string) ([]byte, int, error) {
+	n := uint64(binary.LittleEndian.Uint16(b[at:]))
+	off := uint64(binary.LittleEndian.Uint32(b[at+4:]))
+	if n == 0 {
+		return nil, -1, nil
+	}
+	if off < uint64(minOffset) {
+		return nil, 0, malformed("%s at offset %d overlaps the header", name, off)
+	}
+	if off+n > uint64(len(b)) {
+		return nil, 0, malformed("%s (offset %d, length %d) runs past the %d-byte token", name, off, n, len(b))
+	}
+	return bytes.Clone(b[off : off+n]), int(off), nil
+}
+
+// writer lays out a message: a fixed header followed by the payload, with
+// descriptors patched in as payload fields are appended.
+type writer struct {
+	buf []byte
+	err error
+}
+
+func newWriter(msgType uint32, header, payload int) *writer {
+	w := &writer{buf: make([]byte, header, header+payload)}
+	copy(w.buf, signature[:])
+	binary.LittleEndian.PutUint32(w.buf[8:], msgType)
+	return w
+}
+
+// payload appends data and writes its descriptor at header offset at.
+func (w *writer) payload(at int, data []byte) {
+	if len(data) > 0xffff {
+		if w.err == nil {
+			w.err = fmt.Errorf("ntlm: field of %d bytes does not fit in 16 bits", len(data))
+		}
+		return
+	}
+	binary.LittleEndian.PutUint16(w.buf[at:], uint16(len(data)))
+	binary.LittleEndian.PutUint16(w.buf[at+2:], uint16(len(data)))
+	binary.LittleEndian.PutUint32(w.buf[at+4:], uint32(len(w.buf)))
+	w.buf = append(w.buf, data...)
+}
+
+func (w *writer) bytes() ([]byte, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	if len(w.buf) > MaxTokenSize {
+		return nil, fmt.Errorf("ntlm: message of %d bytes exceeds %d", len(w.buf), MaxTokenSize)
+	}
+	return w.buf, nil
+}
+
+// putVersion writes an 8-byte VERSION, padding or cutting v as needed.
+func putVersion(dst, v []byte) {
+	clear(dst[:8])
+	copy(dst[:8], v)
+}
+
+func encodeString(s string, unicode bool) []byte {
+	if unicode {
+		return utf16le(s)
+	}
+	return oemBytes(s)
+}
+
+func decodeString(b []byte, unicode bool, name string) (string, error) {
+	if !unicode {
+		return oemString(b), nil
+	}
+	s, ok := fromUTF16LE(b)
+	if !ok {
+		return "", malformed("%s has odd UTF-16 length %d", name, len(b))
+	}
+	return s, nil
+}
+
+// NegotiateMessage is the NEGOTIATE_MESSAGE (MS-NLMP 2.2.1.1), the client's
+// first token.
+type NegotiateMessage struct {
+	Flags uint32
+	// Domain and Workstation are OEM strings, meaningful only with the
+	// NTLMSSP_NEGOTIATE_OEM_*_SUPPLIED flags; Windows clients send neither.
+	Domain, Workstation string
+	// Version is the 8-byte VERSION structure, or nil.
+	Version []byte
+}
+
+// Marshal encodes the message. The VERSION field is written when Version is
+// set or NTLMSSP_NEGOTIATE_VERSION is in Flags. It returns nil only if a
+// field is too long to encode (over 65535 bytes).
+func (m *NegotiateMessage) Marshal() []byte {
+	b, _ := m.marshal()
+	return b
+}
+
+func (m *NegotiateMessage) marshal() ([]byte, error) {
+	header := negotiateMinHeader
+	if m.Version != nil || m.Flags&NegotiateVersion != 0 {
+		header = negotiateHeader
+	}
+	dom, ws := oemBytes(m.Domain), oemBytes(m.Workstation)
+	w := newWriter(typeNegotiate, header, len(dom)+len(ws))
+	binary.LittleEndian.PutUint32(w.buf[12:], m.Flags)
+	if header == negotiateHeader {
+		putVersion(w.buf[32:], m.Version)
+	}
+	w.payload(16, dom)
+	w.payload(24, ws)
+	return w.bytes()
+}
+
+// ParseNegotiate decodes a NEGOTIATE_MESSAGE.
+func ParseNegotiate(b []byte) (*NegotiateMessage, error) {
+	if err := checkHeader(b, typeNegotiate, negotiateMinHeader); err != nil {
+		return nil, err
+	}
+	m := &NegotiateMessage{Flags: binary.LittleEndian.Uint32(b[12:])}
+	dom, domOff, err := field(b, 16, negotiateMinHeader, "DomainName")
+	if err != nil {
+		return nil, err
+	}
+	ws, wsOff, err := field(b, 24, negotiateMinHeader, "Workstation")
+	if err != nil {
+		return nil, err
+	}
+	m.Domain, m.Workstation = oemString(dom), oemString(ws)
+	end := headerEnd(len(b), domOff, wsOff)
+	if m.Flags&NegotiateVersion != 0 && end >= negotiateHeader {
+		m.Version = bytes.Clone(b[32:40])
+	}
+	return m, nil
+}
+
+// headerEnd is where the fixed part of a message ends: the lowest offset of
+// a non-empty payload field, or the token length when there is none. It
+// decides whether the optional VERSION and MIC fields are present, as
+// Windows does.
+func headerEnd(n int, offsets ...int) int {
+	end := n
+	for _, o := range offsets {
+		if o >= 0 && o < end {
+			end = o
+		}
+	}
+	return end
+}
+
+// AVPair is one AV_PAIR (MS-NLMP 2.2.2.1) of the target information.
+type AVPair struct {
+	ID    uint16
+	Value []byte
+}
+
+// AVPairs is a list of AV pairs without the terminating MsvAvEOL, which
+// Marshal adds and ParseAVPairs strips.
+type AVPairs []AVPair
+
+// Get returns the value of the first pair with the given ID.
+func (p AVPairs) Get(id uint16) ([]byte, bool) {
+	for _, a := range p {
+		if a.ID == id {
+			return a.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Marshal encodes the pairs followed by MsvAvEOL. Any MsvAvEOL in the list
+// is skipped, since it would end the list early. Values longer than 65535
+// bytes cannot be encoded and are truncated to keep Marshal total; callers
+// building messages check sizes beforehand.
+func (p AVPairs) Marshal() []byte {
+	n := 4
+	for _, a := range p {
+		n += 4 + len(a.Value)
+	}
+	b := make([]byte, 0, n)
+	for _, a := range p {
+		if a.ID == AvEOL {
+			continue
+		}
+		v := a.Value
+		if len(v) > 0xffff {
+			v = v[:0xffff]
+		}
+		b = binary.LittleEndian.AppendUint16(b, a.ID)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
+		b = append(b, v...)
+	}
+	return append(b, 0, 0, 0, 0)
+}
+
+// ParseAVPairs decodes an AV pair list. The list must end with MsvAvEOL;
+// bytes after it are ignored, because the NTLMv2 client challenge carries
+// padding there.
+func ParseAVPairs(b []byte) (AVPairs, error) {
+	if len(b) > MaxTokenSize {
+		return nil, malformed("AV pair list of %d bytes exceeds %d", len(b), MaxTokenSize)
+	}
+	var p AVPairs
+	for i := 0; ; {
+		if len(b)-i < 4 {
+			return nil, malformed("AV pair list not terminated by MsvAvEOL")
+		}
+		id := binary.LittleEndian.Uint16(b[i:])
+		n := int(binary.LittleEndian.Uint16(b[i+2:]))
+		i += 4
+		if id == AvEOL {
+			return p, nil
+		}
+		if len(b)-i < n {
+			return nil, malformed("AV pair %d of length %d runs past the list", id, n)
+		}
+		p = append(p, AVPair{ID: id, Value: bytes.Clone(b[i : i+n])})
+		i += n
+	}
+}
+
+// ChallengeMessage is the CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2), the server's
+// token.
+type ChallengeMessage struct {
+	Flags uint32
+	// TargetName is UTF-16LE on the wire with NTLMSSP_NEGOTIATE_UNICODE,
+	// OEM otherwise.
+	TargetName      string
+	ServerChallenge [8]byte
+	TargetInfo      AVPairs
+	// Version is the 8-byte VERSION structure, or nil.
+	Version []byte
+}
+
+// Marshal encodes the message. The VERSION field is written when Version is
+// set or NTLMSSP_NEGOTIATE_VERSION is in Flags; TargetInfo is written when
+// non-empty or NTLMSSP_NEGOTIATE_TARGET_INFO is set. It returns nil only if
+// a field is too long to encode.
+func (m *ChallengeMessage) Marshal() []byte {
+	b, _ := m.marshal()
+	return b
+}
+
+func (m *ChallengeMessage) marshal() ([]byte, error) {
+	header := challengeMinHeader
+	if m.Version != nil || m.Flags&NegotiateVersion != 0 {
+		header = challengeHeader
+	}
+	name := encodeString(m.TargetName, m.Flags&NegotiateUnicode != 0)
+	var info []byte
+	if len(m.TargetInfo) > 0 || m.Flags&NegotiateTargetInfo != 0 {
+		for _, a := range m.TargetInfo {
+			if len(a.Value) > 0xffff {
+				return nil, fmt.Errorf("ntlm: AV pair %d of %d bytes does not fit", a.ID, len(a.Value))
+			}
+		}
+		info = m.TargetInfo.Marshal()
+	}
+	w := newWriter(typeChallenge, header, len(name)+len(info))
+	binary.LittleEndian.PutUint32(w.buf[20:], m.Flags)
+	copy(w.buf[24:32], m.ServerChallenge[:])
+	if header == challengeHeader {
+		putVersion(w.buf[48:], m.Version)
+	}
+	w.payload(12, name)
+	w.payload(40, info)
+	return w.bytes()
+}
+
+// ParseChallenge decodes a CHALLENGE_MESSAGE.
+func ParseChallenge(b []byte) (*ChallengeMessage, error) {
+	if err := checkHeader(b, typeChallenge, challengeMinHeader); err != nil {
+		return nil, err
+	}
+	m := &ChallengeMessage{Flags: binary.LittleEndian.Uint32(b[20:])}
+	copy(m.ServerChallenge[:], b[24:32])
+	name, nameOff, err := field(b, 12, challengeMinHeader, "TargetName")
+	if err != nil {
+		return nil, err
+	}
+	if m.TargetName, err = decodeString(name, m.Flags&NegotiateUnicode != 0, "TargetName"); err != nil {
+		return nil, err
+	}
+	info, infoOff, err := field(b, 40, challengeMinHeader, "TargetInfo")
+	if err != nil {
+		return nil, err
+	}
+	if len(info) > 0 {
+		if m.TargetInfo, err = ParseAVPairs(info); err != nil {
+			return nil, err
+		}
+	}
+	end := headerEnd(len(b), nameOff, infoOff)
+	if m.Flags&NegotiateVersion != 0 && end >= challengeHeader {
+		m.Version = bytes.Clone(b[48:56])
+	}
+	return m, nil
+}
+
+// AuthenticateMessage is the AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3), the
+// client's last token.
+type AuthenticateMessage struct {
+	LmChallengeResponse, NtChallengeResponse []byte
+	// Domain, User and Workstation are UTF-16LE on the wire with
+	// NTLMSSP_NEGOTIATE_UNICODE, OEM otherwise.
+	Domain, User, Workstation string
+	EncryptedRandomSessionKey []byte
+	Flags                     uint32
+	// Version is the 8-byte VERSION structure, or nil.
+	Version []byte
+	// MIC is the 16-byte message integrity code, or nil when absent.
+	MIC []byte
+	// MICOffset is where ParseAuthenticate found the MIC in its input, 0 when
+	// absent. A verifier zeroes those 16 bytes before recomputing the MIC.
+	// Marshal ignores it: the MIC is always at offset 72 when written.
+	MICOffset int
+}
+
+// Marshal encodes the message. Payload order matches Windows (domain, user,
+// workstation, LM, NT, session key) so the MS-NLMP examples round-trip byte
+// for byte. The header has room for the MIC when MIC is non-nil and for the
+// VERSION when Version is set, MIC is set, or NTLMSSP_NEGOTIATE_VERSION is
+// in Flags. It returns nil only if a field is too long to encode.
+func (m *AuthenticateMessage) Marshal() []byte {
+	b, _ := m.marshal()
+	return b
+}
+
+func (m *AuthenticateMessage) marshal() ([]byte, error) {
+	header := authenticateMinHeader
+	if m.Version != nil || m.Flags&NegotiateVersion != 0 {
+		header = authenticateHeader
+	}
+	if m.MIC != nil {
+		header = authenticateMICHeader
+	}
+	uni := m.Flags&NegotiateUnicode != 0
+	dom, user, ws := encodeString(m.Domain, uni), encodeString(m.User, uni), encodeString(m.Workstation, uni)
+	w := newWriter(typeAuthenticate, header, len(dom)+len(user)+len(ws)+
+		len(m.LmChallengeResponse)+len(m.NtChallengeResponse)+len(m.EncryptedRandomSessionKey))
+	binary.LittleEndian.PutUint32(w.buf[60:], m.Flags)
+	if header >= authenticateHeader {
+		putVersion(w.buf[64:], m.Version)
+	}
+	if m.MIC != nil {
+		copy(w.buf[micOffset:micOffset+micSize], m.MIC)
+	}
+	w.payload(28, dom)
+	w.payload(36, user)
+	w.payload(44, ws)
+	w.payload(12, m.LmChallengeResponse)
+	w.payload(20, m.NtChallengeResponse)
+	w.payload(52, m.EncryptedRandomSessionKey)
+	return w.bytes()
+}
+
+// ParseAuthenticate decodes an AUTHENTICATE_MESSAGE. VERSION and MIC are
+// recognised by the room the payload leaves for them: the MIC is present
+// when no payload field starts before offset 88 (MS-NLMP defines no other
+// marker; the MsvAvFlags bit in the NTLMv2 response says whether it must be
+// checked).
+func ParseAuthenticate(b []byte) (*AuthenticateMessage, error) {
+	if err := checkHeader(b, typeAuthenticate, authenticateMinHeader); err != nil {
+		return nil, err
+	}
+	m := &AuthenticateMessage{Flags: binary.LittleEndian.Uint32(b[60:])}
+	var offs [6]int
+	var err error
+	if m.LmChallengeResponse, offs[0], err = field(b, 12, authenticateMinHeader, "LmChallengeResponse"); err != nil {
+		return nil, err
+	}
+	if m.NtChallengeResponse, offs[1], err = field(b, 20, authenticateMinHeader, "NtChallengeResponse"); err != nil {
+		return nil, err
+	}
+	var dom, user, ws []byte
+	if dom, offs[2], err = field(b, 28, authenticateMinHeader, "DomainName"); err != nil {
+		return nil, err
+	}
+	if user, offs[3], err = field(b, 36, authenticateMinHeader, "UserName"); err != nil {
+		return nil, err
+	}
+	if ws, offs[4], err = field(b, 44, authenticateMinHeader, "Workstation"); err != nil {
+		return nil, err
+	}
+	if m.EncryptedRandomSessionKey, offs[5], err = field(b, 52, authenticateMinHeader, "EncryptedRandomSessionKey"); err != nil {
+		return nil, err
+	}
+	uni := m.Flags&NegotiateUnicode != 0
+	if m.Domain, err = decodeString(dom, uni, "DomainName"); err != nil {
+		return nil, err
+	}
+	if m.User, err = decodeString(user, uni, "UserName"); err != nil {
+		return nil, err
+	}
+	if m.Workstation, err = decodeString(ws, uni, "Workstation"); err != nil {
+		return nil, err
+	}
+	end := headerEnd(len(b), offs[:]...)
+	if m.Flags&NegotiateVersion != 0 && end >= authenticateHeader {
+		m.Version = bytes.Clone(b[64:72])
+	}
+	if end >= authenticateMICHeader {
+		m.MIC = bytes.Clone(b[micOffset : micOffset+micSize])
+		m.MICOffset = micOffset
+	}
+	return m, nil
+}

@@ -1,0 +1,320 @@
+package ntlm
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rc4"
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+	"hash"
+)
+
+// SignatureSize is the size of an NTLMSSP_MESSAGE_SIGNATURE (cbMaxSignature
+// and cbSecurityTrailer of the NTLM package).
+const SignatureSize = 16
+
+// MaxRestoreStream bounds the keystream positions RestoreSession accepts.
+// Fast-forwarding RC4 costs about a second per few hundred MiB, so an
+// implausible position (1 TiB) is refused instead of hanging the caller.
+const MaxRestoreStream = 1 << 40
+
+// direction is the per-direction state: keys, the RC4 handle that runs for
+// the whole session, the sequence number and the keystream position.
+//
+// The RC4 key schedule and the HMAC pads are set up on first use rather
+// than in NewSession: the handshake is latency-critical, and many contexts
+// never sign or seal in one of the directions.
+type direction struct {
+	signKey [16]byte
+	sealKey [16]byte
+	ready   bool      // rc4 and mac are initialised
+	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
+	rc4     rc4.Cipher
+	seq     uint32
+	stream  uint64 // keystream bytes consumed, for State/RestoreSession
+}
+
+func (d *direction) init(exported []byte, flags uint32, fromClient bool) {
+	d.signKey = signKey(exported, fromClient)
+	d.sealKey = sealKey(exported, flags, fromClient)
+}
+
+// ensure sets up the RC4 handle and HMAC on first use. It is deterministic,
+// so a failed Verify may leave it done without changing observable state.
+func (d *direction) ensure() {
+	if d.ready {
+		return
+	}
+	c, _ := rc4.NewCipher(d.sealKey[:]) // a 16-byte key never fails
+	d.rc4 = *c
+	*c = rc4.Cipher{} // drop the extra copy of the key schedule
+	if d.mac == nil {
+		d.mac = hmac.New(md5.New, d.signKey[:])
+	}
+	d.ready = true
+}
+
+// reset restarts the direction at the post-handshake state.
+func (d *direction) reset() {
+	d.rc4 = rc4.Cipher{}
+	d.ready = false
+	d.seq = 0
+	d.stream = 0
+}
+
+// checksum computes the 8-byte checksum of MS-NLMP 3.4.4.2 with the given
+// RC4 handle (a copy, for the receive side). It returns the keystream bytes
+// consumed.
+func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool, out []byte) uint64 {
+	var seqb [4]byte
+	binary.LittleEndian.PutUint32(seqb[:], seq)
+	d.mac.Reset()
+	d.mac.Write(seqb[:])
+	d.mac.Write(msg)
+	var sum [md5.Size]byte
+	d.mac.Sum(sum[:0])
+	if keyExch {
+		c.XORKeyStream(out[:8], sum[:8])
+		return 8
+	}
+	copy(out[:8], sum[:8])
+	return 0
+}
+
+func (d *direction) wipe() {
+	clear(d.signKey[:])
+	clear(d.sealKey[:])
+	d.rc4 = rc4.Cipher{}
+	d.mac = nil
+	d.ready = false
+}
+
+// Session is NTLM session security (MS-NLMP 3.4) for NTLMv2 with extended
+// session security in connection-oriented mode: one RC4 stream per direction
+// for the whole session, HMAC_MD5 checksums, and a sequence number per
+// direction.
+//
+// A failed Verify or Unseal leaves the session untouched (no sequence number
+// consumed, no keystream advanced), so a rejected replay or forgery does not
+// desynchronise an otherwise healthy context. A Session is not safe for
+// concurrent use; the backend serializes calls on a context.
+type Session struct {
+	key       [16]byte // ExportedSessionKey
+	flags     uint32
+	client    bool
+	send      direction
+	recv      direction
+	destroyed bool
+}
+
+// NewSession derives the client and server signing and sealing keys from the
+// ExportedSessionKey (MS-NLMP 3.4.5) for the side given by client. flags are
+// the negotiated flags; they must include extended session security, the only
+// mode implemented, and choose the seal key strength (128, 56 or 40 bits) and
+// whether checksums are encrypted (KEY_EXCH).
+func NewSession(exportedSessionKey []byte, flags uint32, client bool) (*Session, error) {
+	if len(exportedSessionKey) != 16 {
+		return nil, fmt.Errorf("%w: session key of %d bytes, want 16", ErrMalformed, len(exportedSessionKey))
+	}
+	if flags&NegotiateExtendedSessionSecurity == 0 {
+		return nil, fmt.Errorf("%w: session security without extended session security", ErrUnsupported)
+	}
+	s := &Session{flags: flags, client: client}
+	copy(s.key[:], exportedSessionKey)
+	s.send.init(s.key[:], flags, client)
+	s.recv.init(s.key[:], flags, !client)
+	return s, nil
+}
+
+func (s *Session) keyExch() bool { return s.flags&NegotiateKeyExch != 0 }
+
+// Sign returns the NTLMSSP_MESSAGE_SIGNATURE of msg (MS-NLMP 3.4.4.2) and
+// advances the send sequence number. It returns nil after Destroy.
+func (s *Session) Sign(msg []byte) []byte {
+	if s.destroyed {
+		return nil
+	}
+	sig := make([]byte, SignatureSize)
+	s.signInto(sig, msg)
+	return sig
+}
+
+func (s *Session) signInto(sig, msg []byte) {
+	d := &s.send
+	d.ensure()
+	binary.LittleEndian.PutUint32(sig[0:], 1)
+	d.stream += d.checksum(&d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
+	binary.LittleEndian.PutUint32(sig[12:], d.seq)
+	d.seq++
+}
+
+// Seal encrypts msg and returns it with its signature (MS-NLMP 3.4.3): the
+// message is encrypted with the send RC4 stream, then the checksum of the
+// plaintext is encrypted with the same stream. It returns nils after
+// Destroy.
+func (s *Session) Seal(msg []byte) (sealed, sig []byte) {
+	if s.destroyed {
+		return nil, nil
+	}
+	sealed = make([]byte, len(msg))
+	s.send.ensure()
+	s.send.rc4.XORKeyStream(sealed, msg)
+	s.send.stream += uint64(len(msg))
+	sig = make([]byte, SignatureSize)
+	s.signInto(sig, msg)
+	return sealed, sig
+}
+
+// checkSig validates the signature's form and sequence number without
+// touching the state.
+func (s *Session) checkSig(sig []byte) error {
+	if s.destroyed {
+		return fmt.Errorf("%w: session destroyed", ErrMessageAltered)
+	}
+	if len(sig) != SignatureSize {
+		return fmt.Errorf("%w: signature of %d bytes, want %d", ErrMessageAltered, len(sig), SignatureSize)
+	}
+	if v := binary.LittleEndian.Uint32(sig); v != 1 {
+		return fmt.Errorf("%w: signature version %d", ErrMessageAltered, v)
+	}
+	// The sequence number travels in clear with extended session security,
+	// and a replayed checksum could never verify anyway because the RC4
+	// stream has moved on, so a wrong number is reported as what it is.
+	if seq := binary.LittleEndian.Uint32(sig[12:]); seq != s.recv.seq {
+		return fmt.Errorf("%w: sequence number %d, expected %d", ErrOutOfSequence, seq, s.recv.seq)
+	}
+	return nil
+}
+
+// Verify checks sig against msg (MS-NLMP 3.4.4): ErrOutOfSequence when the
+// signature's sequence number is not the next expected one (replay, loss or
+// reordering), ErrMessageAltered when the checksum differs or sig is not a
+// 16-byte version-1 signature. On error the session state is unchanged.
+func (s *Session) Verify(msg, sig []byte) error {
+	if err := s.checkSig(sig); err != nil {
+		return err
+	}
+	d := &s.recv
+	d.ensure()
+	c := d.rc4 // work on a copy; commit only on success
+	var want [8]byte
+	n := d.checksum(&c, d.seq, msg, s.keyExch(), want[:])
+	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
+		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
+	}
+	d.rc4 = c
+	d.stream += n
+	d.seq++
+	return nil
+}
+
+// Unseal decrypts sealed and verifies sig over the plaintext, with the same
+// errors as Verify. sealed is not modified; on error nothing is returned and
+// the session state is unchanged.
+func (s *Session) Unseal(sealed, sig []byte) ([]byte, error) {
+	if err := s.checkSig(sig); err != nil {
+		return nil, err
+	}
+	d := &s.recv
+	d.ensure()
+	c := d.rc4
+	plain := make([]byte, len(sealed))
+	c.XORKeyStream(plain, sealed)
+	var want [8]byte
+	n := d.checksum(&c, d.seq, plain, s.keyExch(), want[:])
+	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
+		clear(plain)
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
+	}
+	d.rc4 = c
+	d.stream += uint64(len(sealed)) + n
+	d.seq++
+	return plain, nil
+}
+
+// SessionState is the exportable state of a Session. crypto/rc4 does not
+// expose its permutation, so the state records how many keystream bytes
+// each direction has consumed; RestoreSession regenerates the cipher and
+// discards that many bytes.
+type SessionState struct {
+	SessionKey             []byte // ExportedSessionKey, 16 bytes
+	Flags                  uint32
+	Client                 bool
+	SendSeq, RecvSeq       uint32
+	SendStream, RecvStream uint64
+}
+
+// State returns the current state, for export. The key is a copy the caller
+// should zero when done.
+func (s *Session) State() SessionState {
+	return SessionState{
+		SessionKey: bytes.Clone(s.key[:]),
+		Flags:      s.flags,
+		Client:     s.client,
+		SendSeq:    s.send.seq,
+		RecvSeq:    s.recv.seq,
+		SendStream: s.send.stream,
+		RecvStream: s.recv.stream,
+	}
+}
+
+// RestoreSession rebuilds a Session from State, continuing exactly where it
+// stood. The cost is linear in the keystream consumed so far (RC4 runs at a
+// few hundred MiB/s), since the cipher state can only be recovered by
+// replaying it; positions above MaxRestoreStream are refused.
+func RestoreSession(st SessionState) (*Session, error) {
+	if st.SendStream > MaxRestoreStream || st.RecvStream > MaxRestoreStream {
+		return nil, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
+	}
+	s, err := NewSession(st.SessionKey, st.Flags, st.Client)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range []struct {
+		d   *direction
+		seq uint32
+		n   uint64
+	}{{&s.send, st.SendSeq, st.SendStream}, {&s.recv, st.RecvSeq, st.RecvStream}} {
+		x.d.ensure()
+		skip(&x.d.rc4, x.n)
+		x.d.stream = x.n
+		x.d.seq = x.seq
+	}
+	return s, nil
+}
+
+// skip advances c by n keystream bytes.
+func skip(c *rc4.Cipher, n uint64) {
+	var buf [4096]byte
+	for n > 0 {
+		k := uint64(len(buf))
+		if n < k {
+			k = n
+		}
+		c.XORKeyStream(buf[:k], buf[:k])
+		n -= k
+	}
+}
+
+// Reset returns the session to its post-handshake state: sequence numbers 0
+// and fresh RC4 streams (SECPKG_CONTEXT_EXPORT_RESET_NEW).
+func (s *Session) Reset() {
+	if s.destroyed {
+		return
+	}
+	s.send.reset()
+	s.recv.reset()
+}
+
+// Destroy zeroes the key material the Session holds. Afterwards Sign and
+// Seal return nil and Verify and Unseal fail with ErrMessageAltered. The
+// HMAC pads inside crypto/hmac cannot be reached and are left to the
+// garbage collector.
+func (s *Session) Destroy() {
+	clear(s.key[:])
+	s.send.wipe()
+	s.recv.wipe()
+	s.destroyed = true
+}

@@ -1,0 +1,251 @@
+package ntlm
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSessionSignVerifyBothDirections(t *testing.T) {
+	client, server := sessions(t)
+	for i := 0; i < 5; i++ {
+		msg := []byte(fmt.Sprintf("client message %d", i))
+		require.NoError(t, server.Verify(msg, client.Sign(msg)), "c->s %d", i)
+		msg = []byte(fmt.Sprintf("server message %d", i))
+		require.NoError(t, client.Verify(msg, server.Sign(msg)), "s->c %d", i)
+	}
+	// Sequence numbers count per direction, from 0.
+	assert.Equal(t, uint32(5), client.State().SendSeq)
+	assert.Equal(t, uint32(5), client.State().RecvSeq)
+	assert.Equal(t, uint32(5), server.State().SendSeq)
+}
+
+func TestSessionSealUnseal(t *testing.T) {
+	client, server := sessions(t)
+	for _, n := range []int{0, 1, 16, 1000, 70000} {
+		msg := randomBytes(n)
+		sealed, sig := client.Seal(msg)
+		require.Len(t, sig, SignatureSize)
+		if n > 16 {
+			assert.NotEqual(t, msg, sealed)
+		}
+		plain, err := server.Unseal(sealed, sig)
+		require.NoError(t, err)
+		assert.Equal(t, msg, plain)
+
+		sealed, sig = server.Seal(msg)
+		plain, err = client.Unseal(sealed, sig)
+		require.NoError(t, err)
+		assert.Equal(t, msg, plain)
+	}
+}
+
+func TestSessionMixedSignAndSeal(t *testing.T) {
+	client, server := sessions(t)
+	for i := 0; i < 10; i++ {
+		msg := []byte(fmt.Sprintf("msg %d", i))
+		if i%2 == 0 {
+			require.NoError(t, server.Verify(msg, client.Sign(msg)))
+			continue
+		}
+		sealed, sig := client.Seal(msg)
+		plain, err := server.Unseal(sealed, sig)
+		require.NoError(t, err)
+		require.Equal(t, msg, plain)
+	}
+}
+
+func TestSessionRejectsAndRecovers(t *testing.T) {
+	msg := []byte("pay 100 to bob")
+	tests := []struct {
+		name string
+		// attack gets a good (msg, sig) pair the client produced and must
+		// feed the server something bad.
+		attack func(s *Session, msg, sig []byte) error
+		want   error
+	}{
+		{"tampered message", func(s *Session, m, sig []byte) error { return s.Verify(flip(m, 4), sig) }, ErrMessageAltered},
+		{"tampered checksum", func(s *Session, m, sig []byte) error { return s.Verify(m, flip(sig, 5)) }, ErrMessageAltered},
+		{"bad version", func(s *Session, m, sig []byte) error { return s.Verify(m, flip(sig, 0)) }, ErrMessageAltered},
+		{"short signature", func(s *Session, m, sig []byte) error { return s.Verify(m, sig[:15]) }, ErrMessageAltered},
+		{"long signature", func(s *Session, m, sig []byte) error { return s.Verify(m, append(bytes.Clone(sig), 0)) }, ErrMessageAltered},
+		{"nil signature", func(s *Session, m, _ []byte) error { return s.Verify(m, nil) }, ErrMessageAltered},
+		{"future sequence", func(s *Session, m, sig []byte) error { return s.Verify(m, flip(sig, 12)) }, ErrOutOfSequence},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, server := sessions(t)
+			// A first good message so the streams are mid-way.
+			require.NoError(t, server.Verify([]byte("warm-up"), client.Sign([]byte("warm-up"))))
+			sig := client.Sign(msg)
+			before := server.State()
+			require.ErrorIs(t, tt.attack(server, msg, sig), tt.want)
+			assert.Equal(t, before, server.State(), "a rejected message must not change the state")
+			require.NoError(t, server.Verify(msg, sig), "the genuine message still verifies")
+			next := []byte("next")
+			require.NoError(t, server.Verify(next, client.Sign(next)))
+		})
+	}
+}
+
+func TestSessionReplayAndReorder(t *testing.T) {
+	client, server := sessions(t)
+	m1, m2, m3 := []byte("one"), []byte("two"), []byte("three")
+	s1, s2, s3 := client.Sign(m1), client.Sign(m2), client.Sign(m3)
+
+	require.ErrorIs(t, server.Verify(m2, s2), ErrOutOfSequence, "reordered")
+	require.NoError(t, server.Verify(m1, s1))
+	require.ErrorIs(t, server.Verify(m1, s1), ErrOutOfSequence, "replayed")
+	require.NoError(t, server.Verify(m2, s2))
+	require.NoError(t, server.Verify(m3, s3))
+
+	// The same for sealed messages.
+	c1, g1 := server.Seal(m1)
+	c2, g2 := server.Seal(m2)
+	_, err := client.Unseal(c2, g2)
+	require.ErrorIs(t, err, ErrOutOfSequence)
+	p, err := client.Unseal(c1, g1)
+	require.NoError(t, err)
+	assert.Equal(t, m1, p)
+	_, err = client.Unseal(c1, g1)
+	require.ErrorIs(t, err, ErrOutOfSequence)
+	_, err = client.Unseal(flip(c2, 0), g2)
+	require.ErrorIs(t, err, ErrMessageAltered)
+	p, err = client.Unseal(c2, g2)
+	require.NoError(t, err)
+	assert.Equal(t, m2, p)
+}
+
+func TestSessionDirectionsAreIndependent(t *testing.T) {
+	client, server := sessions(t)
+	msg := []byte("reflect me")
+	sig := client.Sign(msg)
+	// A client's own signature reflected back to it must not verify.
+	assert.ErrorIs(t, client.Verify(msg, sig), ErrMessageAltered)
+	require.NoError(t, server.Verify(msg, sig))
+}
+
+func TestSessionStateRestore(t *testing.T) {
+	client, server := sessions(t)
+	for i := 0; i < 3; i++ {
+		sealed, sig := client.Seal(randomBytes(100 + i))
+		_, err := server.Unseal(sealed, sig)
+		require.NoError(t, err)
+		m := randomBytes(10)
+		require.NoError(t, client.Verify(m, server.Sign(m)))
+	}
+	st := server.State()
+	restored, err := RestoreSession(st)
+	require.NoError(t, err)
+	if d := cmp.Diff(st, restored.State()); d != "" {
+		t.Fatalf("restored state differs:\n%s", d)
+	}
+
+	// The original and the restored copy produce identical output...
+	m := []byte("after export")
+	a1, b1 := server.Seal(m)
+	a2, b2 := restored.Seal(m)
+	assert.Equal(t, a1, a2)
+	assert.Equal(t, b1, b2)
+	// ...and the restored one continues the conversation exactly.
+	p, err := client.Unseal(a2, b2)
+	require.NoError(t, err)
+	assert.Equal(t, m, p)
+	sealed, sig := client.Seal([]byte("to restored"))
+	p, err = restored.Unseal(sealed, sig)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("to restored"), p)
+	// The original is an independent copy at the same position.
+	_, err = server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	// A copy that misses a message falls behind, as with a Windows context
+	// exported without DELETE_OLD when both copies are used.
+	sealed, sig = client.Seal([]byte("second"))
+	_, err = server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	sealed, sig = client.Seal([]byte("third"))
+	_, err = restored.Unseal(sealed, sig)
+	require.ErrorIs(t, err, ErrOutOfSequence)
+}
+
+func TestRestoreSessionRejectsBadState(t *testing.T) {
+	client, _ := sessions(t)
+	good := client.State()
+	tests := []struct {
+		name string
+		edit func(*SessionState)
+	}{
+		{"short key", func(s *SessionState) { s.SessionKey = s.SessionKey[:8] }},
+		{"no key", func(s *SessionState) { s.SessionKey = nil }},
+		{"no ESS", func(s *SessionState) { s.Flags &^= NegotiateExtendedSessionSecurity }},
+		{"huge stream", func(s *SessionState) { s.SendStream = MaxRestoreStream + 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := good
+			st.SessionKey = bytes.Clone(good.SessionKey)
+			tt.edit(&st)
+			_, err := RestoreSession(st)
+			assert.Error(t, err)
+		})
+	}
+}
+
+func TestSessionReset(t *testing.T) {
+	client, server := sessions(t)
+	fresh := server.State()
+	for i := 0; i < 3; i++ {
+		sealed, sig := client.Seal([]byte("x"))
+		_, err := server.Unseal(sealed, sig)
+		require.NoError(t, err)
+	}
+	client.Reset()
+	server.Reset()
+	assert.Equal(t, fresh, server.State())
+	sealed, sig := client.Seal([]byte("after reset"))
+	p, err := server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("after reset"), p)
+}
+
+func TestSessionDestroy(t *testing.T) {
+	client, server := sessions(t)
+	sig := client.Sign([]byte("m"))
+	server.Destroy()
+	assert.Equal(t, make([]byte, 16), server.State().SessionKey)
+	assert.ErrorIs(t, server.Verify([]byte("m"), sig), ErrMessageAltered)
+	_, err := server.Unseal([]byte("m"), sig)
+	assert.ErrorIs(t, err, ErrMessageAltered)
+	assert.Nil(t, server.Sign([]byte("m")))
+	s, g := server.Seal([]byte("m"))
+	assert.Nil(t, s)
+	assert.Nil(t, g)
+	server.Reset() // no panic
+	server.Destroy()
+}
+
+func TestNewSessionValidation(t *testing.T) {
+	_, err := NewSession(make([]byte, 15), DefaultClientFlags, true)
+	assert.ErrorIs(t, err, ErrMalformed)
+	_, err = NewSession(make([]byte, 16), DefaultClientFlags&^NegotiateExtendedSessionSecurity, true)
+	assert.ErrorIs(t, err, ErrUnsupported)
+}
+
+func TestSignWithoutKeyExch(t *testing.T) {
+	key := randomBytes(16)
+	flags := DefaultClientFlags &^ NegotiateKeyExch
+	c, err := NewSession(key, flags, true)
+	require.NoError(t, err)
+	s, err := NewSession(key, flags, false)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		m := []byte{byte(i)}
+		require.NoError(t, s.Verify(m, c.Sign(m)))
+	}
+	assert.Zero(t, c.State().SendStream, "without KEY_EXCH the checksum is not encrypted")
+	require.ErrorIs(t, s.Verify([]byte{9}, c.Sign([]byte{8})), ErrMessageAltered)
+}
