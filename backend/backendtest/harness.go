@@ -23,6 +23,9 @@ type Harness struct {
 	// test. Export and import hand contexts between two of them. It may
 	// register cleanups on t.
 	NewBackend func(t testing.TB) sspictx.Backend
+	// NewForeignBackend, if set, returns a backend on another machine: a
+	// context exported on the machine under test must not import there.
+	NewForeignBackend func(t testing.TB) sspictx.Backend
 	// Packages lists the security packages to test, each with the
 	// credentials and capabilities it has on this backend.
 	Packages []Package

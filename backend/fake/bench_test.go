@@ -1,0 +1,168 @@
+package fake
+
+import (
+	"testing"
+
+	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/flags"
+)
+
+// benchEnv is a store with credentials for both sides.
+func benchEnv(b *testing.B) (*Machine, *sspictx.Store, *sspictx.Credentials, *sspictx.Credentials) {
+	b.Helper()
+	m := NewMachine(MachineConfig{Name: "BENCH", Domain: "CONTOSO"})
+	m.AddUser("CONTOSO", "alice", "Passw0rd!")
+	st := sspictx.NewStore(m.NewProcess())
+	sc, err := st.AcquireCredentials("NTLM", flags.Inbound, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc, err := st.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sc.Release(); _ = cc.Release() })
+	return m, st, cc, sc
+}
+
+func benchHandshake(b *testing.B, cc, sc *sspictx.Credentials) (*sspictx.ClientContext, *sspictx.ServerContext) {
+	c := cc.NewClientContext("HOST/bench", flags.ClientReqIntegrity|flags.ClientReqConfidentiality)
+	s := sc.NewServerContext(flags.ServerReqIntegrity | flags.ServerReqConfidentiality)
+	neg, _, err := c.Step(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chal, _, err := s.Step(neg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	auth, _, err := c.Step(chal)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := s.Step(auth); err != nil {
+		b.Fatal(err)
+	}
+	return c, s
+}
+
+// BenchmarkHandshake is a full NTLM handshake, both sides, through the
+// Store, including deleting both contexts.
+func BenchmarkHandshake(b *testing.B) {
+	_, _, cc, sc := benchEnv(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c, s := benchHandshake(b, cc, sc)
+		_ = c.Delete()
+		_ = s.Delete()
+	}
+}
+
+// BenchmarkExportImport is one export (without DELETE_OLD), one import in
+// another process of the machine, and the imported context's deletion.
+func BenchmarkExportImport(b *testing.B) {
+	m, _, cc, sc := benchEnv(b)
+	c, s := benchHandshake(b, cc, sc)
+	defer c.Delete()
+	defer s.Delete()
+	other := sspictx.NewStore(m.NewProcess())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		blob, err := s.Export(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		imp, err := other.Import("NTLM", blob, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = imp.Delete()
+	}
+}
+
+// BenchmarkExportImportBackend is the same round trip on the Backend
+// interface alone, without the Store's tracking.
+func BenchmarkExportImportBackend(b *testing.B) {
+	m, st, cc, sc := benchEnv(b)
+	c, s := benchHandshake(b, cc, sc)
+	defer c.Delete()
+	defer s.Delete()
+	p, other := st.Backend(), m.NewProcess()
+	h := s.Handle()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		blob, _, err := p.ExportSecurityContext(h, 0, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ih, err := other.ImportSecurityContext("NTLM", blob, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = other.DeleteSecurityContext(ih)
+	}
+}
+
+// BenchmarkSealUnseal64K seals a 64 KiB message on the client and unseals
+// it on the server.
+func BenchmarkSealUnseal64K(b *testing.B) {
+	_, _, cc, sc := benchEnv(b)
+	c, s := benchHandshake(b, cc, sc)
+	defer c.Delete()
+	defer s.Delete()
+	msg := make([]byte, 64<<10)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok, data, err := c.Seal(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Unseal(tok, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStoreParallel acquires and releases credentials, and signs and
+// verifies on per-goroutine contexts, from parallel goroutines on one Store.
+func BenchmarkStoreParallel(b *testing.B) {
+	b.Run("AcquireRelease", func(b *testing.B) {
+		_, st, _, _ := benchEnv(b)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c, err := st.AcquireCredentials("NTLM", flags.Inbound, nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_ = c.Release()
+			}
+		})
+	})
+	b.Run("SignVerify", func(b *testing.B) {
+		_, _, cc, sc := benchEnv(b)
+		msg := []byte("a short RPC request body")
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			c, s := benchHandshake(b, cc, sc)
+			defer c.Delete()
+			defer s.Delete()
+			for pb.Next() {
+				sig, err := c.Sign(msg)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if err := s.Verify(msg, sig); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,195 @@
+package fake
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
+	"github.com/gosspi/gosspi/serialize"
+)
+
+// ErrAlreadyImported is matched (with errors.Is) by the error of a second
+// import of one blob: a packed context can be imported only once.
+var ErrAlreadyImported = errors.New("fake: this packed context was already imported on this machine")
+
+// ExportSecurityContext seals an established context with the machine key.
+//
+// It checks everything that can fail before it changes anything, so a
+// failed export (bad flags, injected fault, sealing error) leaves the old
+// context fully usable even with DeleteOld.
+func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantToken bool) ([]byte, sspictx.TokenHandle, error) {
+	const op = "ExportSecurityContext"
+	if err := f.Validate(); err != nil {
+		return nil, 0, sspictx.NewError(op, "", sspictx.StatusInvalidParameter, "export flags beyond ResetNew|DeleteOld|ToKernel", err)
+	}
+	c, err := p.lookupCtx(op, h)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer c.mu.Unlock()
+	name := c.pkg.info.Name
+	if f&flags.ToKernel != 0 {
+		return nil, 0, errf(op, name, sspictx.StatusUnsupportedFunction, "SECPKG_CONTEXT_EXPORT_TO_KERNEL is not supported")
+	}
+	if !c.established {
+		return nil, 0, errf(op, name, sspictx.StatusInvalidHandle, "a context can be exported only after its handshake")
+	}
+	if err := p.faults.check(op, name); err != nil {
+		return nil, 0, err
+	}
+	ss := c.sess.State()
+	defer clear(ss.SessionKey)
+	if f&flags.ResetNew != 0 {
+		ss.SendSeq, ss.RecvSeq, ss.SendStream, ss.RecvStream = 0, 0, 0, 0
+	}
+	var pkgState [ntlmStateLen]byte
+	encodeNTLMState(pkgState[:], &ss)
+	defer clear(pkgState[:])
+	st := serialize.State{
+		Package:      name,
+		Server:       c.server,
+		Established:  true,
+		ClientName:   c.domain + `\` + c.user,
+		ServerName:   c.serverName,
+		Authority:    c.target,
+		Flags:        c.retFlags,
+		Expiry:       c.expiry,
+		User:         c.user,
+		Domain:       c.domain,
+		SID:          c.sid,
+		Groups:       c.groups,
+		PackageState: pkgState[:],
+		Reset:        f&flags.ResetNew != 0,
+	}
+	blob, err := p.m.sealer.Seal(&st, p.m.rand)
+	if err != nil {
+		return nil, 0, sspictx.NewError(op, name, sspictx.StatusInternalError, "sealing the context", err)
+	}
+	var tok sspictx.TokenHandle
+	if wantToken && c.server {
+		tok = sspictx.TokenHandle(p.newToken(c.identity()))
+	}
+	// Nothing can fail past this point.
+	if f&flags.DeleteOld != 0 {
+		p.removeCtx(h, c)
+	}
+	return blob, tok, nil
+}
+
+// ntlmStateLen is the size of the NTLM package state in a packed context:
+// key 16, flags 4, client 1, two sequence numbers 4+4, two stream
+// positions 8+8.
+const ntlmStateLen = 16 + 4 + 1 + 4 + 4 + 8 + 8
+
+func encodeNTLMState(b []byte, s *ntlm.SessionState) {
+	copy(b[0:16], s.SessionKey)
+	binary.LittleEndian.PutUint32(b[16:], s.Flags)
+	if s.Client {
+		b[20] = 1
+	}
+	binary.LittleEndian.PutUint32(b[21:], s.SendSeq)
+	binary.LittleEndian.PutUint32(b[25:], s.RecvSeq)
+	binary.LittleEndian.PutUint64(b[29:], s.SendStream)
+	binary.LittleEndian.PutUint64(b[37:], s.RecvStream)
+}
+
+func decodeNTLMState(b []byte) (ntlm.SessionState, error) {
+	if len(b) != ntlmStateLen || b[20] > 1 {
+		return ntlm.SessionState{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLen)
+	}
+	return ntlm.SessionState{
+		SessionKey: b[0:16],
+		Flags:      binary.LittleEndian.Uint32(b[16:]),
+		Client:     b[20] == 1,
+		SendSeq:    binary.LittleEndian.Uint32(b[21:]),
+		RecvSeq:    binary.LittleEndian.Uint32(b[25:]),
+		SendStream: binary.LittleEndian.Uint64(b[29:]),
+		RecvStream: binary.LittleEndian.Uint64(b[37:]),
+	}, nil
+}
+
+// ImportSecurityContext opens a blob exported on this machine. Every
+// malformed, foreign or replayed blob is refused with SEC_E_INVALID_TOKEN
+// and a detail saying which; nothing else in the process changes.
+func (p *Process) ImportSecurityContext(pkg string, packed []byte, token sspictx.TokenHandle) (sspictx.Handle, error) {
+	const op = "ImportSecurityContextW"
+	d, err := findPackage(op, pkg)
+	if err != nil {
+		return sspictx.Handle{}, err
+	}
+	name := d.info.Name
+	if token != 0 {
+		p.mu.RLock()
+		_, ok := p.tokens[uintptr(token)]
+		p.mu.RUnlock()
+		if !ok {
+			return sspictx.Handle{}, errf(op, name, sspictx.StatusInvalidHandle, "token handle %#x is not valid in this process", uintptr(token))
+		}
+	}
+	if err := p.faults.check(op, name); err != nil {
+		return sspictx.Handle{}, err
+	}
+	st, hdr, err := p.m.sealer.Open(packed)
+	if err != nil {
+		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, importDetail(err), err)
+	}
+	defer st.Wipe()
+	if hdr.Package != name || st.Package != name {
+		return sspictx.Handle{}, errf(op, name, sspictx.StatusInvalidToken, "the blob holds a %q context, not %q", hdr.Package, name)
+	}
+	ss, err := decodeNTLMState(st.PackageState)
+	if err != nil {
+		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the package state does not decode", err)
+	}
+	if ss.Client == st.Server {
+		return sspictx.Handle{}, errf(op, name, sspictx.StatusInvalidToken, "the package state contradicts the context's side")
+	}
+	now := p.now()
+	if !now.Before(st.Expiry) {
+		return sspictx.Handle{}, errf(op, name, sspictx.StatusContextExpired, "the exported context expired at %s", st.Expiry.Format(time.RFC3339))
+	}
+	sess, err := ntlm.RestoreSession(ss)
+	if err != nil {
+		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the session state does not restore", err)
+	}
+	// Claim the blob last, so a refused blob does not use up its one import.
+	first, err := p.m.ledger.Claim(hdr.Nonce[:], st.Expiry)
+	if err != nil {
+		sess.Destroy()
+		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "recording the import", err)
+	}
+	if !first {
+		sess.Destroy()
+		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the blob was already imported", ErrAlreadyImported)
+	}
+	c := &ctxEntry{
+		pkg: d, server: st.Server, established: true, retFlags: st.Flags,
+		target: st.Authority, sess: sess, start: now, expiry: st.Expiry,
+		user: st.User, domain: st.Domain, sid: st.SID, groups: st.Groups,
+		serverName: st.ServerName,
+	}
+	return p.addCtx(c), nil
+}
+
+// importDetail says in words which check a blob failed.
+func importDetail(err error) string {
+	switch {
+	case errors.Is(err, serialize.ErrForeignMachine):
+		return "the blob was exported on another machine"
+	case errors.Is(err, serialize.ErrVersion):
+		return "the blob's format is newer than this build reads"
+	case errors.Is(err, serialize.ErrNotPacked):
+		return "the blob is not a gosspi packed context"
+	case errors.Is(err, serialize.ErrTruncated):
+		return "the blob is truncated"
+	case errors.Is(err, serialize.ErrTampered):
+		return "the blob was altered or is corrupt"
+	case errors.Is(err, serialize.ErrTooLarge):
+		return "the blob is too large"
+	}
+	return "the blob is not valid"
+}

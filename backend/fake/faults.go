@@ -1,0 +1,54 @@
+package fake
+
+import (
+	"sync"
+
+	sspictx "github.com/gosspi/gosspi/context"
+)
+
+// faults makes chosen calls fail, to test that callers and the backend
+// lose nothing when a call fails.
+type faults struct {
+	mu    sync.Mutex
+	rules map[string]*fault
+}
+
+type fault struct {
+	left int // calls to let through before failing
+	st   sspictx.Status
+}
+
+// FailNth makes the nth call (1 = the next one) of operation op on this
+// process fail with status st, before the call changes any state. op is
+// the SSPI function name, e.g. "ExportSecurityContext" or
+// "InitializeSecurityContext". One rule per operation; a later FailNth
+// replaces it, and n <= 0 removes it.
+func (p *Process) FailNth(op string, n int, st sspictx.Status) {
+	p.faults.mu.Lock()
+	defer p.faults.mu.Unlock()
+	if p.faults.rules == nil {
+		p.faults.rules = make(map[string]*fault)
+	}
+	if n <= 0 {
+		delete(p.faults.rules, op)
+		return
+	}
+	p.faults.rules[op] = &fault{left: n - 1, st: st}
+}
+
+// check counts a call of op and returns the injected error when its turn
+// has come.
+func (f *faults) check(op, pkg string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.rules[op]
+	if !ok {
+		return nil
+	}
+	if r.left > 0 {
+		r.left--
+		return nil
+	}
+	delete(f.rules, op)
+	return sspictx.NewError(op, pkg, r.st, "fault injected by the test (Process.FailNth)", nil)
+}

@@ -1,0 +1,264 @@
+package fake
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gosspi/gosspi/internal/hostid"
+	"github.com/gosspi/gosspi/internal/ntlm"
+	"github.com/gosspi/gosspi/serialize"
+)
+
+// ErrForeignMachine is matched (with errors.Is) by the error of an import
+// whose blob was exported on another machine.
+var ErrForeignMachine = serialize.ErrForeignMachine
+
+// MachineConfig configures a Machine. Every field is optional.
+type MachineConfig struct {
+	// Name is the computer's NetBIOS name; default "GOSSPI-HOST".
+	Name string
+	// Domain is the default domain of users and the server's NetBIOS
+	// domain; default the machine name.
+	Domain string
+	// Clock returns the current time; default time.Now. Context lifetimes
+	// and SEC_E_CONTEXT_EXPIRED follow it (see ManualClock).
+	Clock func() time.Time
+	// Rand is the source of challenges, keys and nonces; default crypto/rand.
+	Rand io.Reader
+	// ContextLifetime is how long an established context lives; default 10h.
+	ContextLifetime time.Duration
+}
+
+// Machine is an emulated computer: an identity, a sealing key for exported
+// contexts, a principal directory, and the record of blobs already
+// imported. Processes on one Machine can hand contexts to each other.
+// A Machine is safe for concurrent use.
+type Machine struct {
+	name, domain string
+	clock        func() time.Time
+	rand         io.Reader
+	lifetime     time.Duration
+	sealer       *serialize.Sealer
+	ledger       ledger
+	sidBase      string
+
+	mu    sync.RWMutex
+	users map[string]*principal // key: upper(domain)\upper(user)
+	rid   uint32
+}
+
+// principal is one account of the directory.
+type principal struct {
+	domain, user string
+	ntHash       []byte
+	sid          string
+	groups       []string
+}
+
+// ledger records the blobs already imported on a machine.
+type ledger interface {
+	Claim(id []byte, expires time.Time) (bool, error)
+}
+
+type memLedger struct {
+	mu   sync.Mutex
+	seen map[[12]byte]time.Time
+}
+
+func (l *memLedger) Claim(id []byte, expires time.Time) (bool, error) {
+	var k [12]byte
+	copy(k[:], id)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.seen[k]; ok {
+		return false, nil
+	}
+	l.seen[k] = expires
+	return true, nil
+}
+
+// NewMachine returns an in-memory machine with a random identity and
+// sealing key.
+func NewMachine(cfg MachineConfig) *Machine {
+	m := newMachine(cfg)
+	var id [16]byte
+	var key [32]byte
+	// The identity and key always come from crypto/rand, whose Read does
+	// not fail on supported platforms, so that a deterministic cfg.Rand
+	// can never make two machines share a key.
+	if _, err := rand.Read(id[:]); err != nil {
+		panic("fake: crypto/rand failed: " + err.Error())
+	}
+	if _, err := rand.Read(key[:]); err != nil {
+		panic("fake: crypto/rand failed: " + err.Error())
+	}
+	defer clear(key[:])
+	return m.withKey("fake-"+hex.EncodeToString(id[:]), key[:])
+}
+
+// withKey finishes an in-memory machine with a given identity and key
+// (tests use fixed ones to make golden blobs).
+func (m *Machine) withKey(id string, key []byte) *Machine {
+	s, err := serialize.NewSealer(id, key)
+	if err != nil {
+		panic("fake: " + err.Error()) // unreachable: callers pass 32-byte keys
+	}
+	m.sealer = s
+	m.ledger = &memLedger{seen: make(map[[12]byte]time.Time)}
+	m.sidBase = sidBase([]byte(id))
+	return m
+}
+
+// HostMachine returns a machine bound to the real host: its identity is
+// the host's (/etc/machine-id on Linux, MachineGuid on Windows,
+// IOPlatformUUID on macOS) and its sealing key lives in a 0600 file under
+// the user's config directory (or GOSSPI_KEY_DIR). Two OS processes of the
+// same user on this host can hand contexts over through it; no other host
+// can import them. It fails with hostid.ErrNoIdentity where the host has
+// no identity, rather than falling back to a shared one.
+func HostMachine(cfg MachineConfig) (*Machine, error) {
+	id, err := hostid.MachineID()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := hostid.KeyDir()
+	if err != nil {
+		return nil, err
+	}
+	key, err := hostid.LoadOrCreateKey(dir, id)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	l, err := hostid.OpenLedger(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := serialize.NewSealer("host-"+id, key)
+	if err != nil {
+		return nil, err
+	}
+	m := newMachine(cfg)
+	m.sealer = s
+	m.ledger = l
+	m.sidBase = sidBase([]byte(id))
+	return m, nil
+}
+
+func newMachine(cfg MachineConfig) *Machine {
+	m := &Machine{
+		name:     cfg.Name,
+		domain:   cfg.Domain,
+		clock:    cfg.Clock,
+		rand:     cfg.Rand,
+		lifetime: cfg.ContextLifetime,
+		users:    make(map[string]*principal),
+		rid:      1000,
+	}
+	if m.name == "" {
+		m.name = "GOSSPI-HOST"
+	}
+	if m.domain == "" {
+		m.domain = m.name
+	}
+	if m.clock == nil {
+		m.clock = time.Now
+	}
+	if m.rand == nil {
+		m.rand = rand.Reader
+	}
+	if m.lifetime == 0 {
+		m.lifetime = 10 * time.Hour
+	}
+	return m
+}
+
+// sidBase derives the machine's S-1-5-21-a-b-c prefix from its identity.
+func sidBase(id []byte) string {
+	var b [12]byte
+	copy(b[:], id)
+	return fmt.Sprintf("S-1-5-21-%d-%d-%d", binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[4:]), binary.LittleEndian.Uint32(b[8:]))
+}
+
+// Name returns the machine's NetBIOS name.
+func (m *Machine) Name() string { return m.name }
+
+// Domain returns the machine's default domain.
+func (m *Machine) Domain() string { return m.domain }
+
+// ID returns the machine identity written into exported blobs.
+func (m *Machine) ID() string { return m.sealer.MachineID() }
+
+func userKey(domain, user string) string {
+	return strings.ToUpper(domain) + `\` + strings.ToUpper(user)
+}
+
+// AddUser adds an account to the principal directory and returns its SID.
+// An empty domain means the machine's default domain. Groups are names
+// or SIDs carried in the user's access token.
+func (m *Machine) AddUser(domain, user, password string, groups ...string) string {
+	if domain == "" {
+		domain = m.domain
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rid++
+	p := &principal{
+		domain: domain, user: user,
+		ntHash: ntlm.NTHash(password),
+		sid:    fmt.Sprintf("%s-%d", m.sidBase, m.rid),
+		groups: append([]string{"S-1-1-0", "S-1-5-11"}, groups...), // Everyone, Authenticated Users
+	}
+	m.users[userKey(domain, user)] = p
+	return p.sid
+}
+
+// RemoveUser deletes an account; later logons with it are denied.
+func (m *Machine) RemoveUser(domain, user string) {
+	if domain == "" {
+		domain = m.domain
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.users, userKey(domain, user))
+}
+
+// lookup finds an account; an empty domain means the default domain.
+func (m *Machine) lookup(domain, user string) (*principal, bool) {
+	if domain == "" {
+		domain = m.domain
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, ok := m.users[userKey(domain, user)]
+	return p, ok
+}
+
+// ManualClock is a clock for tests that moves only when told.
+type ManualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManualClock returns a clock that reads start until advanced.
+func NewManualClock(start time.Time) *ManualClock { return &ManualClock{now: start} }
+
+// Now returns the clock's time; pass it as MachineConfig.Clock.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *ManualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}

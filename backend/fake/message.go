@@ -1,0 +1,195 @@
+package fake
+
+import (
+	sspictx "github.com/gosspi/gosspi/context"
+)
+
+// QueryContextAttributes returns one attribute of a context.
+func (p *Process) QueryContextAttributes(h sspictx.Handle, attr sspictx.Attribute) (any, error) {
+	const op = "QueryContextAttributes"
+	c, err := p.lookupCtx(op, h)
+	if err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	name := c.pkg.info.Name
+	if err := p.faults.check(op, name); err != nil {
+		return nil, err
+	}
+	switch attr {
+	case sspictx.AttrSizes:
+		return c.pkg.sizes, nil
+	case sspictx.AttrPackageInfo:
+		return c.pkg.info, nil
+	case sspictx.AttrNegotiationInfo:
+		state := uint32(1) // SECPKG_NEGOTIATION_IN_PROGRESS
+		if c.established {
+			state = 0 // SECPKG_NEGOTIATION_COMPLETE
+		}
+		return sspictx.NegotiationInfo{Package: c.pkg.info, State: state}, nil
+	case sspictx.AttrFlags:
+		return sspictx.Flags{Flags: c.retFlags}, nil
+	}
+	if !c.established {
+		return nil, errf(op, name, sspictx.StatusInvalidHandle, "%s needs an established context", attr)
+	}
+	switch attr {
+	case sspictx.AttrNames:
+		return sspictx.Names{UserName: c.domain + `\` + c.user}, nil
+	case sspictx.AttrNativeNames:
+		return sspictx.NativeNames{ClientName: c.domain + `\` + c.user, ServerName: c.serverName}, nil
+	case sspictx.AttrLifespan:
+		return sspictx.Lifespan{Start: c.start, Expiry: c.expiry}, nil
+	case sspictx.AttrAuthority:
+		return sspictx.Authority{Name: c.domain}, nil
+	case sspictx.AttrSessionKey:
+		st := c.sess.State()
+		return sspictx.SessionKey{Key: st.SessionKey}, nil
+	case sspictx.AttrAccessToken:
+		if !c.server {
+			return nil, errf(op, name, sspictx.StatusUnsupportedFunction, "a client context has no access token of its peer")
+		}
+		if c.attrToken == 0 {
+			c.attrToken = p.newToken(c.identity())
+		}
+		return sspictx.TokenHandle(c.attrToken), nil
+	}
+	return nil, errf(op, name, sspictx.StatusUnsupportedFunction, "attribute %s is not supported by %s", attr, name)
+}
+
+// dataOf returns the DATA buffers' bytes as one message; the common case of
+// one buffer costs no copy.
+func dataOf(msg []sspictx.Buffer) (data []byte, idx []int) {
+	for i, b := range msg {
+		if b.Type.Kind() == sspictx.BufferData {
+			idx = append(idx, i)
+		}
+	}
+	switch len(idx) {
+	case 0:
+		return nil, nil
+	case 1:
+		return msg[idx[0]].Data, idx
+	}
+	for _, i := range idx {
+		data = append(data, msg[i].Data...)
+	}
+	return data, idx
+}
+
+// tokenIndex returns the index of the TOKEN buffer, or -1.
+func tokenIndex(msg []sspictx.Buffer) int {
+	for i, b := range msg {
+		if b.Type.Kind() == sspictx.BufferToken {
+			return i
+		}
+	}
+	return -1
+}
+
+// protect is the shared preamble of the four message calls: it returns
+// the locked, usable context and the token buffer index.
+func (p *Process) protect(op string, h sspictx.Handle, msg []sspictx.Buffer, minToken uint32) (*ctxEntry, int, error) {
+	c, err := p.lookupCtx(op, h)
+	if err != nil {
+		return nil, 0, err
+	}
+	name := c.pkg.info.Name
+	fail := func(err error) (*ctxEntry, int, error) {
+		c.mu.Unlock()
+		return nil, 0, err
+	}
+	if err := p.faults.check(op, name); err != nil {
+		return fail(err)
+	}
+	if err := c.usable(op, p.now()); err != nil {
+		return fail(err)
+	}
+	t := tokenIndex(msg)
+	if t < 0 {
+		return fail(errf(op, name, sspictx.StatusInvalidToken, "no SECBUFFER_TOKEN buffer"))
+	}
+	if uint32(len(msg[t].Data)) < minToken {
+		return fail(errf(op, name, sspictx.StatusBufferTooSmall, "the token buffer holds %d bytes, %d are needed", len(msg[t].Data), minToken))
+	}
+	return c, t, nil
+}
+
+// MakeSignature signs the DATA buffers into the TOKEN buffer.
+func (p *Process) MakeSignature(h sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
+	const op = "MakeSignature"
+	if qop != 0 {
+		return errf(op, "", sspictx.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
+	}
+	c, t, err := p.protect(op, h, msg, c16)
+	if err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	data, _ := dataOf(msg)
+	sig := c.sess.Sign(data)
+	msg[t].Data = msg[t].Data[:copy(msg[t].Data, sig)]
+	return nil
+}
+
+const c16 = 16 // NTLM's signature and trailer size
+
+// VerifySignature checks the TOKEN buffer against the DATA buffers.
+func (p *Process) VerifySignature(h sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
+	const op = "VerifySignature"
+	c, t, err := p.protect(op, h, msg, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer c.mu.Unlock()
+	data, _ := dataOf(msg)
+	if err := c.sess.Verify(data, msg[t].Data); err != nil {
+		return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "signature refused", err)
+	}
+	return 0, nil
+}
+
+// EncryptMessage encrypts the DATA buffers in place and writes the
+// signature into the TOKEN buffer.
+func (p *Process) EncryptMessage(h sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
+	const op = "EncryptMessage"
+	if qop != 0 {
+		return errf(op, "", sspictx.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
+	}
+	c, t, err := p.protect(op, h, msg, c16)
+	if err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	data, idx := dataOf(msg)
+	sealed, sig := c.sess.Seal(data)
+	scatter(msg, idx, sealed)
+	msg[t].Data = msg[t].Data[:copy(msg[t].Data, sig)]
+	return nil
+}
+
+// DecryptMessage checks the TOKEN buffer and decrypts the DATA buffers in
+// place. A refused message leaves the context as it was.
+func (p *Process) DecryptMessage(h sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
+	const op = "DecryptMessage"
+	c, t, err := p.protect(op, h, msg, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer c.mu.Unlock()
+	data, idx := dataOf(msg)
+	plain, err := c.sess.Unseal(data, msg[t].Data)
+	if err != nil {
+		return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
+	}
+	scatter(msg, idx, plain)
+	return 0, nil
+}
+
+// scatter writes out back over the DATA buffers listed in idx.
+func scatter(msg []sspictx.Buffer, idx []int, out []byte) {
+	for _, i := range idx {
+		n := copy(msg[i].Data, out)
+		out = out[n:]
+	}
+}

@@ -1,0 +1,331 @@
+package fake
+
+import (
+	"crypto/md5"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
+)
+
+// pkgDesc is an emulated security package.
+type pkgDesc struct {
+	info  sspictx.PackageInfo
+	sizes sspictx.Sizes
+}
+
+// ntlmPkg carries the values Windows reports for NTLM.
+var ntlmPkg = &pkgDesc{
+	info: sspictx.PackageInfo{
+		Name:         "NTLM",
+		Comment:      "NTLM Security Package",
+		Capabilities: 0x00082B37,
+		Version:      1,
+		RPCID:        10,
+		MaxToken:     2888,
+	},
+	sizes: sspictx.Sizes{MaxToken: 2888, MaxSignature: 16, BlockSize: 0, SecurityTrailer: 16},
+}
+
+var packages = []*pkgDesc{ntlmPkg}
+
+// findPackage resolves a package name case-insensitively, as Windows does.
+func findPackage(op, name string) (*pkgDesc, error) {
+	for _, d := range packages {
+		if strings.EqualFold(d.info.Name, name) {
+			return d, nil
+		}
+	}
+	return nil, errf(op, name, sspictx.StatusSecpkgNotFound, "no security package named %q (the fake has NTLM)", name)
+}
+
+// ctxEntry is one security context in a process's handle table.
+type ctxEntry struct {
+	mu            sync.Mutex
+	dead          bool
+	pkg           *pkgDesc
+	server        bool
+	established   bool
+	retFlags      uint32
+	target        string
+	client        *ntlm.Client
+	srv           *ntlm.Server
+	sess          *ntlm.Session
+	bindings      []byte // channel bindings of the first step
+	start, expiry time.Time
+	// who: on a server the authenticated client, on a client its own user.
+	user, domain, sid string
+	groups            []string
+	serverName        string
+	attrToken         uintptr // SECPKG_ATTR_ACCESS_TOKEN, owned by the context
+	impersonating     bool
+}
+
+func (c *ctxEntry) identity() tokenIdentity {
+	return tokenIdentity{domain: c.domain, user: c.user, sid: c.sid, groups: c.groups}
+}
+
+// usable checks that the context can protect messages; c.mu is held.
+func (c *ctxEntry) usable(op string, now time.Time) error {
+	if !c.established {
+		return errf(op, c.pkg.info.Name, sspictx.StatusInvalidHandle, "the context's handshake has not finished")
+	}
+	if !now.Before(c.expiry) {
+		return errf(op, c.pkg.info.Name, sspictx.StatusContextExpired, "the context expired at %s", c.expiry.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// destroy marks the context dead and zeroes its keys; c.mu is held.
+func (c *ctxEntry) destroy() {
+	c.dead = true
+	if c.sess != nil {
+		c.sess.Destroy()
+		c.sess = nil
+	}
+	c.client = nil
+	c.srv = nil
+}
+
+// bindingsOf returns the channel bindings in the input buffers, or nil.
+func bindingsOf(in []sspictx.Buffer) []byte {
+	for _, b := range in {
+		if b.Type.Kind() == sspictx.BufferChannelBindings {
+			return b.Data
+		}
+	}
+	return nil
+}
+
+// tokenOf returns the token in the input buffers, or nil.
+func tokenOf(in []sspictx.Buffer) []byte {
+	for _, b := range in {
+		if b.Type.Kind() == sspictx.BufferToken {
+			return b.Data
+		}
+	}
+	return nil
+}
+
+func bindingsHash(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	h := md5.Sum(b)
+	return h[:]
+}
+
+// clientRet maps what NTLM can grant of a client request onto ISC_RET bits.
+func clientRet(req flags.ClientReq) flags.ClientRet {
+	const same = flags.ClientReqReplayDetect | flags.ClientReqSequenceDetect | flags.ClientReqConfidentiality |
+		flags.ClientReqIntegrity | flags.ClientReqConnection | flags.ClientReqIdentify | flags.ClientReqDatagram
+	ret := flags.ClientRet(req & same)
+	if req&flags.ClientReqAllocateMemory != 0 {
+		ret |= flags.ClientRetAllocatedMemory
+	}
+	return ret
+}
+
+// serverRet maps what NTLM can grant of a server request onto ASC_RET bits.
+func serverRet(req flags.ServerReq) flags.ServerRet {
+	const same = flags.ServerReqReplayDetect | flags.ServerReqSequenceDetect | flags.ServerReqConfidentiality |
+		flags.ServerReqIntegrity | flags.ServerReqConnection | flags.ServerReqIdentify | flags.ServerReqDatagram
+	ret := flags.ServerRet(req & same)
+	if req&flags.ServerReqAllocateMemory != 0 {
+		ret |= flags.ServerRetAllocatedMemory
+	}
+	return ret
+}
+
+// ntlmStatus maps an internal/ntlm error onto its SSPI status.
+func ntlmStatus(err error) sspictx.Status {
+	switch {
+	case errors.Is(err, ntlm.ErrLogonDenied):
+		return sspictx.StatusLogonDenied
+	case errors.Is(err, ntlm.ErrMessageAltered):
+		return sspictx.StatusMessageAltered
+	case errors.Is(err, ntlm.ErrOutOfSequence):
+		return sspictx.StatusOutOfSequence
+	}
+	return sspictx.StatusInvalidToken
+}
+
+// InitializeSecurityContext runs one client step: NEGOTIATE on the first
+// call, AUTHENTICATE on the second.
+func (p *Process) InitializeSecurityContext(req *sspictx.InitializeRequest) (sspictx.InitializeResult, error) {
+	const op = "InitializeSecurityContext"
+	cred, err := p.cred(op, req.Credential)
+	if err != nil {
+		return sspictx.InitializeResult{}, err
+	}
+	name := cred.pkg.info.Name
+	if err := req.Flags.Validate(); err != nil {
+		return sspictx.InitializeResult{}, sspictx.NewError(op, name, sspictx.StatusInvalidParameter, "bad context request flags", err)
+	}
+	if cred.use&flags.Outbound == 0 {
+		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusNoCredentials, "the credential is inbound only")
+	}
+	if err := p.faults.check(op, name); err != nil {
+		return sspictx.InitializeResult{}, err
+	}
+	if req.Context.IsZero() {
+		if tokenOf(req.Input) != nil {
+			return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidToken, "a first call takes no input token")
+		}
+		id := cred.identity
+		cl := ntlm.NewClient(ntlm.ClientConfig{
+			User: id.user, Domain: id.domain, Password: id.password,
+			Workstation:         p.m.name,
+			TargetSPN:           req.Target,
+			ChannelBindingsHash: bindingsHash(bindingsOf(req.Input)),
+			Rand:                p.m.rand,
+			Now:                 p.m.clock,
+		})
+		out, err := cl.Negotiate()
+		if err != nil {
+			return sspictx.InitializeResult{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NEGOTIATE", err)
+		}
+		c := &ctxEntry{pkg: cred.pkg, client: cl, target: req.Target, bindings: bindingsOf(req.Input),
+			user: id.user, domain: id.domain, retFlags: uint32(clientRet(req.Flags))}
+		h := p.addCtx(c)
+		return sspictx.InitializeResult{Context: h, Status: sspictx.StatusContinueNeeded, Output: out, Flags: clientRet(req.Flags), Expiry: neverExpires}, nil
+	}
+	c, err := p.lookupCtx(op, req.Context)
+	if err != nil {
+		return sspictx.InitializeResult{}, err
+	}
+	defer c.mu.Unlock()
+	if c.server || c.client == nil || c.established {
+		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidHandle, "the context is not a client context in its handshake")
+	}
+	in := tokenOf(req.Input)
+	if in == nil {
+		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidToken, "the second step needs the server's CHALLENGE token")
+	}
+	out, err := c.client.Authenticate(in)
+	if err != nil {
+		return sspictx.InitializeResult{}, sspictx.NewError(op, name, ntlmStatus(err), "CHALLENGE refused", err)
+	}
+	key := c.client.SessionKey()
+	sess, err := ntlm.NewSession(key, c.client.NegotiatedFlags(), true)
+	clear(key)
+	if err != nil {
+		return sspictx.InitializeResult{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
+	}
+	c.sess = sess
+	c.client = nil
+	c.established = true
+	c.start = p.now()
+	c.expiry = c.start.Add(p.m.lifetime)
+	c.serverName = c.target
+	return sspictx.InitializeResult{Context: req.Context, Status: sspictx.StatusOK, Output: out, Flags: flags.ClientRet(c.retFlags), Expiry: c.expiry}, nil
+}
+
+// AcceptSecurityContext runs one server step: CHALLENGE for the client's
+// NEGOTIATE, then verification of its AUTHENTICATE.
+func (p *Process) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.AcceptResult, error) {
+	const op = "AcceptSecurityContext"
+	cred, err := p.cred(op, req.Credential)
+	if err != nil {
+		return sspictx.AcceptResult{}, err
+	}
+	name := cred.pkg.info.Name
+	if err := req.Flags.Validate(); err != nil {
+		return sspictx.AcceptResult{}, sspictx.NewError(op, name, sspictx.StatusInvalidParameter, "bad context request flags", err)
+	}
+	if cred.use&flags.Inbound == 0 {
+		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusNoCredentials, "the credential is outbound only")
+	}
+	if err := p.faults.check(op, name); err != nil {
+		return sspictx.AcceptResult{}, err
+	}
+	in := tokenOf(req.Input)
+	if in == nil {
+		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusInvalidToken, "no input token")
+	}
+	if req.Context.IsZero() {
+		srv := ntlm.NewServer(ntlm.ServerConfig{
+			NetBIOSDomain: p.m.domain, NetBIOSComputer: p.m.name,
+			DNSDomain: strings.ToLower(p.m.domain) + ".test", DNSComputer: strings.ToLower(p.m.name) + ".test",
+			Lookup: p.m.ntHash,
+			Rand:   p.m.rand,
+			Now:    p.m.clock,
+		})
+		out, err := srv.Challenge(in)
+		if err != nil {
+			return sspictx.AcceptResult{}, sspictx.NewError(op, name, ntlmStatus(err), "NEGOTIATE refused", err)
+		}
+		c := &ctxEntry{pkg: cred.pkg, server: true, srv: srv, bindings: bindingsOf(req.Input),
+			retFlags: uint32(serverRet(req.Flags)), serverName: p.m.name}
+		h := p.addCtx(c)
+		return sspictx.AcceptResult{Context: h, Status: sspictx.StatusContinueNeeded, Output: out, Flags: serverRet(req.Flags), Expiry: neverExpires}, nil
+	}
+	c, err := p.lookupCtx(op, req.Context)
+	if err != nil {
+		return sspictx.AcceptResult{}, err
+	}
+	defer c.mu.Unlock()
+	if !c.server || c.srv == nil || c.established {
+		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusInvalidHandle, "the context is not a server context in its handshake")
+	}
+	res, err := c.srv.Authenticate(in)
+	if err != nil {
+		return sspictx.AcceptResult{}, sspictx.NewError(op, name, ntlmStatus(err), "AUTHENTICATE refused", err)
+	}
+	defer clear(res.SessionKey)
+	if b := bindingsOf(req.Input); b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
+		want := bindingsHash(b)
+		if string(want) != string(res.ChannelBindings) {
+			return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusBadBindings, "the client's channel bindings differ from the server's")
+		}
+	}
+	pr, ok := p.m.lookup(res.Domain, res.User)
+	if !ok { // removed between CHALLENGE and AUTHENTICATE
+		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusLogonDenied, "unknown user")
+	}
+	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
+	if err != nil {
+		return sspictx.AcceptResult{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
+	}
+	c.sess = sess
+	c.srv = nil
+	c.established = true
+	c.user, c.domain, c.sid, c.groups = pr.user, pr.domain, pr.sid, pr.groups
+	c.target = res.TargetName
+	c.start = p.now()
+	c.expiry = c.start.Add(p.m.lifetime)
+	return sspictx.AcceptResult{Context: req.Context, Status: sspictx.StatusOK, Flags: flags.ServerRet(c.retFlags), Expiry: c.expiry}, nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ntHash is the NTLM server's view of the principal directory.
+func (m *Machine) ntHash(domain, user string) ([]byte, bool) {
+	p, ok := m.lookup(domain, user)
+	if !ok {
+		return nil, false
+	}
+	return p.ntHash, true
+}
+
+// CompleteAuthToken is never needed by NTLM; Windows accepts the call.
+func (p *Process) CompleteAuthToken(h sspictx.Handle, token []sspictx.Buffer) error {
+	const op = "CompleteAuthToken"
+	c, err := p.lookupCtx(op, h)
+	if err != nil {
+		return err
+	}
+	c.mu.Unlock()
+	return nil
+}
