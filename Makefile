@@ -1,0 +1,41 @@
+# gosspi developer tasks. `make ci` is what .ci/run does, minus installs.
+GO        ?= go
+FUZZTIME  ?= 60s
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test race vet lint fuzz bench example wine ci
+
+# The test command README.md gives; needs nothing but Go.
+test:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./...
+
+vet:
+	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(STATICCHECK) ./...
+	GOOS=windows $(STATICCHECK) ./...
+
+# Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash .ci/fuzz.sh
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# The first command of README.md.
+example:
+	$(GO) run ./examples/handoff
+
+# The Windows backend's conformance tier under Wine (installs Wine, MIT krb5, Samba's ntlm_auth).
+wine:
+	bash .ci/wine/run.sh
+
+ci: lint vet test race example
+	FUZZTIME=10s bash .ci/fuzz.sh
