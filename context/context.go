@@ -267,7 +267,7 @@ func (c *Context) AccessToken() (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.store.newToken(th, c.pkg+" access token"), nil
+	return c.store.newToken(th, c.pkg, "access token"), nil
 }
 
 // Impersonate runs fn on an OS thread that acts as the client of a server
@@ -323,7 +323,7 @@ func (c *Context) export(f flags.Export, wantToken bool) ([]byte, *Token, error)
 	}
 	var tok *Token
 	if th != 0 {
-		tok = c.store.newToken(th, c.pkg+" token from ExportSecurityContext")
+		tok = c.store.newToken(th, c.pkg, "token from ExportSecurityContext")
 	}
 	if f&flags.DeleteOld != 0 {
 		c.kill("was exported with DeleteOld and now lives in the importing process")
@@ -462,7 +462,7 @@ func (c *Context) advance(h Handle, st Status, out []byte, desc string) ([]byte,
 	if c.state == stateNew && !h.IsZero() {
 		c.h = h
 		c.state = stateHandshaking
-		c.t = c.store.track("context", c.pkg+" "+desc)
+		c.t = c.store.track("context", c.pkg, desc)
 	}
 	switch st {
 	case StatusCompleteNeeded, StatusCompleteAndContinue:
@@ -489,9 +489,9 @@ type Token struct {
 	t     *tracked
 }
 
-func (s *Store) newToken(h TokenHandle, desc string) *Token {
+func (s *Store) newToken(h TokenHandle, pkg, desc string) *Token {
 	tok := &Token{store: s, h: h}
-	tok.t = s.track("token", desc)
+	tok.t = s.track("token", pkg, desc)
 	return tok
 }
 

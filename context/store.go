@@ -34,6 +34,7 @@ type storeShard struct {
 type tracked struct {
 	id   uint64
 	kind string // "credential", "context", "token"
+	pkg  string // prefixed to desc when reporting, so tracking need not concatenate
 	desc string
 	pcs  [8]uintptr
 	npc  int
@@ -54,8 +55,8 @@ func (s *Store) Backend() Backend { return s.b }
 
 // track records a new live resource, with the stack of the user code that
 // created it (skip frames inside this package).
-func (s *Store) track(kind, desc string) *tracked {
-	t := &tracked{id: s.nextID.Add(1), kind: kind, desc: desc, when: time.Now()}
+func (s *Store) track(kind, pkg, desc string) *tracked {
+	t := &tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, when: time.Now()}
 	t.npc = runtime.Callers(3, t.pcs[:])
 	sh := &s.shards[t.id%storeShards]
 	sh.mu.Lock()
@@ -102,7 +103,7 @@ func (s *Store) Leaks() []Leak {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	out := make([]Leak, 0, len(all))
 	for _, t := range all {
-		l := Leak{Kind: t.kind, What: t.desc, When: t.when}
+		l := Leak{Kind: t.kind, What: t.pkg + " " + t.desc, When: t.when}
 		frames := runtime.CallersFrames(t.pcs[:t.npc])
 		for {
 			f, more := frames.Next()
@@ -180,7 +181,7 @@ func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity
 	if identity != nil {
 		who = identity.Domain + `\` + identity.User
 	}
-	c.t = s.track("credential", fmt.Sprintf("%s %s credential for %s", pkg, strings.ToLower(use.String()), who))
+	c.t = s.track("credential", pkg, strings.ToLower(use.String())+" credential for "+who)
 	return c, nil
 }
 
@@ -197,7 +198,7 @@ func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error
 		return nil, err
 	}
 	c := &Context{store: s, h: h, pkg: pkg, state: stateEstablished, imported: true}
-	c.t = s.track("context", pkg+" imported context")
+	c.t = s.track("context", pkg, "imported context")
 	return c, nil
 }
 

@@ -42,7 +42,7 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 		return nil, 0, err
 	}
 	ss := c.sess.State()
-	defer clear(ss.SessionKey)
+	defer clear(ss.SessionKey[:])
 	if f&flags.ResetNew != 0 {
 		ss.SendSeq, ss.RecvSeq, ss.SendStream, ss.RecvStream = 0, 0, 0, 0
 	}
@@ -86,7 +86,7 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 const ntlmStateLen = 16 + 4 + 1 + 4 + 4 + 8 + 8
 
 func encodeNTLMState(b []byte, s *ntlm.SessionState) {
-	copy(b[0:16], s.SessionKey)
+	copy(b[0:16], s.SessionKey[:])
 	binary.LittleEndian.PutUint32(b[16:], s.Flags)
 	if s.Client {
 		b[20] = 1
@@ -101,15 +101,16 @@ func decodeNTLMState(b []byte) (ntlm.SessionState, error) {
 	if len(b) != ntlmStateLen || b[20] > 1 {
 		return ntlm.SessionState{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLen)
 	}
-	return ntlm.SessionState{
-		SessionKey: b[0:16],
+	st := ntlm.SessionState{
 		Flags:      binary.LittleEndian.Uint32(b[16:]),
 		Client:     b[20] == 1,
 		SendSeq:    binary.LittleEndian.Uint32(b[21:]),
 		RecvSeq:    binary.LittleEndian.Uint32(b[25:]),
 		SendStream: binary.LittleEndian.Uint64(b[29:]),
 		RecvStream: binary.LittleEndian.Uint64(b[37:]),
-	}, nil
+	}
+	copy(st.SessionKey[:], b[0:16])
+	return st, nil
 }
 
 // ImportSecurityContext opens a blob exported on this machine. Every
@@ -153,6 +154,7 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token sspictx
 		return sspictx.Handle{}, errf(op, name, sspictx.StatusContextExpired, "the exported context expired at %s", st.Expiry.Format(time.RFC3339))
 	}
 	sess, err := ntlm.RestoreSession(ss)
+	clear(ss.SessionKey[:])
 	if err != nil {
 		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the session state does not restore", err)
 	}

@@ -44,7 +44,9 @@ func (p *Process) QueryContextAttributes(h sspictx.Handle, attr sspictx.Attribut
 		return sspictx.Authority{Name: c.domain}, nil
 	case sspictx.AttrSessionKey:
 		st := c.sess.State()
-		return sspictx.SessionKey{Key: st.SessionKey}, nil
+		key := append([]byte(nil), st.SessionKey[:]...)
+		clear(st.SessionKey[:])
+		return sspictx.SessionKey{Key: key}, nil
 	case sspictx.AttrAccessToken:
 		if !c.server {
 			return nil, errf(op, name, sspictx.StatusUnsupportedFunction, "a client context has no access token of its peer")
@@ -162,6 +164,11 @@ func (p *Process) EncryptMessage(h sspictx.Handle, qop uint32, msg []sspictx.Buf
 	}
 	defer c.mu.Unlock()
 	data, idx := dataOf(msg)
+	if len(idx) == 1 { // the common case: encrypt the one buffer in place
+		c.sess.SealInPlace(data, msg[t].Data)
+		msg[t].Data = msg[t].Data[:c16]
+		return nil
+	}
 	sealed, sig := c.sess.Seal(data)
 	scatter(msg, idx, sealed)
 	msg[t].Data = msg[t].Data[:copy(msg[t].Data, sig)]
@@ -178,6 +185,12 @@ func (p *Process) DecryptMessage(h sspictx.Handle, msg []sspictx.Buffer, seq uin
 	}
 	defer c.mu.Unlock()
 	data, idx := dataOf(msg)
+	if len(idx) == 1 {
+		if err := c.sess.UnsealInPlace(data, msg[t].Data); err != nil {
+			return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
+		}
+		return 0, nil
+	}
 	plain, err := c.sess.Unseal(data, msg[t].Data)
 	if err != nil {
 		return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)

@@ -52,8 +52,8 @@ func BenchmarkUnseal64K(b *testing.B) {
 	client, server := sessions(b)
 	msg := randomBytes(64 * 1024)
 	sealed, sig := client.Seal(msg)
-	server.recv.ensure()
-	saved := server.recv // rewind after each Unseal so the same token verifies again
+	server.recv.ensure(server.key[:], server.flags)
+	saved, savedRC4 := server.recv, *server.recv.rc4 // rewind after each Unseal so the same token verifies again
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -62,6 +62,7 @@ func BenchmarkUnseal64K(b *testing.B) {
 			b.Fatal(err)
 		}
 		server.recv = saved
+		*server.recv.rc4 = savedRC4
 	}
 }
 

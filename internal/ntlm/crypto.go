@@ -169,17 +169,18 @@ var (
 	serverSealMagic = []byte("session key to server-to-client sealing key magic constant\x00")
 )
 
-// signKey is SIGNKEY for extended session security.
+// signKey is SIGNKEY for extended session security. It hashes from a
+// stack buffer: key derivation runs for every context and must not allocate.
 func signKey(exportedSessionKey []byte, fromClient bool) [16]byte {
-	h := md5.New()
-	h.Write(exportedSessionKey)
+	magic := serverSignMagic
 	if fromClient {
-		h.Write(clientSignMagic)
-	} else {
-		h.Write(serverSignMagic)
+		magic = clientSignMagic
 	}
-	var k [16]byte
-	h.Sum(k[:0])
+	var buf [16 + 64]byte
+	n := copy(buf[:], exportedSessionKey)
+	n += copy(buf[n:], magic)
+	k := md5.Sum(buf[:n])
+	clear(buf[:])
 	return k
 }
 
@@ -195,15 +196,15 @@ func sealKey(exportedSessionKey []byte, flags uint32, fromClient bool) [16]byte 
 	default:
 		key = key[:5]
 	}
-	h := md5.New()
-	h.Write(key)
+	magic := serverSealMagic
 	if fromClient {
-		h.Write(clientSealMagic)
-	} else {
-		h.Write(serverSealMagic)
+		magic = clientSealMagic
 	}
-	var k [16]byte
-	h.Sum(k[:0])
+	var buf [16 + 64]byte
+	n := copy(buf[:], key)
+	n += copy(buf[n:], magic)
+	k := md5.Sum(buf[:n])
+	clear(buf[:])
 	return k
 }
 

@@ -27,29 +27,26 @@ const MaxRestoreStream = 1 << 40
 // than in NewSession: the handshake is latency-critical, and many contexts
 // never sign or seal in one of the directions.
 type direction struct {
-	signKey [16]byte
-	sealKey [16]byte
-	ready   bool      // rc4 and mac are initialised
-	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
-	rc4     rc4.Cipher
-	seq     uint32
-	stream  uint64 // keystream bytes consumed, for State/RestoreSession
+	fromClient bool
+	signKey    [16]byte
+	sealKey    [16]byte
+	ready      bool        // rc4 and mac are initialised
+	mac        hash.Hash   // HMAC_MD5 keyed with signKey, reused across messages
+	rc4        *rc4.Cipher // allocated on first use: most of a Session's size
+	seq        uint32
+	stream     uint64 // keystream bytes consumed, for State/RestoreSession
 }
 
-func (d *direction) init(exported []byte, flags uint32, fromClient bool) {
-	d.signKey = signKey(exported, fromClient)
-	d.sealKey = sealKey(exported, flags, fromClient)
-}
-
-// ensure sets up the RC4 handle and HMAC on first use. It is deterministic,
-// so a failed Verify may leave it done without changing observable state.
-func (d *direction) ensure() {
+// ensure derives the keys and sets up the RC4 handle and HMAC on first
+// use. It is deterministic, so a failed Verify may leave it done without
+// changing observable state.
+func (d *direction) ensure(exported []byte, flags uint32) {
 	if d.ready {
 		return
 	}
-	c, _ := rc4.NewCipher(d.sealKey[:]) // a 16-byte key never fails
-	d.rc4 = *c
-	*c = rc4.Cipher{} // drop the extra copy of the key schedule
+	d.signKey = signKey(exported, d.fromClient)
+	d.sealKey = sealKey(exported, flags, d.fromClient)
+	d.rc4, _ = rc4.NewCipher(d.sealKey[:]) // a 16-byte key never fails
 	if d.mac == nil {
 		d.mac = hmac.New(md5.New, d.signKey[:])
 	}
@@ -58,7 +55,10 @@ func (d *direction) ensure() {
 
 // reset restarts the direction at the post-handshake state.
 func (d *direction) reset() {
-	d.rc4 = rc4.Cipher{}
+	if d.rc4 != nil {
+		d.rc4.Reset()
+	}
+	d.rc4 = nil
 	d.ready = false
 	d.seq = 0
 	d.stream = 0
@@ -86,7 +86,10 @@ func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool
 func (d *direction) wipe() {
 	clear(d.signKey[:])
 	clear(d.sealKey[:])
-	d.rc4 = rc4.Cipher{}
+	if d.rc4 != nil {
+		d.rc4.Reset()
+	}
+	d.rc4 = nil
 	d.mac = nil
 	d.ready = false
 }
@@ -123,8 +126,8 @@ func NewSession(exportedSessionKey []byte, flags uint32, client bool) (*Session,
 	}
 	s := &Session{flags: flags, client: client}
 	copy(s.key[:], exportedSessionKey)
-	s.send.init(s.key[:], flags, client)
-	s.recv.init(s.key[:], flags, !client)
+	s.send.fromClient = client
+	s.recv.fromClient = !client
 	return s, nil
 }
 
@@ -143,9 +146,9 @@ func (s *Session) Sign(msg []byte) []byte {
 
 func (s *Session) signInto(sig, msg []byte) {
 	d := &s.send
-	d.ensure()
+	d.ensure(s.key[:], s.flags)
 	binary.LittleEndian.PutUint32(sig[0:], 1)
-	d.stream += d.checksum(&d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
+	d.stream += d.checksum(d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
 	binary.LittleEndian.PutUint32(sig[12:], d.seq)
 	d.seq++
 }
@@ -158,13 +161,42 @@ func (s *Session) Seal(msg []byte) (sealed, sig []byte) {
 	if s.destroyed {
 		return nil, nil
 	}
-	sealed = make([]byte, len(msg))
-	s.send.ensure()
-	s.send.rc4.XORKeyStream(sealed, msg)
-	s.send.stream += uint64(len(msg))
+	sealed = bytes.Clone(msg)
 	sig = make([]byte, SignatureSize)
-	s.signInto(sig, msg)
+	s.SealInPlace(sealed, sig)
 	return sealed, sig
+}
+
+// SealInPlace is Seal that encrypts msg in place and writes the signature
+// into sig (SignatureSize bytes), so large messages cost no copies. It
+// returns false after Destroy or if sig is too short.
+func (s *Session) SealInPlace(msg, sig []byte) bool {
+	if s.destroyed || len(sig) < SignatureSize {
+		return false
+	}
+	d := &s.send
+	d.ensure(s.key[:], s.flags)
+	// The checksum covers the plaintext, but its RC4 bytes come after the
+	// message's in the stream: MAC first, then encrypt, then seal the MAC.
+	var sum [md5.Size]byte
+	d.mac.Reset()
+	var seqb [4]byte
+	binary.LittleEndian.PutUint32(seqb[:], d.seq)
+	d.mac.Write(seqb[:])
+	d.mac.Write(msg)
+	d.mac.Sum(sum[:0])
+	d.rc4.XORKeyStream(msg, msg)
+	d.stream += uint64(len(msg))
+	binary.LittleEndian.PutUint32(sig[0:], 1)
+	if s.keyExch() {
+		d.rc4.XORKeyStream(sig[4:12], sum[:8])
+		d.stream += 8
+	} else {
+		copy(sig[4:12], sum[:8])
+	}
+	binary.LittleEndian.PutUint32(sig[12:], d.seq)
+	d.seq++
+	return true
 }
 
 // checkSig validates the signature's form and sequence number without
@@ -197,14 +229,14 @@ func (s *Session) Verify(msg, sig []byte) error {
 		return err
 	}
 	d := &s.recv
-	d.ensure()
-	c := d.rc4 // work on a copy; commit only on success
+	d.ensure(s.key[:], s.flags)
+	c := *d.rc4 // work on a copy; commit only on success
 	var want [8]byte
 	n := d.checksum(&c, d.seq, msg, s.keyExch(), want[:])
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
-	d.rc4 = c
+	*d.rc4 = c
 	d.stream += n
 	d.seq++
 	return nil
@@ -217,21 +249,35 @@ func (s *Session) Unseal(sealed, sig []byte) ([]byte, error) {
 	if err := s.checkSig(sig); err != nil {
 		return nil, err
 	}
-	d := &s.recv
-	d.ensure()
-	c := d.rc4
-	plain := make([]byte, len(sealed))
-	c.XORKeyStream(plain, sealed)
-	var want [8]byte
-	n := d.checksum(&c, d.seq, plain, s.keyExch(), want[:])
-	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
+	plain := bytes.Clone(sealed)
+	if err := s.UnsealInPlace(plain, sig); err != nil {
 		clear(plain)
-		return nil, fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
+		return nil, err
 	}
-	d.rc4 = c
+	return plain, nil
+}
+
+// UnsealInPlace is Unseal that decrypts sealed in place. On error sealed
+// is restored to its input bytes and the session state is unchanged.
+func (s *Session) UnsealInPlace(sealed, sig []byte) error {
+	if err := s.checkSig(sig); err != nil {
+		return err
+	}
+	d := &s.recv
+	d.ensure(s.key[:], s.flags)
+	c := *d.rc4 // work on a copy; commit only on success
+	c.XORKeyStream(sealed, sealed)
+	var want [8]byte
+	n := d.checksum(&c, d.seq, sealed, s.keyExch(), want[:])
+	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
+		c = *d.rc4
+		c.XORKeyStream(sealed, sealed) // re-encrypt: the caller's bytes come back
+		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
+	}
+	*d.rc4 = c
 	d.stream += uint64(len(sealed)) + n
 	d.seq++
-	return plain, nil
+	return nil
 }
 
 // SessionState is the exportable state of a Session. crypto/rc4 does not
@@ -239,7 +285,7 @@ func (s *Session) Unseal(sealed, sig []byte) ([]byte, error) {
 // each direction has consumed; RestoreSession regenerates the cipher and
 // discards that many bytes.
 type SessionState struct {
-	SessionKey             []byte // ExportedSessionKey, 16 bytes
+	SessionKey             [16]byte // ExportedSessionKey
 	Flags                  uint32
 	Client                 bool
 	SendSeq, RecvSeq       uint32
@@ -247,10 +293,10 @@ type SessionState struct {
 }
 
 // State returns the current state, for export. The key is a copy the caller
-// should zero when done.
+// should zero when done (clear(st.SessionKey[:])).
 func (s *Session) State() SessionState {
 	return SessionState{
-		SessionKey: bytes.Clone(s.key[:]),
+		SessionKey: s.key,
 		Flags:      s.flags,
 		Client:     s.client,
 		SendSeq:    s.send.seq,
@@ -268,7 +314,7 @@ func RestoreSession(st SessionState) (*Session, error) {
 	if st.SendStream > MaxRestoreStream || st.RecvStream > MaxRestoreStream {
 		return nil, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
 	}
-	s, err := NewSession(st.SessionKey, st.Flags, st.Client)
+	s, err := NewSession(st.SessionKey[:], st.Flags, st.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -277,8 +323,10 @@ func RestoreSession(st SessionState) (*Session, error) {
 		seq uint32
 		n   uint64
 	}{{&s.send, st.SendSeq, st.SendStream}, {&s.recv, st.RecvSeq, st.RecvStream}} {
-		x.d.ensure()
-		skip(&x.d.rc4, x.n)
+		if x.n > 0 { // position zero stays lazy: importing must be cheap
+			x.d.ensure(s.key[:], s.flags)
+			skip(x.d.rc4, x.n)
+		}
 		x.d.stream = x.n
 		x.d.seq = x.seq
 	}

@@ -179,15 +179,12 @@ func TestRestoreSessionRejectsBadState(t *testing.T) {
 		name string
 		edit func(*SessionState)
 	}{
-		{"short key", func(s *SessionState) { s.SessionKey = s.SessionKey[:8] }},
-		{"no key", func(s *SessionState) { s.SessionKey = nil }},
 		{"no ESS", func(s *SessionState) { s.Flags &^= NegotiateExtendedSessionSecurity }},
 		{"huge stream", func(s *SessionState) { s.SendStream = MaxRestoreStream + 1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := good
-			st.SessionKey = bytes.Clone(good.SessionKey)
 			tt.edit(&st)
 			_, err := RestoreSession(st)
 			assert.Error(t, err)
@@ -216,7 +213,7 @@ func TestSessionDestroy(t *testing.T) {
 	client, server := sessions(t)
 	sig := client.Sign([]byte("m"))
 	server.Destroy()
-	assert.Equal(t, make([]byte, 16), server.State().SessionKey)
+	assert.Equal(t, [16]byte{}, server.State().SessionKey)
 	assert.ErrorIs(t, server.Verify([]byte("m"), sig), ErrMessageAltered)
 	_, err := server.Unseal([]byte("m"), sig)
 	assert.ErrorIs(t, err, ErrMessageAltered)
@@ -248,4 +245,32 @@ func TestSignWithoutKeyExch(t *testing.T) {
 	}
 	assert.Zero(t, c.State().SendStream, "without KEY_EXCH the checksum is not encrypted")
 	require.ErrorIs(t, s.Verify([]byte{9}, c.Sign([]byte{8})), ErrMessageAltered)
+}
+
+// The in-place variants produce the same bytes as Seal and Unseal, and a
+// refused message comes back unchanged with the state untouched.
+func TestSealInPlace(t *testing.T) {
+	a, b := sessions(t)
+	a2, err := RestoreSession(a.State())
+	require.NoError(t, err)
+	b2, err := RestoreSession(b.State())
+	require.NoError(t, err)
+	msg := []byte("in place, please")
+	sealed, sig := a.Seal(msg)
+	buf := bytes.Clone(msg)
+	sig2 := make([]byte, SignatureSize)
+	require.True(t, a2.SealInPlace(buf, sig2))
+	assert.Equal(t, sealed, buf)
+	assert.Equal(t, sig, sig2)
+
+	plain, err := b.Unseal(sealed, sig)
+	require.NoError(t, err)
+	tampered := bytes.Clone(buf)
+	tampered[0] ^= 1
+	before := bytes.Clone(tampered)
+	require.ErrorIs(t, b2.UnsealInPlace(tampered, sig2), ErrMessageAltered)
+	assert.Equal(t, before, tampered, "a refused message is restored")
+	require.NoError(t, b2.UnsealInPlace(buf, sig2))
+	assert.Equal(t, plain, buf)
+	assert.False(t, a2.SealInPlace(buf, make([]byte, 4)), "short signature buffer")
 }
