@@ -273,7 +273,7 @@ func (c *Context) AccessToken() (*Token, error) {
 // Impersonate runs fn on an OS thread that acts as the client of a server
 // context (ImpersonateSecurityContext, then RevertSecurityContext). The
 // goroutine stays locked to its thread for the whole call.
-func (c *Context) Impersonate(fn func() error) error {
+func (c *Context) Impersonate(fn func() error) (err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c.mu.Lock()
@@ -285,14 +285,16 @@ func (c *Context) Impersonate(fn func() error) error {
 	if err != nil {
 		return err
 	}
-	fnErr := fn()
-	c.mu.Lock()
-	rerr := c.store.b.RevertSecurityContext(h)
-	c.mu.Unlock()
-	if fnErr != nil {
-		return fnErr
-	}
-	return rerr
+	// Revert even if fn panics: the thread must not stay the client.
+	defer func() {
+		c.mu.Lock()
+		rerr := c.store.b.RevertSecurityContext(h)
+		c.mu.Unlock()
+		if err == nil {
+			err = rerr
+		}
+	}()
+	return fn()
 }
 
 // Export packs the context so that a process on the same machine can

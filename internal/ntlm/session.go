@@ -56,7 +56,7 @@ func (d *direction) ensure(exported []byte, flags uint32) {
 // reset restarts the direction at the post-handshake state.
 func (d *direction) reset() {
 	if d.rc4 != nil {
-		d.rc4.Reset()
+		*d.rc4 = rc4.Cipher{} // zero the key schedule before dropping it
 	}
 	d.rc4 = nil
 	d.ready = false
@@ -87,7 +87,7 @@ func (d *direction) wipe() {
 	clear(d.signKey[:])
 	clear(d.sealKey[:])
 	if d.rc4 != nil {
-		d.rc4.Reset()
+		*d.rc4 = rc4.Cipher{} // zero the key schedule before dropping it
 	}
 	d.rc4 = nil
 	d.mac = nil
