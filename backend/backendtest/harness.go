@@ -82,4 +82,11 @@ type Caps struct {
 	// SequenceDetect reports that replayed and reordered messages are
 	// refused with SEC_E_OUT_OF_SEQUENCE.
 	SequenceDetect Support
+	// ContextFlags reports that the handshake returns the granted
+	// ISC_RET_*/ASC_RET_* flags (Wine's NTLM returns none).
+	ContextFlags Support
+	// BadTokenStatus is the status a server answers for a first token that
+	// is not a security token at all. Zero means SEC_E_INVALID_TOKEN, what
+	// Windows answers; Wine's NTLM answers SEC_E_INTERNAL_ERROR.
+	BadTokenStatus sspictx.Status
 }

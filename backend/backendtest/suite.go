@@ -52,6 +52,13 @@ func leftOut(t *testing.T, why string) {
 	t.Skipf("backendtest: left out %s: %s", t.Name(), why)
 }
 
+// leftOutCheck notes one check the backend cannot do, without skipping
+// the rest of the test; the tier scripts count these lines too.
+func leftOutCheck(t *testing.T, check, why string) {
+	t.Helper()
+	t.Logf("backendtest: left out %s/%s: %s", t.Name(), check, why)
+}
+
 // need leaves the test out unless the capability is Supported; for
 // Unsupported it returns false so the caller checks the exact answer.
 func need(t *testing.T, what string, s Support) bool {
@@ -223,8 +230,12 @@ func (s *suite) testCredentials(t *testing.T, p Package) {
 func (s *suite) testHandshake(t *testing.T, p Package) {
 	st := s.store(t)
 	pr := establish(t, st, p)
-	assert.NotZero(t, pr.client.Flags()&flags.ClientRetIntegrity, "client flags %v lack Integrity", pr.client.Flags())
-	assert.NotZero(t, pr.server.Flags()&flags.ServerRetIntegrity, "server flags %v lack Integrity", pr.server.Flags())
+	if p.Caps.ContextFlags == Supported {
+		assert.NotZero(t, pr.client.Flags()&flags.ClientRetIntegrity, "client flags %v lack Integrity", pr.client.Flags())
+		assert.NotZero(t, pr.server.Flags()&flags.ServerRetIntegrity, "server flags %v lack Integrity", pr.server.Flags())
+	} else {
+		leftOutCheck(t, "ReturnedFlags", "the backend is declared to return no context flags")
+	}
 	// Another step on an established context is refused.
 	_, _, err := pr.client.Step([]byte("more"))
 	require.Error(t, err)
@@ -257,9 +268,11 @@ func (s *suite) testHandshakeFailures(t *testing.T, p Package) {
 		_, sc := creds(t, st, p)
 		srv := sc.NewServerContext(serverReq)
 		_, _, err := srv.Step([]byte("this is not a security token at all"))
-		require.Error(t, err)
-		st2 := sspictx.StatusOf(err)
-		assert.Contains(t, []sspictx.Status{sspictx.StatusInvalidToken, sspictx.StatusInvalidParameter, sspictx.StatusLogonDenied}, st2, "got %v", err)
+		want := p.Caps.BadTokenStatus
+		if want == 0 {
+			want = sspictx.StatusInvalidToken
+		}
+		requireStatus(t, err, want)
 		require.NoError(t, srv.Delete(), "a failed context is cleaned up")
 	})
 }
