@@ -1,7 +1,8 @@
 # gosspi developer tasks. `make ci` is what .ci/run does, minus installs.
 GO        ?= go
 FUZZTIME  ?= 60s
-STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TOOLBIN   ?= $(CURDIR)/.tools
+STATICCHECK ?= $(TOOLBIN)/staticcheck
 
 .PHONY: test race vet lint fuzz bench example wine ci
 
@@ -17,7 +18,10 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 
-lint:
+$(STATICCHECK):
+	GOBIN=$(TOOLBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: $(STATICCHECK)
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(STATICCHECK) ./...
 	GOOS=windows $(STATICCHECK) ./...
