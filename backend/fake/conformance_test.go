@@ -24,6 +24,12 @@ func TestConformance(t *testing.T) {
 			Target:        "HOST/fakehost.contoso.test",
 			ClientName:    `CONTOSO\alice`,
 			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
+		}, {
+			Name:          "Negotiate",
+			Client:        &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"},
+			Target:        "HTTP/fakehost.contoso.test",
+			ClientName:    `CONTOSO\alice`,
+			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
 		}},
 	})
 }

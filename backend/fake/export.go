@@ -44,10 +44,10 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 	ss := c.sess.State()
 	defer clear(ss.SessionKey[:])
 	if f&flags.ResetNew != 0 {
-		ss.SendSeq, ss.RecvSeq, ss.SendStream, ss.RecvStream = 0, 0, 0, 0
+		ss.SendSeq, ss.RecvSeq, ss.SendStream, ss.RecvStream = c.base.sendSeq, c.base.recvSeq, c.base.sendStream, c.base.recvStream
 	}
 	var pkgState [ntlmStateLen]byte
-	encodeNTLMState(pkgState[:], &ss)
+	encodeNTLMState(pkgState[:], &ss, c.base)
 	defer clear(pkgState[:])
 	st := serialize.State{
 		Package:      name,
@@ -82,10 +82,16 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 
 // ntlmStateLen is the size of the NTLM package state in a packed context:
 // key 16, flags 4, client 1, two sequence numbers 4+4, two stream
-// positions 8+8.
-const ntlmStateLen = 16 + 4 + 1 + 4 + 4 + 8 + 8
+// positions 8+8, then the post-handshake position (4+4+8+8) that RESET_NEW
+// returns to. Blobs of the first release end before that position
+// (ntlmStateLenV1) and mean position zero, which was right for the NTLM
+// contexts they could hold.
+const (
+	ntlmStateLenV1 = 16 + 4 + 1 + 4 + 4 + 8 + 8
+	ntlmStateLen   = ntlmStateLenV1 + 4 + 4 + 8 + 8
+)
 
-func encodeNTLMState(b []byte, s *ntlm.SessionState) {
+func encodeNTLMState(b []byte, s *ntlm.SessionState, base counters) {
 	copy(b[0:16], s.SessionKey[:])
 	binary.LittleEndian.PutUint32(b[16:], s.Flags)
 	if s.Client {
@@ -95,11 +101,15 @@ func encodeNTLMState(b []byte, s *ntlm.SessionState) {
 	binary.LittleEndian.PutUint32(b[25:], s.RecvSeq)
 	binary.LittleEndian.PutUint64(b[29:], s.SendStream)
 	binary.LittleEndian.PutUint64(b[37:], s.RecvStream)
+	binary.LittleEndian.PutUint32(b[45:], base.sendSeq)
+	binary.LittleEndian.PutUint32(b[49:], base.recvSeq)
+	binary.LittleEndian.PutUint64(b[53:], base.sendStream)
+	binary.LittleEndian.PutUint64(b[61:], base.recvStream)
 }
 
-func decodeNTLMState(b []byte) (ntlm.SessionState, error) {
-	if len(b) != ntlmStateLen || b[20] > 1 {
-		return ntlm.SessionState{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLen)
+func decodeNTLMState(b []byte) (ntlm.SessionState, counters, error) {
+	if (len(b) != ntlmStateLen && len(b) != ntlmStateLenV1) || b[20] > 1 {
+		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLen)
 	}
 	st := ntlm.SessionState{
 		Flags:      binary.LittleEndian.Uint32(b[16:]),
@@ -110,7 +120,19 @@ func decodeNTLMState(b []byte) (ntlm.SessionState, error) {
 		RecvStream: binary.LittleEndian.Uint64(b[37:]),
 	}
 	copy(st.SessionKey[:], b[0:16])
-	return st, nil
+	var base counters
+	if len(b) == ntlmStateLen {
+		base = counters{
+			sendSeq:    binary.LittleEndian.Uint32(b[45:]),
+			recvSeq:    binary.LittleEndian.Uint32(b[49:]),
+			sendStream: binary.LittleEndian.Uint64(b[53:]),
+			recvStream: binary.LittleEndian.Uint64(b[61:]),
+		}
+	}
+	if base.sendSeq > st.SendSeq || base.recvSeq > st.RecvSeq || base.sendStream > st.SendStream || base.recvStream > st.RecvStream {
+		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is behind its post-handshake position")
+	}
+	return st, base, nil
 }
 
 // ImportSecurityContext opens a blob exported on this machine. Every
@@ -142,7 +164,7 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token sspictx
 	if hdr.Package != name || st.Package != name {
 		return sspictx.Handle{}, errf(op, name, sspictx.StatusInvalidToken, "the blob holds a %q context, not %q", hdr.Package, name)
 	}
-	ss, err := decodeNTLMState(st.PackageState)
+	ss, base, err := decodeNTLMState(st.PackageState)
 	if err != nil {
 		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the package state does not decode", err)
 	}
@@ -172,7 +194,7 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token sspictx
 		pkg: d, server: st.Server, established: true, retFlags: st.Flags,
 		target: st.Authority, sess: sess, start: now, expiry: st.Expiry,
 		user: st.User, domain: st.Domain, sid: st.SID, groups: st.Groups,
-		serverName: st.ServerName,
+		serverName: st.ServerName, base: base,
 	}
 	return p.addCtx(c), nil
 }

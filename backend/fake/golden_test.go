@@ -16,9 +16,9 @@ import (
 	"github.com/gosspi/gosspi/flags"
 )
 
-// Run `go test ./backend/fake -run Golden -update` to rewrite the golden
-// packed contexts. Only do so with a new format version: the point of the
-// files is that blobs exported by earlier builds still import.
+// Run `go test ./backend/fake -run Golden -update` to write golden packed
+// contexts for new cases. Existing files are never rewritten: they are what
+// earlier builds exported, and the point is that those still import.
 var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 // goldenDir holds whole exported NTLM contexts, with a message each one's
@@ -58,14 +58,19 @@ func (r *counterReader) Read(p []byte) (int, error) {
 
 type goldenCase struct {
 	name   string
+	pkg    string
 	flags  flags.Export
 	server bool
 }
 
 var goldenCases = []goldenCase{
-	{"ntlm-server-v1", 0, true},
-	{"ntlm-server-reset-v1", flags.ResetNew, true},
-	{"ntlm-client-v1", flags.DeleteOld, false},
+	// The first release: NTLM state without the post-handshake position.
+	{"ntlm-server-v1", "NTLM", 0, true},
+	{"ntlm-server-reset-v1", "NTLM", flags.ResetNew, true},
+	{"ntlm-client-v1", "NTLM", flags.DeleteOld, false},
+	// With the post-handshake position, which Negotiate needs.
+	{"negotiate-server-v1b", "Negotiate", 0, true},
+	{"negotiate-server-reset-v1b", "Negotiate", flags.ResetNew, true},
 }
 
 // TestGoldenPackedContexts imports blobs exported by an earlier build and
@@ -90,7 +95,7 @@ func TestGoldenPackedContexts(t *testing.T) {
 
 			m := keyedMachine()
 			st := sspictx.NewStore(m.NewProcess())
-			ctx, err := st.Import("NTLM", blob, nil)
+			ctx, err := st.Import(gc.pkg, blob, nil)
 			require.NoError(t, err)
 			defer func() { require.NoError(t, ctx.Delete()) }()
 			require.NoError(t, ctx.Verify(msg, sig), "the peer's message after the export verifies")
@@ -103,27 +108,18 @@ func TestGoldenPackedContexts(t *testing.T) {
 	}
 }
 
-// writeGolden makes the golden files: a handshake on the keyed machine,
-// one message each way, the export, and the peer's next message.
+// writeGolden makes the golden files that do not exist yet: a handshake on
+// the keyed machine, one message each way, the export, and the peer's next
+// message.
 func writeGolden(t *testing.T) {
 	require.NoError(t, os.MkdirAll(goldenDir, 0o755))
 	for _, gc := range goldenCases {
+		blobPath := filepath.Join(goldenDir, gc.name+".blob")
+		if _, err := os.Stat(blobPath); err == nil {
+			continue
+		}
 		m := keyedMachine()
-		st := sspictx.NewStore(m.NewProcess())
-		sc, err := st.AcquireCredentials("NTLM", flags.Inbound, nil)
-		require.NoError(t, err)
-		cc, err := st.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
-		require.NoError(t, err)
-		c := cc.NewClientContext("HOST/golden.contoso.test", flags.ClientReqIntegrity)
-		s := sc.NewServerContext(flags.ServerReqIntegrity)
-		neg, _, err := c.Step(nil)
-		require.NoError(t, err)
-		chal, _, err := s.Step(neg)
-		require.NoError(t, err)
-		auth, _, err := c.Step(chal)
-		require.NoError(t, err)
-		_, _, err = s.Step(auth)
-		require.NoError(t, err)
+		c, s, cleanup := goldenPair(t, m, gc.pkg)
 		sig, err := c.Sign([]byte("hello"))
 		require.NoError(t, err)
 		require.NoError(t, s.Verify([]byte("hello"), sig))
@@ -139,48 +135,51 @@ func writeGolden(t *testing.T) {
 		require.NoError(t, err)
 		var msg []byte
 		if gc.flags&flags.ResetNew != 0 {
-			// After a reset the importer expects message number zero: a
-			// fresh session's first signature is what the peer would send.
+			// After a reset the importer expects the first message after
+			// the handshake: what a fresh session's client sends first.
 			msg = []byte("hello")
-			sig, err = signFirst("hello")
+			c2, s2, cleanup2 := goldenPair(t, keyedMachine(), gc.pkg)
+			sig, err = c2.Sign(msg)
 			require.NoError(t, err)
+			_ = s2
+			cleanup2()
 		} else {
 			msg = []byte("after the hand-off")
 			sig, err = peer.Sign(msg)
 			require.NoError(t, err)
 		}
-		require.NoError(t, os.WriteFile(filepath.Join(goldenDir, gc.name+".blob"), blob, 0o644))
+		require.NoError(t, os.WriteFile(blobPath, blob, 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(goldenDir, gc.name+".msg"),
 			[]byte(hex.EncodeToString(msg)+" "+hex.EncodeToString(sig)+"\n"), 0o644))
-		for _, x := range []*sspictx.Context{&c.Context, &s.Context} {
-			_ = x.Delete()
-		}
-		require.NoError(t, cc.Release())
-		require.NoError(t, sc.Release())
+		cleanup()
 	}
 }
 
-// signFirst repeats the golden handshake on a fresh keyed machine (same
-// deterministic randomness, so the same session key) and returns the
-// client's first signature of msg.
-func signFirst(msg string) ([]byte, error) {
-	m := keyedMachine()
-	p := m.NewProcess()
-	st := sspictx.NewStore(p)
-	sc, _ := st.AcquireCredentials("NTLM", flags.Inbound, nil)
-	cc, _ := st.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+// goldenPair runs the golden handshake of pkg on m (deterministic
+// randomness, so the same session key every time).
+func goldenPair(t *testing.T, m *Machine, pkg string) (*sspictx.ClientContext, *sspictx.ServerContext, func()) {
+	st := sspictx.NewStore(m.NewProcess())
+	sc, err := st.AcquireCredentials(pkg, flags.Inbound, nil)
+	require.NoError(t, err)
+	cc, err := st.AcquireCredentials(pkg, flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	require.NoError(t, err)
 	c := cc.NewClientContext("HOST/golden.contoso.test", flags.ClientReqIntegrity)
 	s := sc.NewServerContext(flags.ServerReqIntegrity)
-	neg, _, _ := c.Step(nil)
-	chal, _, _ := s.Step(neg)
-	auth, _, _ := c.Step(chal)
-	_, _, _ = s.Step(auth)
-	sig, err := c.Sign([]byte(msg))
-	_ = c.Delete()
-	_ = s.Delete()
-	_ = cc.Release()
-	_ = sc.Release()
-	return sig, err
+	var toS, toC []byte
+	for done := false; !done; {
+		toS, done, err = c.Step(toC)
+		require.NoError(t, err)
+		if len(toS) > 0 {
+			toC, _, err = s.Step(toS)
+			require.NoError(t, err)
+		}
+	}
+	return c, s, func() {
+		_ = c.Delete()
+		_ = s.Delete()
+		_ = cc.Release()
+		_ = sc.Release()
+	}
 }
 
 // FuzzImport feeds arbitrary bytes to ImportSecurityContext: every input

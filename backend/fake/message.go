@@ -20,13 +20,13 @@ func (p *Process) QueryContextAttributes(h sspictx.Handle, attr sspictx.Attribut
 	case sspictx.AttrSizes:
 		return c.pkg.sizes, nil
 	case sspictx.AttrPackageInfo:
-		return c.pkg.info, nil
+		return c.pkg.selected().info, nil
 	case sspictx.AttrNegotiationInfo:
 		state := uint32(1) // SECPKG_NEGOTIATION_IN_PROGRESS
 		if c.established {
 			state = 0 // SECPKG_NEGOTIATION_COMPLETE
 		}
-		return sspictx.NegotiationInfo{Package: c.pkg.info, State: state}, nil
+		return sspictx.NegotiationInfo{Package: c.pkg.selected().info, State: state}, nil
 	case sspictx.AttrFlags:
 		return sspictx.Flags{Flags: c.retFlags}, nil
 	}

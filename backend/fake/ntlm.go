@@ -14,8 +14,9 @@ import (
 
 // pkgDesc is an emulated security package.
 type pkgDesc struct {
-	info  sspictx.PackageInfo
-	sizes sspictx.Sizes
+	info   sspictx.PackageInfo
+	sizes  sspictx.Sizes
+	spnego bool // Negotiate: NTLM wrapped in SPNEGO tokens
 }
 
 // ntlmPkg carries the values Windows reports for NTLM.
@@ -31,7 +32,22 @@ var ntlmPkg = &pkgDesc{
 	sizes: sspictx.Sizes{MaxToken: 2888, MaxSignature: 16, BlockSize: 0, SecurityTrailer: 16},
 }
 
-var packages = []*pkgDesc{ntlmPkg}
+// negotiatePkg carries the values Windows reports for Negotiate. Contexts
+// report the package Negotiate selected (NTLM) for SIZES and PACKAGE_INFO.
+var negotiatePkg = &pkgDesc{
+	info: sspictx.PackageInfo{
+		Name:         "Negotiate",
+		Comment:      "Microsoft Package Negotiator",
+		Capabilities: 0x00083BB3,
+		Version:      1,
+		RPCID:        9,
+		MaxToken:     48256,
+	},
+	sizes:  ntlmPkg.sizes,
+	spnego: true,
+}
+
+var packages = []*pkgDesc{negotiatePkg, ntlmPkg}
 
 // findPackage resolves a package name case-insensitively, as Windows does.
 func findPackage(op, name string) (*pkgDesc, error) {
@@ -40,7 +56,7 @@ func findPackage(op, name string) (*pkgDesc, error) {
 			return d, nil
 		}
 	}
-	return nil, errf(op, name, sspictx.StatusSecpkgNotFound, "no security package named %q (the fake has NTLM)", name)
+	return nil, errf(op, name, sspictx.StatusSecpkgNotFound, "no security package named %q (the fake has Negotiate and NTLM)", name)
 }
 
 // ctxEntry is one security context in a process's handle table.
@@ -63,6 +79,28 @@ type ctxEntry struct {
 	serverName        string
 	attrToken         uintptr // SECPKG_ATTR_ACCESS_TOKEN, owned by the context
 	impersonating     bool
+	// Negotiate (SPNEGO) state: the DER MechTypeList the mechListMICs
+	// cover, and whether the client still waits for the server's MIC.
+	spnego      bool
+	mechList    []byte
+	awaitingMIC bool
+	// base is the per-message state right after the handshake, where
+	// RESET_NEW puts an imported context: zero for NTLM, one message each
+	// way for Negotiate, whose mechListMICs spent sequence number 0.
+	base counters
+}
+
+// counters is the per-message position of an NTLM session.
+type counters struct {
+	sendSeq, recvSeq       uint32
+	sendStream, recvStream uint64
+}
+
+// markBase records the post-handshake position; c.mu is held.
+func (c *ctxEntry) markBase() {
+	st := c.sess.State()
+	clear(st.SessionKey[:])
+	c.base = counters{st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream}
 }
 
 func (c *ctxEntry) identity() tokenIdentity {
@@ -155,7 +193,8 @@ func ntlmStatus(err error) sspictx.Status {
 }
 
 // InitializeSecurityContext runs one client step: NEGOTIATE on the first
-// call, AUTHENTICATE on the second.
+// call, AUTHENTICATE on the second (for Negotiate, wrapped in SPNEGO, with
+// a third call that checks the server's mechListMIC).
 func (p *Process) InitializeSecurityContext(req *sspictx.InitializeRequest) (sspictx.InitializeResult, error) {
 	const op = "InitializeSecurityContext"
 	cred, err := p.cred(op, req.Credential)
@@ -176,21 +215,10 @@ func (p *Process) InitializeSecurityContext(req *sspictx.InitializeRequest) (ssp
 		if tokenOf(req.Input) != nil {
 			return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidToken, "a first call takes no input token")
 		}
-		id := cred.identity
-		cl := ntlm.NewClient(ntlm.ClientConfig{
-			User: id.user, Domain: id.domain, Password: id.password,
-			Workstation:         p.m.name,
-			TargetSPN:           req.Target,
-			ChannelBindingsHash: bindingsHash(bindingsOf(req.Input)),
-			Rand:                p.m.rand,
-			Now:                 p.m.clock,
-		})
-		out, err := cl.Negotiate()
+		c, out, err := p.clientStart(op, cred, req)
 		if err != nil {
-			return sspictx.InitializeResult{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NEGOTIATE", err)
+			return sspictx.InitializeResult{}, err
 		}
-		c := &ctxEntry{pkg: cred.pkg, client: cl, target: req.Target, bindings: bindingsOf(req.Input),
-			user: id.user, domain: id.domain, retFlags: uint32(clientRet(req.Flags))}
 		h := p.addCtx(c)
 		return sspictx.InitializeResult{Context: h, Status: sspictx.StatusContinueNeeded, Output: out, Flags: clientRet(req.Flags), Expiry: neverExpires}, nil
 	}
@@ -199,34 +227,91 @@ func (p *Process) InitializeSecurityContext(req *sspictx.InitializeRequest) (ssp
 		return sspictx.InitializeResult{}, err
 	}
 	defer c.mu.Unlock()
-	if c.server || c.client == nil || c.established {
+	if c.server || c.established || (c.client == nil && !c.awaitingMIC) {
 		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidHandle, "the context is not a client context in its handshake")
 	}
 	in := tokenOf(req.Input)
 	if in == nil {
-		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidToken, "the second step needs the server's CHALLENGE token")
+		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidToken, "this step needs the server's token")
 	}
-	out, err := c.client.Authenticate(in)
+	var out []byte
+	if c.spnego {
+		out, err = p.negotiateClientStep(op, c, in)
+	} else {
+		out, err = p.clientFinish(op, c, in)
+	}
 	if err != nil {
-		return sspictx.InitializeResult{}, sspictx.NewError(op, name, ntlmStatus(err), "CHALLENGE refused", err)
+		return sspictx.InitializeResult{}, err
+	}
+	st := sspictx.StatusContinueNeeded
+	if c.established {
+		st = sspictx.StatusOK
+		c.markBase()
+	}
+	return sspictx.InitializeResult{Context: req.Context, Status: st, Output: out, Flags: flags.ClientRet(c.retFlags), Expiry: c.expiry}, nil
+}
+
+// clientStart makes a client context and its NTLM NEGOTIATE (wrapped in a
+// NegTokenInit for Negotiate).
+func (p *Process) clientStart(op string, cred *credEntry, req *sspictx.InitializeRequest) (*ctxEntry, []byte, error) {
+	name := cred.pkg.info.Name
+	id := cred.identity
+	cl := ntlm.NewClient(ntlm.ClientConfig{
+		User: id.user, Domain: id.domain, Password: id.password,
+		Workstation:         p.m.name,
+		TargetSPN:           req.Target,
+		ChannelBindingsHash: bindingsHash(bindingsOf(req.Input)),
+		Rand:                p.m.rand,
+		Now:                 p.m.clock,
+	})
+	out, err := cl.Negotiate()
+	if err != nil {
+		return nil, nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NEGOTIATE", err)
+	}
+	c := &ctxEntry{pkg: cred.pkg, client: cl, target: req.Target, bindings: bindingsOf(req.Input),
+		user: id.user, domain: id.domain, retFlags: uint32(clientRet(req.Flags)), expiry: neverExpires}
+	if cred.pkg.spnego {
+		if out, err = c.wrapInit(out); err != nil {
+			return nil, nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NegTokenInit", err)
+		}
+	}
+	return c, out, nil
+}
+
+// clientFinish answers the server's CHALLENGE with AUTHENTICATE and derives
+// the session; c.mu is held. Plain NTLM is established by it.
+func (p *Process) clientFinish(op string, c *ctxEntry, challenge []byte) ([]byte, error) {
+	name := c.pkg.info.Name
+	out, err := c.client.Authenticate(challenge)
+	if err != nil {
+		return nil, sspictx.NewError(op, name, ntlmStatus(err), "CHALLENGE refused", err)
 	}
 	key := c.client.SessionKey()
 	sess, err := ntlm.NewSession(key, c.client.NegotiatedFlags(), true)
 	clear(key)
 	if err != nil {
-		return sspictx.InitializeResult{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
+		return nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
 	}
 	c.sess = sess
 	c.client = nil
+	c.serverName = c.target
+	if !c.spnego {
+		p.establish(c)
+	}
+	return out, nil
+}
+
+// establish starts an established context's lifetime; c.mu is held.
+func (p *Process) establish(c *ctxEntry) {
 	c.established = true
+	c.awaitingMIC = false
 	c.start = p.now()
 	c.expiry = c.start.Add(p.m.lifetime)
-	c.serverName = c.target
-	return sspictx.InitializeResult{Context: req.Context, Status: sspictx.StatusOK, Output: out, Flags: flags.ClientRet(c.retFlags), Expiry: c.expiry}, nil
 }
 
 // AcceptSecurityContext runs one server step: CHALLENGE for the client's
-// NEGOTIATE, then verification of its AUTHENTICATE.
+// NEGOTIATE, then verification of its AUTHENTICATE (for Negotiate, both
+// wrapped in SPNEGO, with the mechListMIC checked and answered).
 func (p *Process) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.AcceptResult, error) {
 	const op = "AcceptSecurityContext"
 	cred, err := p.cred(op, req.Credential)
@@ -248,19 +333,10 @@ func (p *Process) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.Acc
 		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusInvalidToken, "no input token")
 	}
 	if req.Context.IsZero() {
-		srv := ntlm.NewServer(ntlm.ServerConfig{
-			NetBIOSDomain: p.m.domain, NetBIOSComputer: p.m.name,
-			DNSDomain: strings.ToLower(p.m.domain) + ".test", DNSComputer: strings.ToLower(p.m.name) + ".test",
-			Lookup: p.m.ntHash,
-			Rand:   p.m.rand,
-			Now:    p.m.clock,
-		})
-		out, err := srv.Challenge(in)
+		c, out, err := p.serverStart(op, cred, req, in)
 		if err != nil {
-			return sspictx.AcceptResult{}, sspictx.NewError(op, name, ntlmStatus(err), "NEGOTIATE refused", err)
+			return sspictx.AcceptResult{}, err
 		}
-		c := &ctxEntry{pkg: cred.pkg, server: true, srv: srv, bindings: bindingsOf(req.Input),
-			retFlags: uint32(serverRet(req.Flags)), serverName: p.m.name}
 		h := p.addCtx(c)
 		return sspictx.AcceptResult{Context: h, Status: sspictx.StatusContinueNeeded, Output: out, Flags: serverRet(req.Flags), Expiry: neverExpires}, nil
 	}
@@ -272,33 +348,80 @@ func (p *Process) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.Acc
 	if !c.server || c.srv == nil || c.established {
 		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusInvalidHandle, "the context is not a server context in its handshake")
 	}
-	res, err := c.srv.Authenticate(in)
+	var out []byte
+	if c.spnego {
+		out, err = p.negotiateServerFinish(op, c, req.Input, in)
+	} else {
+		err = p.serverFinish(op, c, req.Input, in)
+	}
 	if err != nil {
-		return sspictx.AcceptResult{}, sspictx.NewError(op, name, ntlmStatus(err), "AUTHENTICATE refused", err)
+		return sspictx.AcceptResult{}, err
+	}
+	c.markBase()
+	return sspictx.AcceptResult{Context: req.Context, Status: sspictx.StatusOK, Output: out, Flags: flags.ServerRet(c.retFlags), Expiry: c.expiry}, nil
+}
+
+// serverStart makes a server context and answers the client's NEGOTIATE
+// (inside a NegTokenInit for Negotiate) with a CHALLENGE.
+func (p *Process) serverStart(op string, cred *credEntry, req *sspictx.AcceptRequest, in []byte) (*ctxEntry, []byte, error) {
+	name := cred.pkg.info.Name
+	c := &ctxEntry{pkg: cred.pkg, server: true, bindings: bindingsOf(req.Input),
+		retFlags: uint32(serverRet(req.Flags)), serverName: p.m.name, expiry: neverExpires}
+	negotiate := in
+	if cred.pkg.spnego {
+		var err error
+		if negotiate, err = c.unwrapInit(op, in); err != nil {
+			return nil, nil, err
+		}
+	}
+	c.srv = ntlm.NewServer(ntlm.ServerConfig{
+		NetBIOSDomain: p.m.domain, NetBIOSComputer: p.m.name,
+		DNSDomain: strings.ToLower(p.m.domain) + ".test", DNSComputer: strings.ToLower(p.m.name) + ".test",
+		Lookup: p.m.ntHash,
+		Rand:   p.m.rand,
+		Now:    p.m.clock,
+	})
+	out, err := c.srv.Challenge(negotiate)
+	if err != nil {
+		return nil, nil, sspictx.NewError(op, name, ntlmStatus(err), "NEGOTIATE refused", err)
+	}
+	if cred.pkg.spnego {
+		if out, err = wrapChallenge(out); err != nil {
+			return nil, nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NegTokenResp", err)
+		}
+	}
+	return c, out, nil
+}
+
+// serverFinish verifies the client's AUTHENTICATE and establishes the
+// context; c.mu is held.
+func (p *Process) serverFinish(op string, c *ctxEntry, input []sspictx.Buffer, auth []byte) error {
+	name := c.pkg.info.Name
+	res, err := c.srv.Authenticate(auth)
+	if err != nil {
+		return sspictx.NewError(op, name, ntlmStatus(err), "AUTHENTICATE refused", err)
 	}
 	defer clear(res.SessionKey)
-	if b := bindingsOf(req.Input); b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
+	if b := bindingsOf(input); b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
 		want := bindingsHash(b)
 		if string(want) != string(res.ChannelBindings) {
-			return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusBadBindings, "the client's channel bindings differ from the server's")
+			return errf(op, name, sspictx.StatusBadBindings, "the client's channel bindings differ from the server's")
 		}
 	}
 	pr, ok := p.m.lookup(res.Domain, res.User)
 	if !ok { // removed between CHALLENGE and AUTHENTICATE
-		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusLogonDenied, "unknown user")
+		return errf(op, name, sspictx.StatusLogonDenied, "unknown user")
 	}
 	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
 	if err != nil {
-		return sspictx.AcceptResult{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
+		return sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
 	}
 	c.sess = sess
 	c.srv = nil
-	c.established = true
 	c.user, c.domain, c.sid, c.groups = pr.user, pr.domain, pr.sid, pr.groups
 	c.target = res.TargetName
-	c.start = p.now()
-	c.expiry = c.start.Add(p.m.lifetime)
-	return sspictx.AcceptResult{Context: req.Context, Status: sspictx.StatusOK, Flags: flags.ServerRet(c.retFlags), Expiry: c.expiry}, nil
+	p.establish(c)
+	return nil
 }
 
 func allZero(b []byte) bool {
