@@ -42,4 +42,4 @@ wine:
 	bash .ci/wine/run.sh
 
 ci: lint vet test race example
-	FUZZTIME=10s bash .ci/fuzz.sh
+	FUZZTIME=200000x bash .ci/fuzz.sh
