@@ -58,6 +58,42 @@ func BenchmarkHandshake(b *testing.B) {
 	}
 }
 
+// BenchmarkHandshakeNegotiate is a full Negotiate handshake: NTLM wrapped
+// in SPNEGO, with both mechListMICs.
+func BenchmarkHandshakeNegotiate(b *testing.B) {
+	m := NewMachine(MachineConfig{Name: "BENCH", Domain: "CONTOSO"})
+	m.AddUser("CONTOSO", "alice", "Passw0rd!")
+	st := sspictx.NewStore(m.NewProcess())
+	sc, err := st.AcquireCredentials("Negotiate", flags.Inbound, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sc.Release()
+	cc, err := st.AcquireCredentials("Negotiate", flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Release()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c := cc.NewClientContext("HTTP/bench", flags.ClientReqIntegrity)
+		s := sc.NewServerContext(flags.ServerReqIntegrity)
+		var toS, toC []byte
+		for done := false; !done; {
+			if toS, done, err = c.Step(toC); err != nil {
+				b.Fatal(err)
+			}
+			if len(toS) > 0 {
+				if toC, _, err = s.Step(toS); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		_ = c.Delete()
+		_ = s.Delete()
+	}
+}
+
 // BenchmarkExportImport is one export (without DELETE_OLD), one import in
 // another process of the machine, and the imported context's deletion.
 func BenchmarkExportImport(b *testing.B) {
