@@ -87,6 +87,7 @@ func (s *suite) testExportFlags(t *testing.T, p Package, f flags.Export) {
 	require.NoError(t, err)
 	require.NoError(t, pr.server.Verify(m1, sig1))
 
+	oldHandle := pr.server.Handle()
 	blob, err := pr.server.Export(f)
 	require.NoError(t, err)
 	require.NotEmpty(t, blob)
@@ -115,6 +116,13 @@ func (s *suite) testExportFlags(t *testing.T, p Package, f flags.Export) {
 		_, err = pr.server.Sizes()
 		requireStatus(t, err, sspictx.StatusInvalidHandle, "query on the old context after DELETE_OLD")
 		requireStatus(t, pr.server.Delete(), sspictx.StatusInvalidHandle, "deleting the old context after DELETE_OLD")
+		if s.h.DoubleDelete {
+			// The backend itself, not only the Store, must have let go.
+			b := st.Backend()
+			_, err = b.QueryContextAttributes(oldHandle, sspictx.AttrSizes)
+			requireStatus(t, err, sspictx.StatusInvalidHandle, "backend query of the DELETE_OLD handle")
+			requireStatus(t, b.DeleteSecurityContext(oldHandle), sspictx.StatusInvalidHandle, "backend DeleteSecurityContext of the DELETE_OLD handle")
+		}
 		for _, l := range st.Leaks() {
 			assert.NotContains(t, l.What, "server context", "a context moved away by DELETE_OLD is no leak")
 		}

@@ -419,3 +419,24 @@ func TestLeakCheckNamesCreator(t *testing.T) {
 	rec2.finish()
 	assert.Empty(t, rec2.errs)
 }
+
+// Process.Leaks counts what the process itself still holds; the attribute
+// token a context owns is not the caller's and is not counted.
+func TestProcessLeaks(t *testing.T) {
+	e := newEnv(t)
+	creds, ctxs, toks := e.proc.Leaks()
+	assert.Equal(t, [3]int{2, 2, 0}, [3]int{creds, ctxs, toks})
+	_, err := e.proc.QueryContextAttributes(e.server.Handle(), sspictx.AttrAccessToken)
+	require.NoError(t, err)
+	tok, err := e.server.AccessToken()
+	require.NoError(t, err)
+	_, _, toks = e.proc.Leaks()
+	assert.Equal(t, 1, toks)
+	require.NoError(t, tok.Close())
+	require.NoError(t, e.client.Delete())
+	require.NoError(t, e.server.Delete())
+	require.NoError(t, e.ccred.Release())
+	require.NoError(t, e.scred.Release())
+	creds, ctxs, toks = e.proc.Leaks()
+	assert.Equal(t, [3]int{0, 0, 0}, [3]int{creds, ctxs, toks}, "deleting a context frees its attribute token too")
+}
