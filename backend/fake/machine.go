@@ -15,6 +15,10 @@ import (
 	"github.com/gosspi/gosspi/serialize"
 )
 
+// ErrNoHostIdentity is matched (with errors.Is) by the error of
+// HostMachine on a host without a readable machine identity.
+var ErrNoHostIdentity = hostid.ErrNoIdentity
+
 // ErrForeignMachine is matched (with errors.Is) by the error of an import
 // whose blob was exported on another machine.
 var ErrForeignMachine = serialize.ErrForeignMachine
@@ -120,8 +124,8 @@ func (m *Machine) withKey(id string, key []byte) *Machine {
 // IOPlatformUUID on macOS) and its sealing key lives in a 0600 file under
 // the user's config directory (or GOSSPI_KEY_DIR). Two OS processes of the
 // same user on this host can hand contexts over through it; no other host
-// can import them. It fails with hostid.ErrNoIdentity where the host has
-// no identity, rather than falling back to a shared one.
+// can import them. It fails with ErrNoHostIdentity where the host has no
+// identity, rather than falling back to a shared one.
 func HostMachine(cfg MachineConfig) (*Machine, error) {
 	id, err := hostid.MachineID()
 	if err != nil {
