@@ -38,13 +38,14 @@ ci=${CI:-}
 # ---------------------------------------------------------------- packages
 phase "install packages"
 wine64=/usr/lib/wine/wine64
-apt_pkgs=(wine wine64 binutils-mingw-w64-x86-64 winbind krb5-kdc krb5-admin-server krb5-user)
+apt_pkgs=(wine wine64 binutils-mingw-w64-x86-64 winbind krb5-kdc krb5-admin-server krb5-user iproute2)
 need_tools() {
 	[ -x "$wine64" ] && command -v wineboot >/dev/null &&
 		command -v x86_64-w64-mingw32-dlltool >/dev/null && command -v x86_64-w64-mingw32-ld >/dev/null &&
 		command -v x86_64-w64-mingw32-as >/dev/null &&
 		[ -x /usr/bin/ntlm_auth ] && command -v krb5kdc >/dev/null && command -v kdb5_util >/dev/null &&
-		command -v kadmin.local >/dev/null && command -v kinit >/dev/null
+		command -v kadmin.local >/dev/null && command -v kinit >/dev/null &&
+		command -v ss >/dev/null # iproute2: finds a free port and sees the KDC listen
 }
 if need_tools; then
 	say "all tools present, no apt run needed"
