@@ -440,3 +440,23 @@ func TestProcessLeaks(t *testing.T) {
 	creds, ctxs, toks = e.proc.Leaks()
 	assert.Equal(t, [3]int{0, 0, 0}, [3]int{creds, ctxs, toks}, "deleting a context frees its attribute token too")
 }
+
+// Several DATA buffers are protected as one message, in order, and a QOP
+// other than zero is refused.
+func TestMessageSeveralDataBuffers(t *testing.T) {
+	e := newEnv(t)
+	hdr, body := []byte("header:"), []byte("body of the message")
+	msg := []sspictx.Buffer{
+		{Type: sspictx.BufferData, Data: bytes.Clone(hdr)},
+		{Type: sspictx.BufferToken, Data: make([]byte, 16)},
+		{Type: sspictx.BufferData, Data: bytes.Clone(body)},
+	}
+	require.NoError(t, e.proc.EncryptMessage(e.client.Handle(), 0, msg, 0))
+	assert.NotEqual(t, hdr, msg[0].Data)
+	_, err := e.proc.DecryptMessage(e.server.Handle(), msg, 0)
+	require.NoError(t, err)
+	assert.Equal(t, hdr, msg[0].Data)
+	assert.Equal(t, body, msg[2].Data)
+	err = e.proc.MakeSignature(e.client.Handle(), 1, msg, 0)
+	requireStatus(t, err, sspictx.StatusQOPNotSupported)
+}

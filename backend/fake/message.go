@@ -2,6 +2,7 @@ package fake
 
 import (
 	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/internal/ntlm"
 )
 
 // QueryContextAttributes returns one attribute of a context.
@@ -59,24 +60,31 @@ func (p *Process) QueryContextAttributes(h sspictx.Handle, attr sspictx.Attribut
 	return nil, errf(op, name, sspictx.StatusUnsupportedFunction, "attribute %s is not supported by %s", attr, name)
 }
 
-// dataOf returns the DATA buffers' bytes as one message; the common case of
-// one buffer costs no copy.
-func dataOf(msg []sspictx.Buffer) (data []byte, idx []int) {
+// dataOf returns the DATA buffers' bytes as one message, and whether there
+// was exactly one such buffer: the common case, which costs no copy and
+// can be encrypted in place.
+func dataOf(msg []sspictx.Buffer) (data []byte, single bool) {
+	n, first := 0, -1
 	for i, b := range msg {
 		if b.Type.Kind() == sspictx.BufferData {
-			idx = append(idx, i)
+			if first < 0 {
+				first = i
+			}
+			n++
 		}
 	}
-	switch len(idx) {
+	switch n {
 	case 0:
-		return nil, nil
+		return nil, false
 	case 1:
-		return msg[idx[0]].Data, idx
+		return msg[first].Data, true
 	}
-	for _, i := range idx {
-		data = append(data, msg[i].Data...)
+	for _, b := range msg {
+		if b.Type.Kind() == sspictx.BufferData {
+			data = append(data, b.Data...)
+		}
 	}
-	return data, idx
+	return data, false
 }
 
 // tokenIndex returns the index of the TOKEN buffer, or -1.
@@ -91,7 +99,10 @@ func tokenIndex(msg []sspictx.Buffer) int {
 
 // protect is the shared preamble of the four message calls: it returns
 // the locked, usable context and the token buffer index.
-func (p *Process) protect(op string, h sspictx.Handle, msg []sspictx.Buffer, minToken uint32) (*ctxEntry, int, error) {
+func (p *Process) protect(op string, h sspictx.Handle, qop uint32, msg []sspictx.Buffer, minToken uint32) (*ctxEntry, int, error) {
+	if qop != 0 {
+		return nil, 0, errf(op, "", sspictx.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
+	}
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
 		return nil, 0, err
@@ -120,26 +131,20 @@ func (p *Process) protect(op string, h sspictx.Handle, msg []sspictx.Buffer, min
 // MakeSignature signs the DATA buffers into the TOKEN buffer.
 func (p *Process) MakeSignature(h sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
 	const op = "MakeSignature"
-	if qop != 0 {
-		return errf(op, "", sspictx.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
-	}
-	c, t, err := p.protect(op, h, msg, c16)
+	c, t, err := p.protect(op, h, qop, msg, ntlm.SignatureSize)
 	if err != nil {
 		return err
 	}
 	defer c.mu.Unlock()
 	data, _ := dataOf(msg)
-	sig := c.sess.Sign(data)
-	msg[t].Data = msg[t].Data[:copy(msg[t].Data, sig)]
+	msg[t].Data = msg[t].Data[:copy(msg[t].Data, c.sess.Sign(data))]
 	return nil
 }
-
-const c16 = 16 // NTLM's signature and trailer size
 
 // VerifySignature checks the TOKEN buffer against the DATA buffers.
 func (p *Process) VerifySignature(h sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
 	const op = "VerifySignature"
-	c, t, err := p.protect(op, h, msg, 0)
+	c, t, err := p.protect(op, h, 0, msg, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -155,22 +160,19 @@ func (p *Process) VerifySignature(h sspictx.Handle, msg []sspictx.Buffer, seq ui
 // signature into the TOKEN buffer.
 func (p *Process) EncryptMessage(h sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
 	const op = "EncryptMessage"
-	if qop != 0 {
-		return errf(op, "", sspictx.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
-	}
-	c, t, err := p.protect(op, h, msg, c16)
+	c, t, err := p.protect(op, h, qop, msg, ntlm.SignatureSize)
 	if err != nil {
 		return err
 	}
 	defer c.mu.Unlock()
-	data, idx := dataOf(msg)
-	if len(idx) == 1 { // the common case: encrypt the one buffer in place
+	data, single := dataOf(msg)
+	if single {
 		c.sess.SealInPlace(data, msg[t].Data)
-		msg[t].Data = msg[t].Data[:c16]
+		msg[t].Data = msg[t].Data[:ntlm.SignatureSize]
 		return nil
 	}
 	sealed, sig := c.sess.Seal(data)
-	scatter(msg, idx, sealed)
+	scatter(msg, sealed)
 	msg[t].Data = msg[t].Data[:copy(msg[t].Data, sig)]
 	return nil
 }
@@ -179,13 +181,13 @@ func (p *Process) EncryptMessage(h sspictx.Handle, qop uint32, msg []sspictx.Buf
 // place. A refused message leaves the context as it was.
 func (p *Process) DecryptMessage(h sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
 	const op = "DecryptMessage"
-	c, t, err := p.protect(op, h, msg, 0)
+	c, t, err := p.protect(op, h, 0, msg, 0)
 	if err != nil {
 		return 0, err
 	}
 	defer c.mu.Unlock()
-	data, idx := dataOf(msg)
-	if len(idx) == 1 {
+	data, single := dataOf(msg)
+	if single {
 		if err := c.sess.UnsealInPlace(data, msg[t].Data); err != nil {
 			return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
 		}
@@ -195,14 +197,15 @@ func (p *Process) DecryptMessage(h sspictx.Handle, msg []sspictx.Buffer, seq uin
 	if err != nil {
 		return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
 	}
-	scatter(msg, idx, plain)
+	scatter(msg, plain)
 	return 0, nil
 }
 
-// scatter writes out back over the DATA buffers listed in idx.
-func scatter(msg []sspictx.Buffer, idx []int, out []byte) {
-	for _, i := range idx {
-		n := copy(msg[i].Data, out)
-		out = out[n:]
+// scatter writes out back over the DATA buffers, in order.
+func scatter(msg []sspictx.Buffer, out []byte) {
+	for _, b := range msg {
+		if b.Type.Kind() == sspictx.BufferData {
+			out = out[copy(b.Data, out):]
+		}
 	}
 }
