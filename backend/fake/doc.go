@@ -2,7 +2,8 @@
 // platform: machines with an identity and a sealing key, processes with
 // their own handle tables, a principal directory, an injectable clock,
 // fault injection, and security packages that speak the real wire
-// protocols (NTLM per MS-NLMP), so tokens look and verify like real ones.
+// protocols (NTLM per MS-NLMP, and Negotiate as SPNEGO over NTLM), so
+// tokens look and verify like real ones.
 //
 // A Process implements sspictx.Backend (import sspictx
 // "github.com/gosspi/gosspi/context"); give it to sspictx.NewStore and test

@@ -55,7 +55,7 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 		Established:  true,
 		ClientName:   c.domain + `\` + c.user,
 		ServerName:   c.serverName,
-		Authority:    c.target,
+		Authority:    c.target, // the SPN; serialize.State has no field of its own for it
 		Flags:        c.retFlags,
 		Expiry:       c.expiry,
 		User:         c.user,
@@ -65,7 +65,9 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 		PackageState: pkgState[:],
 		Reset:        f&flags.ResetNew != 0,
 	}
-	blob, err := p.m.sealer.Seal(&st, p.m.rand)
+	// The nonce always comes from crypto/rand, never from MachineConfig.Rand:
+	// a repeated nonce under the machine key would break AES-GCM.
+	blob, err := p.m.sealer.Seal(&st, nil)
 	if err != nil {
 		return nil, 0, sspictx.NewError(op, name, sspictx.StatusInternalError, "sealing the context", err)
 	}

@@ -33,7 +33,8 @@ type MachineConfig struct {
 	// Clock returns the current time; default time.Now. Context lifetimes
 	// and SEC_E_CONTEXT_EXPIRED follow it (see ManualClock).
 	Clock func() time.Time
-	// Rand is the source of challenges, keys and nonces; default crypto/rand.
+	// Rand is the source of NTLM challenges and session keys; default
+	// crypto/rand. Machine keys and blob nonces always use crypto/rand.
 	Rand io.Reader
 	// ContextLifetime is how long an established context lives; default 10h.
 	ContextLifetime time.Duration
