@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 )
 
@@ -25,7 +26,7 @@ const (
 type Context struct {
 	store    *Store
 	mu       sync.Mutex
-	h        Handle
+	h        backend.Handle
 	pkg      string
 	server   bool
 	imported bool
@@ -46,21 +47,30 @@ func (c *Context) Established() bool {
 	return c.state == stateEstablished
 }
 
-// Handle returns the backend handle, for code that needs to pass it to
-// other APIs. It is zero before the first Step and after Delete.
-func (c *Context) Handle() Handle {
+// Raw runs fn with the backend and the context's handle, under the
+// context's lock, for code that must pass the handle to an API gosspi does
+// not wrap (as database/sql's Conn.Raw does for a driver connection). The
+// handle is valid only while fn runs: do not keep it, and do not delete
+// the context through it. A context without a live handle (before the
+// first Step, after Delete or an export with DeleteOld) answers
+// SEC_E_INVALID_HANDLE without calling fn.
+func (c *Context) Raw(fn func(b backend.Backend, h backend.Handle) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.h
+	h, err := c.live(backend.OpQueryContextAttributes)
+	if err != nil {
+		return err
+	}
+	return fn(c.store.b, h)
 }
 
 // live returns the handle or an SEC_E_INVALID_HANDLE error; c.mu is held.
-func (c *Context) live(op string) (Handle, error) {
+func (c *Context) live(op backend.Op) (backend.Handle, error) {
 	switch c.state {
 	case stateDead:
-		return Handle{}, NewError(op, c.pkg, StatusInvalidHandle, "context "+c.dead, nil)
+		return backend.Handle{}, backend.NewError(op, c.pkg, StatusInvalidHandle, "context "+c.dead, nil)
 	case stateNew:
-		return Handle{}, NewError(op, c.pkg, StatusInvalidHandle, "context has no handle yet: run the handshake first", nil)
+		return backend.Handle{}, backend.NewError(op, c.pkg, StatusInvalidHandle, "context has no handle yet: run the handshake first", nil)
 	}
 	return c.h, nil
 }
@@ -69,7 +79,7 @@ func (c *Context) live(op string) (Handle, error) {
 func (c *Context) kill(why string) {
 	c.state = stateDead
 	c.dead = why
-	c.h = Handle{}
+	c.h = backend.Handle{}
 	c.store.untrack(c.t)
 	c.t = nil
 }
@@ -84,7 +94,7 @@ func (c *Context) Delete() error {
 	if c.state == stateNew || (c.state == stateDead && c.dead == deadFailed) {
 		return nil
 	}
-	h, err := c.live("DeleteSecurityContext")
+	h, err := c.live(backend.OpDeleteSecurityContext)
 	if err != nil {
 		return err
 	}
@@ -96,17 +106,17 @@ func (c *Context) Delete() error {
 const deadFailed = "failed its handshake and was deleted"
 
 // query runs QueryContextAttributes under the lock.
-func (c *Context) query(attr Attribute) (any, error) {
+func (c *Context) query(attr backend.Attribute) (any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.live("QueryContextAttributes")
+	h, err := c.live(backend.OpQueryContextAttributes)
 	if err != nil {
 		return nil, err
 	}
 	return c.store.b.QueryContextAttributes(h, attr)
 }
 
-func queryAs[T any](c *Context, attr Attribute) (T, error) {
+func queryAs[T any](c *Context, attr backend.Attribute) (T, error) {
 	var zero T
 	v, err := c.query(attr)
 	if err != nil {
@@ -114,65 +124,65 @@ func queryAs[T any](c *Context, attr Attribute) (T, error) {
 	}
 	t, ok := v.(T)
 	if !ok {
-		return zero, NewError("QueryContextAttributes", c.pkg, StatusInternalError, "backend returned the wrong type for "+attr.String(), nil)
+		return zero, backend.NewError(backend.OpQueryContextAttributes, c.pkg, StatusInternalError, "backend returned the wrong type for "+attr.String(), nil)
 	}
 	return t, nil
 }
 
 // Sizes returns the context's buffer sizes (SECPKG_ATTR_SIZES).
-func (c *Context) Sizes() (Sizes, error) { return queryAs[Sizes](c, AttrSizes) }
+func (c *Context) Sizes() (Sizes, error) { return queryAs[Sizes](c, backend.AttrSizes) }
 
 // UserName returns the name of the context's user (SECPKG_ATTR_NAMES): on
 // a server, the authenticated client as DOMAIN\user.
 func (c *Context) UserName() (string, error) {
-	n, err := queryAs[Names](c, AttrNames)
+	n, err := queryAs[backend.Names](c, backend.AttrNames)
 	return n.UserName, err
 }
 
 // NativeNames returns the client and server names (SECPKG_ATTR_NATIVE_NAMES).
 func (c *Context) NativeNames() (NativeNames, error) {
-	return queryAs[NativeNames](c, AttrNativeNames)
+	return queryAs[NativeNames](c, backend.AttrNativeNames)
 }
 
 // Lifespan returns when the context became valid and when it expires.
-func (c *Context) Lifespan() (Lifespan, error) { return queryAs[Lifespan](c, AttrLifespan) }
+func (c *Context) Lifespan() (Lifespan, error) { return queryAs[Lifespan](c, backend.AttrLifespan) }
 
 // Authority returns the name of the authenticating authority.
 func (c *Context) Authority() (string, error) {
-	a, err := queryAs[Authority](c, AttrAuthority)
+	a, err := queryAs[backend.Authority](c, backend.AttrAuthority)
 	return a.Name, err
 }
 
 // SessionKey returns the context's session key (SECPKG_ATTR_SESSION_KEY).
 func (c *Context) SessionKey() ([]byte, error) {
-	k, err := queryAs[SessionKey](c, AttrSessionKey)
+	k, err := queryAs[backend.SessionKey](c, backend.AttrSessionKey)
 	return k.Key, err
 }
 
 // PackageInfo returns the package the context uses (SECPKG_ATTR_PACKAGE_INFO).
 func (c *Context) PackageInfo() (PackageInfo, error) {
-	return queryAs[PackageInfo](c, AttrPackageInfo)
+	return queryAs[PackageInfo](c, backend.AttrPackageInfo)
 }
 
 // RawFlags returns the context's negotiated flags (SECPKG_ATTR_FLAGS): ISC_RET_*
 // bits on a client, ASC_RET_* bits on a server.
 func (c *Context) RawFlags() (uint32, error) {
-	f, err := queryAs[Flags](c, AttrFlags)
+	f, err := queryAs[backend.Flags](c, backend.AttrFlags)
 	return f.Flags, err
 }
 
 // sizesLocked returns the cached sizes; c.mu is held.
-func (c *Context) sizesLocked(h Handle) (Sizes, error) {
+func (c *Context) sizesLocked(h backend.Handle) (Sizes, error) {
 	if c.sizes != nil {
 		return *c.sizes, nil
 	}
-	v, err := c.store.b.QueryContextAttributes(h, AttrSizes)
+	v, err := c.store.b.QueryContextAttributes(h, backend.AttrSizes)
 	if err != nil {
 		return Sizes{}, err
 	}
 	s, ok := v.(Sizes)
 	if !ok {
-		return Sizes{}, NewError("QueryContextAttributes", c.pkg, StatusInternalError, "backend returned the wrong type for SECPKG_ATTR_SIZES", nil)
+		return Sizes{}, backend.NewError(backend.OpQueryContextAttributes, c.pkg, StatusInternalError, "backend returned the wrong type for SECPKG_ATTR_SIZES", nil)
 	}
 	c.sizes = &s
 	return s, nil
@@ -182,16 +192,19 @@ func (c *Context) sizesLocked(h Handle) (Sizes, error) {
 func (c *Context) Sign(msg []byte) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.live("MakeSignature")
+	h, err := c.live(backend.OpMakeSignature)
 	if err != nil {
 		return nil, err
+	}
+	if c.store.signer == nil {
+		return nil, c.store.unsupported(backend.OpMakeSignature, c.pkg)
 	}
 	sz, err := c.sizesLocked(h)
 	if err != nil {
 		return nil, err
 	}
-	bufs := [2]Buffer{{Type: BufferData | BufferReadOnly, Data: msg}, {Type: BufferToken, Data: make([]byte, sz.MaxSignature)}}
-	if err := c.store.b.MakeSignature(h, 0, bufs[:], 0); err != nil {
+	bufs := [2]backend.Buffer{{Type: backend.BufferData | backend.BufferReadOnly, Data: msg}, {Type: backend.BufferToken, Data: make([]byte, sz.MaxSignature)}}
+	if err := c.store.signer.MakeSignature(h, 0, bufs[:], 0); err != nil {
 		return nil, err
 	}
 	return bufs[1].Data, nil
@@ -203,12 +216,15 @@ func (c *Context) Sign(msg []byte) ([]byte, error) {
 func (c *Context) Verify(msg, sig []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.live("VerifySignature")
+	h, err := c.live(backend.OpVerifySignature)
 	if err != nil {
 		return err
 	}
-	bufs := [2]Buffer{{Type: BufferData | BufferReadOnly, Data: msg}, {Type: BufferToken, Data: append([]byte(nil), sig...)}}
-	_, err = c.store.b.VerifySignature(h, bufs[:], 0)
+	if c.store.signer == nil {
+		return c.store.unsupported(backend.OpVerifySignature, c.pkg)
+	}
+	bufs := [2]backend.Buffer{{Type: backend.BufferData | backend.BufferReadOnly, Data: msg}, {Type: backend.BufferToken, Data: append([]byte(nil), sig...)}}
+	_, err = c.store.signer.VerifySignature(h, bufs[:], 0)
 	return err
 }
 
@@ -218,9 +234,12 @@ func (c *Context) Verify(msg, sig []byte) error {
 func (c *Context) Seal(msg []byte) (token, data []byte, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.live("EncryptMessage")
+	h, err := c.live(backend.OpEncryptMessage)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.store.sealer == nil {
+		return nil, nil, c.store.unsupported(backend.OpEncryptMessage, c.pkg)
 	}
 	sz, err := c.sizesLocked(h)
 	if err != nil {
@@ -228,8 +247,8 @@ func (c *Context) Seal(msg []byte) (token, data []byte, err error) {
 	}
 	buf := make([]byte, int(sz.SecurityTrailer)+len(msg))
 	copy(buf[sz.SecurityTrailer:], msg)
-	bufs := [2]Buffer{{Type: BufferToken, Data: buf[:sz.SecurityTrailer:sz.SecurityTrailer]}, {Type: BufferData, Data: buf[sz.SecurityTrailer:]}}
-	if err := c.store.b.EncryptMessage(h, 0, bufs[:], 0); err != nil {
+	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: buf[:sz.SecurityTrailer:sz.SecurityTrailer]}, {Type: backend.BufferData, Data: buf[sz.SecurityTrailer:]}}
+	if err := c.store.sealer.EncryptMessage(h, 0, bufs[:], 0); err != nil {
 		return nil, nil, err
 	}
 	return bufs[0].Data, bufs[1].Data, nil
@@ -240,15 +259,18 @@ func (c *Context) Seal(msg []byte) (token, data []byte, err error) {
 func (c *Context) Unseal(token, data []byte) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.live("DecryptMessage")
+	h, err := c.live(backend.OpDecryptMessage)
 	if err != nil {
 		return nil, err
+	}
+	if c.store.sealer == nil {
+		return nil, c.store.unsupported(backend.OpDecryptMessage, c.pkg)
 	}
 	buf := make([]byte, len(token)+len(data))
 	copy(buf, token)
 	copy(buf[len(token):], data)
-	bufs := [2]Buffer{{Type: BufferToken, Data: buf[:len(token):len(token)]}, {Type: BufferData, Data: buf[len(token):]}}
-	if _, err := c.store.b.DecryptMessage(h, bufs[:], 0); err != nil {
+	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: buf[:len(token):len(token)]}, {Type: backend.BufferData, Data: buf[len(token):]}}
+	if _, err := c.store.sealer.DecryptMessage(h, bufs[:], 0); err != nil {
 		return nil, err
 	}
 	return bufs[1].Data, nil
@@ -259,11 +281,14 @@ func (c *Context) Unseal(token, data []byte) ([]byte, error) {
 func (c *Context) AccessToken() (*Token, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.live("QuerySecurityContextToken")
+	h, err := c.live(backend.OpQuerySecurityContextToken)
 	if err != nil {
 		return nil, err
 	}
-	th, err := c.store.b.QuerySecurityContextToken(h)
+	if c.store.tokens == nil {
+		return nil, c.store.unsupported(backend.OpQuerySecurityContextToken, c.pkg)
+	}
+	th, err := c.store.tokens.QuerySecurityContextToken(h)
 	if err != nil {
 		return nil, err
 	}
@@ -277,9 +302,13 @@ func (c *Context) Impersonate(fn func() error) (err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c.mu.Lock()
-	h, err := c.live("ImpersonateSecurityContext")
-	if err == nil {
-		err = c.store.b.ImpersonateSecurityContext(h)
+	h, err := c.live(backend.OpImpersonateSecurityContext)
+	switch {
+	case err != nil:
+	case c.store.imp == nil:
+		err = c.store.unsupported(backend.OpImpersonateSecurityContext, c.pkg)
+	default:
+		err = c.store.imp.ImpersonateSecurityContext(h)
 	}
 	c.mu.Unlock()
 	if err != nil {
@@ -288,7 +317,7 @@ func (c *Context) Impersonate(fn func() error) (err error) {
 	// Revert even if fn panics: the thread must not stay the client.
 	defer func() {
 		c.mu.Lock()
-		rerr := c.store.b.RevertSecurityContext(h)
+		rerr := c.store.imp.RevertSecurityContext(h)
 		c.mu.Unlock()
 		if err == nil {
 			err = rerr
@@ -315,11 +344,14 @@ func (c *Context) ExportWithToken(f flags.Export) ([]byte, *Token, error) {
 func (c *Context) export(f flags.Export, wantToken bool) ([]byte, *Token, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.live("ExportSecurityContext")
+	h, err := c.live(backend.OpExportSecurityContext)
 	if err != nil {
 		return nil, nil, err
 	}
-	packed, th, err := c.store.b.ExportSecurityContext(h, f, wantToken)
+	if c.store.exp == nil {
+		return nil, nil, c.store.unsupported(backend.OpExportSecurityContext, c.pkg)
+	}
+	packed, th, err := c.store.exp.ExportSecurityContext(h, f, wantToken)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -361,21 +393,21 @@ func (c *ClientContext) Flags() flags.ClientRet {
 func (c *ClientContext) Step(in []byte) (out []byte, done bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.stepAllowed("InitializeSecurityContext"); err != nil {
+	if err := c.stepAllowed(backend.OpInitializeSecurityContext); err != nil {
 		return nil, false, err
 	}
-	ch, err := c.cred.handle()
+	ch, err := c.cred.handle(backend.OpInitializeSecurityContext)
 	if err != nil {
 		return nil, false, err
 	}
-	req := &InitializeRequest{Credential: ch, Context: c.h, Target: c.target, Flags: c.req, Input: inputBuffers(in, c.bindings)}
+	req := &backend.InitializeRequest{Credential: ch, Context: c.h, Target: c.target, Flags: c.req, Input: inputBuffers(in, c.bindings)}
 	res, err := c.store.b.InitializeSecurityContext(req)
 	if err != nil {
 		c.fail(res.Context)
 		return nil, false, err
 	}
 	c.ret = res.Flags
-	return c.advance(res.Context, res.Status, res.Output, "client context for "+c.target)
+	return c.advance(backend.OpInitializeSecurityContext, res.Context, res.Status, res.Output, "client context for "+c.target)
 }
 
 // ServerContext is the acceptor side of a handshake.
@@ -405,50 +437,50 @@ func (c *ServerContext) Flags() flags.ServerRet {
 func (c *ServerContext) Step(in []byte) (out []byte, done bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.stepAllowed("AcceptSecurityContext"); err != nil {
+	if err := c.stepAllowed(backend.OpAcceptSecurityContext); err != nil {
 		return nil, false, err
 	}
-	ch, err := c.cred.handle()
+	ch, err := c.cred.handle(backend.OpAcceptSecurityContext)
 	if err != nil {
 		return nil, false, err
 	}
-	req := &AcceptRequest{Credential: ch, Context: c.h, Flags: c.req, Input: inputBuffers(in, c.bindings)}
+	req := &backend.AcceptRequest{Credential: ch, Context: c.h, Flags: c.req, Input: inputBuffers(in, c.bindings)}
 	res, err := c.store.b.AcceptSecurityContext(req)
 	if err != nil {
 		c.fail(res.Context)
 		return nil, false, err
 	}
 	c.ret = res.Flags
-	return c.advance(res.Context, res.Status, res.Output, "server context")
+	return c.advance(backend.OpAcceptSecurityContext, res.Context, res.Status, res.Output, "server context")
 }
 
-func inputBuffers(in, bindings []byte) []Buffer {
+func inputBuffers(in, bindings []byte) []backend.Buffer {
 	if in == nil && bindings == nil {
 		return nil
 	}
-	bufs := make([]Buffer, 0, 2)
+	bufs := make([]backend.Buffer, 0, 2)
 	if in != nil {
-		bufs = append(bufs, Buffer{Type: BufferToken, Data: append([]byte(nil), in...)})
+		bufs = append(bufs, backend.Buffer{Type: backend.BufferToken, Data: append([]byte(nil), in...)})
 	}
 	if bindings != nil {
-		bufs = append(bufs, Buffer{Type: BufferChannelBindings, Data: bindings})
+		bufs = append(bufs, backend.Buffer{Type: backend.BufferChannelBindings, Data: bindings})
 	}
 	return bufs
 }
 
 // stepAllowed refuses steps on dead or finished contexts; c.mu is held.
-func (c *Context) stepAllowed(op string) error {
+func (c *Context) stepAllowed(op backend.Op) error {
 	switch c.state {
 	case stateDead:
-		return NewError(op, c.pkg, StatusInvalidHandle, "context "+c.dead, nil)
+		return backend.NewError(op, c.pkg, StatusInvalidHandle, "context "+c.dead, nil)
 	case stateEstablished:
-		return NewError(op, c.pkg, StatusInvalidParameter, "the handshake is already complete", nil)
+		return backend.NewError(op, c.pkg, StatusInvalidParameter, "the handshake is already complete", nil)
 	}
 	return nil
 }
 
 // fail deletes a partial context after a failed step; c.mu is held.
-func (c *Context) fail(returned Handle) {
+func (c *Context) fail(returned backend.Handle) {
 	h := c.h
 	if h.IsZero() {
 		h = returned
@@ -460,7 +492,7 @@ func (c *Context) fail(returned Handle) {
 }
 
 // advance records the result of a successful step; c.mu is held.
-func (c *Context) advance(h Handle, st Status, out []byte, desc string) ([]byte, bool, error) {
+func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte, desc string) ([]byte, bool, error) {
 	if c.state == stateNew && !h.IsZero() {
 		c.h = h
 		c.state = stateHandshaking
@@ -468,7 +500,11 @@ func (c *Context) advance(h Handle, st Status, out []byte, desc string) ([]byte,
 	}
 	switch st {
 	case StatusCompleteNeeded, StatusCompleteAndContinue:
-		if err := c.store.b.CompleteAuthToken(c.h, []Buffer{{Type: BufferToken, Data: out}}); err != nil {
+		if c.store.completer == nil {
+			c.fail(c.h)
+			return nil, false, backend.NewError(op, c.pkg, StatusInternalError, "the backend asked for CompleteAuthToken but does not implement it", nil)
+		}
+		if err := c.store.completer.CompleteAuthToken(c.h, []backend.Buffer{{Type: backend.BufferToken, Data: out}}); err != nil {
 			c.fail(c.h)
 			return nil, false, err
 		}
@@ -480,41 +516,53 @@ func (c *Context) advance(h Handle, st Status, out []byte, desc string) ([]byte,
 	case StatusContinueNeeded, StatusCompleteAndContinue:
 		return out, false, nil
 	}
-	return out, false, NewError("handshake", c.pkg, st, "unexpected success status from the backend", nil)
+	return out, false, backend.NewError(op, c.pkg, st, "unexpected success status from the backend", nil)
 }
 
 // Token is an access token handle. Close it when done.
 type Token struct {
 	store *Store
 	mu    sync.Mutex
-	h     TokenHandle
+	h     backend.TokenHandle
 	t     *tracked
 }
 
-func (s *Store) newToken(h TokenHandle, pkg, desc string) *Token {
+func (s *Store) newToken(h backend.TokenHandle, pkg, desc string) *Token {
 	tok := &Token{store: s, h: h}
 	tok.t = s.track("token", pkg, desc)
 	return tok
 }
 
-func (t *Token) handle() TokenHandle {
+func (t *Token) handle() backend.TokenHandle {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.h
 }
 
-// Handle returns the backend's token handle (a Windows HANDLE on the real
-// backend); zero after Close.
-func (t *Token) Handle() TokenHandle { return t.handle() }
+// Raw runs fn with the backend's token handle (a Windows HANDLE on the
+// real backend), under the token's lock, for an API gosspi does not wrap.
+// The handle is valid only while fn runs; do not close it. A closed token
+// answers SEC_E_INVALID_HANDLE without calling fn.
+func (t *Token) Raw(fn func(h backend.TokenHandle) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.h == 0 {
+		return backend.NewError(backend.OpGetTokenInformation, "", StatusInvalidHandle, "token was closed", nil)
+	}
+	return fn(t.h)
+}
 
 // Info returns the user and groups the token carries.
 func (t *Token) Info() (TokenInfo, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.h == 0 {
-		return TokenInfo{}, NewError("GetTokenInformation", "", StatusInvalidHandle, "token was closed", nil)
+		return TokenInfo{}, backend.NewError(backend.OpGetTokenInformation, "", StatusInvalidHandle, "token was closed", nil)
 	}
-	return t.store.b.TokenInformation(t.h)
+	if t.store.tokens == nil {
+		return TokenInfo{}, t.store.unsupported(backend.OpGetTokenInformation, "")
+	}
+	return t.store.tokens.TokenInformation(t.h)
 }
 
 // Close closes the token. A second Close returns SEC_E_INVALID_HANDLE.
@@ -522,9 +570,12 @@ func (t *Token) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.h == 0 {
-		return NewError("CloseHandle", "", StatusInvalidHandle, "token already closed", nil)
+		return backend.NewError(backend.OpCloseHandle, "", StatusInvalidHandle, "token already closed", nil)
 	}
-	err := t.store.b.CloseToken(t.h)
+	if t.store.tokens == nil {
+		return t.store.unsupported(backend.OpCloseHandle, "")
+	}
+	err := t.store.tokens.CloseToken(t.h)
 	t.h = 0
 	t.store.untrack(t.t)
 	t.t = nil

@@ -9,16 +9,26 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 )
 
-// Store is the user-facing entry point: it wraps a Backend, hands out
+// Store is the user-facing entry point: it wraps a backend.Backend, hands out
 // Credentials, contexts and Tokens, and remembers every one still alive so
 // that a test can ask for leaks (see Leaks and CheckLeaks).
 //
 // A Store is safe for concurrent use.
 type Store struct {
-	b      Backend
+	b backend.Backend
+	// The optional interfaces b implements, found once; nil where it has none.
+	signer    backend.Signer
+	sealer    backend.Sealer
+	completer backend.Completer
+	tokens    backend.TokenQuerier
+	imp       backend.Impersonator
+	exp       backend.Exporter
+
+	names  sync.Map // package name as a caller spelt it -> canonical name
 	nextID atomic.Uint64
 	shards [storeShards]storeShard
 }
@@ -41,17 +51,44 @@ type tracked struct {
 	when time.Time
 }
 
-// NewStore returns a Store over b.
-func NewStore(b Backend) *Store {
+// NewStore returns a Store over b. The Store uses whichever optional
+// interfaces of package backend b implements; calls that need one b lacks
+// fail with SEC_E_UNSUPPORTED_FUNCTION.
+func NewStore(b backend.Backend) *Store {
 	s := &Store{b: b}
+	s.signer, _ = b.(backend.Signer)
+	s.sealer, _ = b.(backend.Sealer)
+	s.completer, _ = b.(backend.Completer)
+	s.tokens, _ = b.(backend.TokenQuerier)
+	s.imp, _ = b.(backend.Impersonator)
+	s.exp, _ = b.(backend.Exporter)
 	for i := range s.shards {
 		s.shards[i].live = make(map[uint64]*tracked)
 	}
 	return s
 }
 
-// Backend returns the backend the store calls.
-func (s *Store) Backend() Backend { return s.b }
+// unsupported is the error for a call whose optional interface the
+// backend does not implement.
+func (s *Store) unsupported(op backend.Op, pkg string) error {
+	return backend.NewError(op, pkg, StatusUnsupportedFunction, fmt.Sprintf("the backend (%T) does not implement %s", s.b, op), nil)
+}
+
+// canonical returns the package's own spelling of name ("NTLM" for
+// "ntlm"), as the backend reports it, so that contexts, leak reports and
+// errors carry one spelling whatever the caller typed. A name the backend
+// does not know is returned as given; the call that uses it fails.
+func (s *Store) canonical(name string) string {
+	if v, ok := s.names.Load(name); ok {
+		return v.(string)
+	}
+	info, err := s.b.QuerySecurityPackageInfo(name)
+	if err != nil || info.Name == "" {
+		return name
+	}
+	s.names.Store(name, info.Name)
+	return info.Name
+}
 
 // track records a new live resource, with the stack of the user code that
 // created it (skip frames inside this package).
@@ -170,8 +207,9 @@ func (s *Store) PackageInfo(name string) (PackageInfo, error) {
 // means the caller's own credentials. The caller must Release them.
 func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity *AuthIdentity) (*Credentials, error) {
 	if err := use.Validate(); err != nil {
-		return nil, NewError("AcquireCredentialsHandle", pkg, StatusInvalidParameter, "bad credential use", err)
+		return nil, backend.NewError(backend.OpAcquireCredentialsHandle, pkg, StatusInvalidParameter, "bad credential use", err)
 	}
+	pkg = s.canonical(pkg)
 	h, expiry, err := s.b.AcquireCredentialsHandle("", pkg, use, identity)
 	if err != nil {
 		return nil, err
@@ -189,11 +227,15 @@ func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity
 // in a process on the same machine. token may be nil. The caller must
 // Delete the context.
 func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error) {
-	var th TokenHandle
+	if s.exp == nil {
+		return nil, s.unsupported(backend.OpImportSecurityContext, pkg)
+	}
+	pkg = s.canonical(pkg)
+	var th backend.TokenHandle
 	if token != nil {
 		th = token.handle()
 	}
-	h, err := s.b.ImportSecurityContext(pkg, packed, th)
+	h, err := s.exp.ImportSecurityContext(pkg, packed, th)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +249,7 @@ func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error
 type Credentials struct {
 	store  *Store
 	mu     sync.Mutex
-	h      Handle
+	h      backend.Handle
 	pkg    string
 	use    flags.CredentialUse
 	expiry time.Time
@@ -223,11 +265,11 @@ func (c *Credentials) Use() flags.CredentialUse { return c.use }
 // Expiry returns when the credential expires, as the backend reported it.
 func (c *Credentials) Expiry() time.Time { return c.expiry }
 
-func (c *Credentials) handle() (Handle, error) {
+func (c *Credentials) handle(op backend.Op) (backend.Handle, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.h.IsZero() {
-		return Handle{}, NewError("AcquireCredentialsHandle", c.pkg, StatusInvalidHandle, "credentials were released", nil)
+		return backend.Handle{}, backend.NewError(op, c.pkg, StatusInvalidHandle, "credentials were released", nil)
 	}
 	return c.h, nil
 }
@@ -238,10 +280,10 @@ func (c *Credentials) Release() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.h.IsZero() {
-		return NewError("FreeCredentialsHandle", c.pkg, StatusInvalidHandle, "credentials already released", nil)
+		return backend.NewError(backend.OpFreeCredentialsHandle, c.pkg, StatusInvalidHandle, "credentials already released", nil)
 	}
 	err := c.store.b.FreeCredentialsHandle(c.h)
-	c.h = Handle{}
+	c.h = backend.Handle{}
 	c.store.untrack(c.t)
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 )
@@ -80,14 +81,14 @@ func (s *suite) testExport(t *testing.T, p Package) {
 // message already went from client to server, imports it in a second
 // process, and checks both contexts afterwards.
 func (s *suite) testExportFlags(t *testing.T, p Package, f flags.Export) {
-	st := s.store(t)
+	st, b := s.storeAndBackend(t)
 	pr := establish(t, st, p)
 	m1 := []byte("before the hand-off")
 	sig1, err := pr.client.Sign(m1)
 	require.NoError(t, err)
 	require.NoError(t, pr.server.Verify(m1, sig1))
 
-	oldHandle := pr.server.Handle()
+	oldHandle := handleOf(t, &pr.server.Context)
 	blob, err := pr.server.Export(f)
 	require.NoError(t, err)
 	require.NotEmpty(t, blob)
@@ -118,8 +119,7 @@ func (s *suite) testExportFlags(t *testing.T, p Package, f flags.Export) {
 		requireStatus(t, pr.server.Delete(), sspictx.StatusInvalidHandle, "deleting the old context after DELETE_OLD")
 		if s.h.DoubleDelete {
 			// The backend itself, not only the Store, must have let go.
-			b := st.Backend()
-			_, err = b.QueryContextAttributes(oldHandle, sspictx.AttrSizes)
+			_, err = b.QueryContextAttributes(oldHandle, backend.AttrSizes)
 			requireStatus(t, err, sspictx.StatusInvalidHandle, "backend query of the DELETE_OLD handle")
 			requireStatus(t, b.DeleteSecurityContext(oldHandle), sspictx.StatusInvalidHandle, "backend DeleteSecurityContext of the DELETE_OLD handle")
 		}

@@ -12,6 +12,7 @@ package backendtest
 import (
 	"testing"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 )
 
@@ -22,10 +23,10 @@ type Harness struct {
 	// NewBackend returns a backend for a new process on the machine under
 	// test. Export and import hand contexts between two of them. It may
 	// register cleanups on t.
-	NewBackend func(t testing.TB) sspictx.Backend
+	NewBackend func(t testing.TB) backend.Backend
 	// NewForeignBackend, if set, returns a backend on another machine: a
 	// context exported on the machine under test must not import there.
-	NewForeignBackend func(t testing.TB) sspictx.Backend
+	NewForeignBackend func(t testing.TB) backend.Backend
 	// Packages lists the security packages to test, each with the
 	// credentials and capabilities it has on this backend.
 	Packages []Package

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 )
@@ -75,13 +76,22 @@ func need(t *testing.T, what string, s Support) bool {
 // store returns a Store over a fresh backend, checked for leaks at the end.
 func (s *suite) store(t *testing.T) *sspictx.Store {
 	t.Helper()
-	st := sspictx.NewStore(s.h.NewBackend(t))
+	st, _ := s.storeAndBackend(t)
+	return st
+}
+
+// storeAndBackend is store that also returns the backend under the Store,
+// for checks that call the backend directly with stale handles.
+func (s *suite) storeAndBackend(t *testing.T) (*sspictx.Store, backend.Backend) {
+	t.Helper()
+	b := s.h.NewBackend(t)
+	st := sspictx.NewStore(b)
 	t.Cleanup(func() {
 		for _, l := range st.Leaks() {
 			t.Errorf("backendtest: leaked %s", l)
 		}
 	})
-	return st
+	return st, b
 }
 
 // requireStatus asserts that err carries the status st.
@@ -442,7 +452,7 @@ func (s *suite) testAccessToken(t *testing.T, p Package) {
 }
 
 func (s *suite) testInvalidHandles(t *testing.T, p Package) {
-	st := s.store(t)
+	st, b := s.storeAndBackend(t)
 	pr := establish(t, st, p)
 	c := &pr.client.Context
 	require.NoError(t, c.Delete())
@@ -457,22 +467,21 @@ func (s *suite) testInvalidHandles(t *testing.T, p Package) {
 	requireStatus(t, err, sspictx.StatusInvalidHandle, "Export after Delete")
 	requireStatus(t, c.Delete(), sspictx.StatusInvalidHandle, "second Delete")
 
-	b := st.Backend()
-	var zero sspictx.Handle
-	_, err = b.QueryContextAttributes(zero, sspictx.AttrSizes)
+	var zero backend.Handle
+	_, err = b.QueryContextAttributes(zero, backend.AttrSizes)
 	requireStatus(t, err, sspictx.StatusInvalidHandle, "backend query on the zero handle")
 	if !s.h.DoubleDelete {
 		t.Logf("backendtest: left out %s/StaleHandle: stale handles are unsafe on this backend", t.Name())
 		return
 	}
-	h := pr.server.Handle()
+	h := handleOf(t, &pr.server.Context)
 	require.NoError(t, pr.server.Delete())
 	requireStatus(t, b.DeleteSecurityContext(h), sspictx.StatusInvalidHandle, "backend delete of a deleted handle")
-	_, err = b.QueryContextAttributes(h, sspictx.AttrSizes)
+	_, err = b.QueryContextAttributes(h, backend.AttrSizes)
 	requireStatus(t, err, sspictx.StatusInvalidHandle, "backend query of a deleted handle")
-	err = b.MakeSignature(h, 0, []sspictx.Buffer{{Type: sspictx.BufferData, Data: []byte("x")}, {Type: sspictx.BufferToken, Data: make([]byte, 64)}}, 0)
+	err = b.(backend.Signer).MakeSignature(h, 0, []backend.Buffer{{Type: backend.BufferData, Data: []byte("x")}, {Type: backend.BufferToken, Data: make([]byte, 64)}}, 0)
 	requireStatus(t, err, sspictx.StatusInvalidHandle, "backend sign with a deleted handle")
-	_, _, err = b.ExportSecurityContext(h, 0, false)
+	_, _, err = b.(backend.Exporter).ExportSecurityContext(h, 0, false)
 	requireStatus(t, err, sspictx.StatusInvalidHandle, "backend export of a deleted handle")
 }
 
@@ -562,4 +571,13 @@ func roundTrip(c *sspictx.ClientContext, s *sspictx.ServerContext, msg string, c
 		}
 	}
 	return nil
+}
+
+// handleOf returns a context's backend handle, for checks of what the
+// backend answers once the handle is stale.
+func handleOf(t *testing.T, c *sspictx.Context) backend.Handle {
+	t.Helper()
+	var h backend.Handle
+	require.NoError(t, c.Raw(func(_ backend.Backend, raw backend.Handle) error { h = raw; return nil }))
+	return h
 }

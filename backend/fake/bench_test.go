@@ -3,6 +3,7 @@ package fake
 import (
 	"testing"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 )
@@ -120,12 +121,12 @@ func BenchmarkExportImport(b *testing.B) {
 // BenchmarkExportImportBackend is the same round trip on the Backend
 // interface alone, without the Store's tracking.
 func BenchmarkExportImportBackend(b *testing.B) {
-	m, st, cc, sc := benchEnv(b)
+	m, _, cc, sc := benchEnv(b)
 	c, s := benchHandshake(b, cc, sc)
 	defer c.Delete()
 	defer s.Delete()
-	p, other := st.Backend(), m.NewProcess()
-	h := s.Handle()
+	p, h := raw(b, &s.Context)
+	other := m.NewProcess()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -168,22 +169,23 @@ func BenchmarkSealUnseal64K(b *testing.B) {
 // EncryptMessage/DecryptMessage that owns its buffers would do: what is
 // left is the protocol's cost, one RC4 and one HMAC-MD5 pass per side.
 func BenchmarkSealUnseal64KBackend(b *testing.B) {
-	_, st, cc, sc := benchEnv(b)
+	_, _, cc, sc := benchEnv(b)
 	c, s := benchHandshake(b, cc, sc)
 	defer c.Delete()
 	defer s.Delete()
-	p := st.Backend()
+	p, sh := raw(b, &s.Context)
+	_, ch := raw(b, &c.Context)
 	data := make([]byte, 64<<10)
 	token := make([]byte, 16)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		msg := []sspictx.Buffer{{Type: sspictx.BufferToken, Data: token}, {Type: sspictx.BufferData, Data: data}}
-		if err := p.EncryptMessage(c.Handle(), 0, msg, 0); err != nil {
+		msg := []backend.Buffer{{Type: backend.BufferToken, Data: token}, {Type: backend.BufferData, Data: data}}
+		if err := p.EncryptMessage(ch, 0, msg, 0); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := p.DecryptMessage(s.Handle(), msg, 0); err != nil {
+		if _, err := p.DecryptMessage(sh, msg, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

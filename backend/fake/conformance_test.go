@@ -3,6 +3,7 @@ package fake_test
 import (
 	"testing"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/backend/backendtest"
 	"github.com/gosspi/gosspi/backend/fake"
 	sspictx "github.com/gosspi/gosspi/context"
@@ -15,8 +16,8 @@ func TestConformance(t *testing.T) {
 	other := fake.NewMachine(fake.MachineConfig{Name: "OTHERHOST", Domain: "CONTOSO"})
 	backendtest.Run(t, backendtest.Harness{
 		Name:              "fake",
-		NewBackend:        func(testing.TB) sspictx.Backend { return m.NewProcess() },
-		NewForeignBackend: func(testing.TB) sspictx.Backend { return other.NewProcess() },
+		NewBackend:        func(testing.TB) backend.Backend { return m.NewProcess() },
+		NewForeignBackend: func(testing.TB) backend.Backend { return other.NewProcess() },
 		DoubleDelete:      true,
 		Packages: []backendtest.Package{{
 			Name:          "NTLM",

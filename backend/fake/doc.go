@@ -5,7 +5,7 @@
 // protocols (NTLM per MS-NLMP, and Negotiate as SPNEGO over NTLM), so
 // tokens look and verify like real ones.
 //
-// A Process implements sspictx.Backend (import sspictx
+// A Process implements backend.Backend (import sspictx
 // "github.com/gosspi/gosspi/context"); give it to sspictx.NewStore and test
 // your authentication code on any OS:
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/backend/fake"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
@@ -47,7 +48,7 @@ func ExampleProcess_FailNth() {
 	defer client.Delete()
 	defer server.Delete()
 
-	proc.FailNth("ExportSecurityContext", 1, sspictx.StatusInsufficientMemory)
+	proc.FailNth(backend.OpExportSecurityContext, 1, sspictx.StatusInsufficientMemory)
 	_, err = server.Export(flags.DeleteOld)
 	fmt.Println(errors.Is(err, sspictx.StatusInsufficientMemory))
 	who, err := server.UserName()

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/internal/ntlm"
 	"github.com/gosspi/gosspi/serialize"
@@ -21,10 +21,10 @@ var ErrAlreadyImported = errors.New("fake: this packed context was already impor
 // It checks everything that can fail before it changes anything, so a
 // failed export (bad flags, injected fault, sealing error) leaves the old
 // context fully usable even with DeleteOld.
-func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantToken bool) ([]byte, sspictx.TokenHandle, error) {
-	const op = "ExportSecurityContext"
+func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantToken bool) ([]byte, backend.TokenHandle, error) {
+	const op = backend.OpExportSecurityContext
 	if err := f.Validate(); err != nil {
-		return nil, 0, sspictx.NewError(op, "", sspictx.StatusInvalidParameter, "export flags beyond ResetNew|DeleteOld|ToKernel", err)
+		return nil, 0, backend.NewError(op, "", backend.StatusInvalidParameter, "export flags beyond ResetNew|DeleteOld|ToKernel", err)
 	}
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
@@ -33,10 +33,10 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 	defer c.mu.Unlock()
 	name := c.pkg.info.Name
 	if f&flags.ToKernel != 0 {
-		return nil, 0, errf(op, name, sspictx.StatusUnsupportedFunction, "SECPKG_CONTEXT_EXPORT_TO_KERNEL is not supported")
+		return nil, 0, errf(op, name, backend.StatusUnsupportedFunction, "SECPKG_CONTEXT_EXPORT_TO_KERNEL is not supported")
 	}
 	if !c.established {
-		return nil, 0, errf(op, name, sspictx.StatusInvalidHandle, "a context can be exported only after its handshake")
+		return nil, 0, errf(op, name, backend.StatusInvalidHandle, "a context can be exported only after its handshake")
 	}
 	if err := p.faults.check(op, name); err != nil {
 		return nil, 0, err
@@ -69,11 +69,11 @@ func (p *Process) ExportSecurityContext(h sspictx.Handle, f flags.Export, wantTo
 	// a repeated nonce under the machine key would break AES-GCM.
 	blob, err := p.m.sealer.Seal(&st, nil)
 	if err != nil {
-		return nil, 0, sspictx.NewError(op, name, sspictx.StatusInternalError, "sealing the context", err)
+		return nil, 0, backend.NewError(op, name, backend.StatusInternalError, "sealing the context", err)
 	}
-	var tok sspictx.TokenHandle
+	var tok backend.TokenHandle
 	if wantToken && c.server {
-		tok = sspictx.TokenHandle(p.newToken(c.identity()))
+		tok = backend.TokenHandle(p.newToken(c.identity()))
 	}
 	// Nothing can fail past this point.
 	if f&flags.DeleteOld != 0 {
@@ -140,11 +140,11 @@ func decodeNTLMState(b []byte) (ntlm.SessionState, counters, error) {
 // ImportSecurityContext opens a blob exported on this machine. Every
 // malformed, foreign or replayed blob is refused with SEC_E_INVALID_TOKEN
 // and a detail saying which; nothing else in the process changes.
-func (p *Process) ImportSecurityContext(pkg string, packed []byte, token sspictx.TokenHandle) (sspictx.Handle, error) {
-	const op = "ImportSecurityContextW"
+func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend.TokenHandle) (backend.Handle, error) {
+	const op = backend.OpImportSecurityContext
 	d, err := findPackage(op, pkg)
 	if err != nil {
-		return sspictx.Handle{}, err
+		return backend.Handle{}, err
 	}
 	name := d.info.Name
 	if token != 0 {
@@ -152,45 +152,45 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token sspictx
 		_, ok := p.tokens[uintptr(token)]
 		p.mu.RUnlock()
 		if !ok {
-			return sspictx.Handle{}, errf(op, name, sspictx.StatusInvalidHandle, "token handle %#x is not valid in this process", uintptr(token))
+			return backend.Handle{}, errf(op, name, backend.StatusInvalidHandle, "token handle %#x is not valid in this process", uintptr(token))
 		}
 	}
 	if err := p.faults.check(op, name); err != nil {
-		return sspictx.Handle{}, err
+		return backend.Handle{}, err
 	}
 	st, hdr, err := p.m.sealer.Open(packed)
 	if err != nil {
-		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, importDetail(err), err)
+		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, importDetail(err), err)
 	}
 	defer st.Wipe()
 	if hdr.Package != name || st.Package != name {
-		return sspictx.Handle{}, errf(op, name, sspictx.StatusInvalidToken, "the blob holds a %q context, not %q", hdr.Package, name)
+		return backend.Handle{}, errf(op, name, backend.StatusInvalidToken, "the blob holds a %q context, not %q", hdr.Package, name)
 	}
 	ss, base, err := decodeNTLMState(st.PackageState)
 	if err != nil {
-		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the package state does not decode", err)
+		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, "the package state does not decode", err)
 	}
 	if ss.Client == st.Server {
-		return sspictx.Handle{}, errf(op, name, sspictx.StatusInvalidToken, "the package state contradicts the context's side")
+		return backend.Handle{}, errf(op, name, backend.StatusInvalidToken, "the package state contradicts the context's side")
 	}
 	now := p.now()
 	if !now.Before(st.Expiry) {
-		return sspictx.Handle{}, errf(op, name, sspictx.StatusContextExpired, "the exported context expired at %s", st.Expiry.Format(time.RFC3339))
+		return backend.Handle{}, errf(op, name, backend.StatusContextExpired, "the exported context expired at %s", st.Expiry.Format(time.RFC3339))
 	}
 	sess, err := ntlm.RestoreSession(ss)
 	clear(ss.SessionKey[:])
 	if err != nil {
-		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the session state does not restore", err)
+		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, "the session state does not restore", err)
 	}
 	// Claim the blob last, so a refused blob does not use up its one import.
 	first, err := p.m.ledger.Claim(hdr.Nonce[:], st.Expiry)
 	if err != nil {
 		sess.Destroy()
-		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "recording the import", err)
+		return backend.Handle{}, backend.NewError(op, name, backend.StatusInternalError, "recording the import", err)
 	}
 	if !first {
 		sess.Destroy()
-		return sspictx.Handle{}, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the blob was already imported", ErrAlreadyImported)
+		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, "the blob was already imported", ErrAlreadyImported)
 	}
 	c := &ctxEntry{
 		pkg: d, server: st.Server, established: true, retFlags: st.Flags,

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/serialize"
@@ -134,7 +135,7 @@ func TestExportFailureLosesNothing(t *testing.T) {
 		t.Run(st.Name(), func(t *testing.T) {
 			e := newEnv(t)
 			e.works(t, &e.client.Context, &e.server.Context)
-			e.proc.FailNth("ExportSecurityContext", 1, st)
+			e.proc.FailNth(backend.OpExportSecurityContext, 1, st)
 			_, err := e.server.Export(flags.DeleteOld | flags.ResetNew)
 			requireStatus(t, err, st)
 			// Same sequence position as before: the next message verifies.
@@ -152,7 +153,7 @@ func TestExportFailureLosesNothing(t *testing.T) {
 // FailNth counts calls: the second export fails, the first and third work.
 func TestFailNth(t *testing.T) {
 	e := newEnv(t)
-	e.proc.FailNth("QueryContextAttributes", 2, sspictx.StatusInternalError)
+	e.proc.FailNth(backend.OpQueryContextAttributes, 2, sspictx.StatusInternalError)
 	_, err := e.server.Sizes()
 	require.NoError(t, err)
 	_, err = e.server.UserName()
@@ -285,7 +286,7 @@ func TestImportContinuesCipherState(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "reply from the new process", string(plain))
 	// The imported handle means nothing in the exporting process.
-	_, err = e.proc.QueryContextAttributes(imp.Handle(), sspictx.AttrSizes)
+	_, err = e.proc.QueryContextAttributes(hOf(t, imp), backend.AttrSizes)
 	requireStatus(t, err, sspictx.StatusInvalidHandle)
 }
 
@@ -342,9 +343,9 @@ func TestNoDefaultCredentials(t *testing.T) {
 // while a token from QuerySecurityContextToken is the caller's.
 func TestAccessTokens(t *testing.T) {
 	e := newEnv(t)
-	v, err := e.proc.QueryContextAttributes(e.server.Handle(), sspictx.AttrAccessToken)
+	v, err := e.proc.QueryContextAttributes(hOf(t, &e.server.Context), backend.AttrAccessToken)
 	require.NoError(t, err)
-	th := v.(sspictx.TokenHandle)
+	th := v.(backend.TokenHandle)
 	info, err := e.proc.TokenInformation(th)
 	require.NoError(t, err)
 	assert.Equal(t, `CONTOSO\alice`, info.User)
@@ -426,7 +427,7 @@ func TestProcessLeaks(t *testing.T) {
 	e := newEnv(t)
 	creds, ctxs, toks := e.proc.Leaks()
 	assert.Equal(t, [3]int{2, 2, 0}, [3]int{creds, ctxs, toks})
-	_, err := e.proc.QueryContextAttributes(e.server.Handle(), sspictx.AttrAccessToken)
+	_, err := e.proc.QueryContextAttributes(hOf(t, &e.server.Context), backend.AttrAccessToken)
 	require.NoError(t, err)
 	tok, err := e.server.AccessToken()
 	require.NoError(t, err)
@@ -446,17 +447,23 @@ func TestProcessLeaks(t *testing.T) {
 func TestMessageSeveralDataBuffers(t *testing.T) {
 	e := newEnv(t)
 	hdr, body := []byte("header:"), []byte("body of the message")
-	msg := []sspictx.Buffer{
-		{Type: sspictx.BufferData, Data: bytes.Clone(hdr)},
-		{Type: sspictx.BufferToken, Data: make([]byte, 16)},
-		{Type: sspictx.BufferData, Data: bytes.Clone(body)},
+	msg := []backend.Buffer{
+		{Type: backend.BufferData, Data: bytes.Clone(hdr)},
+		{Type: backend.BufferToken, Data: make([]byte, 16)},
+		{Type: backend.BufferData, Data: bytes.Clone(body)},
 	}
-	require.NoError(t, e.proc.EncryptMessage(e.client.Handle(), 0, msg, 0))
+	require.NoError(t, e.proc.EncryptMessage(hOf(t, &e.client.Context), 0, msg, 0))
 	assert.NotEqual(t, hdr, msg[0].Data)
-	_, err := e.proc.DecryptMessage(e.server.Handle(), msg, 0)
+	_, err := e.proc.DecryptMessage(hOf(t, &e.server.Context), msg, 0)
 	require.NoError(t, err)
 	assert.Equal(t, hdr, msg[0].Data)
 	assert.Equal(t, body, msg[2].Data)
-	err = e.proc.MakeSignature(e.client.Handle(), 1, msg, 0)
+	err = e.proc.MakeSignature(hOf(t, &e.client.Context), 1, msg, 0)
 	requireStatus(t, err, sspictx.StatusQOPNotSupported)
+}
+
+func hOf(t *testing.T, c *sspictx.Context) backend.Handle {
+	t.Helper()
+	_, h := raw(t, c)
+	return h
 }

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 )
 
 // faults makes chosen calls fail, to test that callers and the backend
@@ -12,12 +12,12 @@ import (
 type faults struct {
 	armed atomic.Int32 // rules in force: calls skip the lock while it is zero
 	mu    sync.Mutex
-	rules map[string]*fault
+	rules map[backend.Op]*fault
 }
 
 type fault struct {
 	left int // calls to let through before failing
-	st   sspictx.Status
+	st   backend.Status
 }
 
 // FailNth makes the nth call (1 = the next one) of operation op on this
@@ -25,11 +25,11 @@ type fault struct {
 // the SSPI function name, e.g. "ExportSecurityContext" or
 // "InitializeSecurityContext". One rule per operation; a later FailNth
 // replaces it, and n <= 0 removes it.
-func (p *Process) FailNth(op string, n int, st sspictx.Status) {
+func (p *Process) FailNth(op backend.Op, n int, st backend.Status) {
 	p.faults.mu.Lock()
 	defer p.faults.mu.Unlock()
 	if p.faults.rules == nil {
-		p.faults.rules = make(map[string]*fault)
+		p.faults.rules = make(map[backend.Op]*fault)
 	}
 	if n <= 0 {
 		delete(p.faults.rules, op)
@@ -41,7 +41,7 @@ func (p *Process) FailNth(op string, n int, st sspictx.Status) {
 
 // check counts a call of op and returns the injected error when its turn
 // has come.
-func (f *faults) check(op, pkg string) error {
+func (f *faults) check(op backend.Op, pkg string) error {
 	if f.armed.Load() == 0 {
 		return nil
 	}
@@ -57,5 +57,5 @@ func (f *faults) check(op, pkg string) error {
 	}
 	delete(f.rules, op)
 	f.armed.Store(int32(len(f.rules)))
-	return sspictx.NewError(op, pkg, r.st, "fault injected by the test (Process.FailNth)", nil)
+	return backend.NewError(op, pkg, r.st, "fault injected by the test (Process.FailNth)", nil)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 )
@@ -206,7 +207,7 @@ func FuzzImport(f *testing.F) {
 			}
 			return
 		}
-		_, err = p.QueryContextAttributes(h, sspictx.AttrSizes)
+		_, err = p.QueryContextAttributes(h, backend.AttrSizes)
 		require.NoError(t, err)
 		require.NoError(t, p.DeleteSecurityContext(h))
 	})

@@ -1,13 +1,13 @@
 package fake
 
 import (
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/internal/ntlm"
 )
 
 // QueryContextAttributes returns one attribute of a context.
-func (p *Process) QueryContextAttributes(h sspictx.Handle, attr sspictx.Attribute) (any, error) {
-	const op = "QueryContextAttributes"
+func (p *Process) QueryContextAttributes(h backend.Handle, attr backend.Attribute) (any, error) {
+	const op = backend.OpQueryContextAttributes
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
 		return nil, err
@@ -18,55 +18,55 @@ func (p *Process) QueryContextAttributes(h sspictx.Handle, attr sspictx.Attribut
 		return nil, err
 	}
 	switch attr {
-	case sspictx.AttrSizes:
+	case backend.AttrSizes:
 		return c.pkg.sizes, nil
-	case sspictx.AttrPackageInfo:
+	case backend.AttrPackageInfo:
 		return c.pkg.selected().info, nil
-	case sspictx.AttrNegotiationInfo:
+	case backend.AttrNegotiationInfo:
 		state := uint32(1) // SECPKG_NEGOTIATION_IN_PROGRESS
 		if c.established {
 			state = 0 // SECPKG_NEGOTIATION_COMPLETE
 		}
-		return sspictx.NegotiationInfo{Package: c.pkg.selected().info, State: state}, nil
-	case sspictx.AttrFlags:
-		return sspictx.Flags{Flags: c.retFlags}, nil
+		return backend.NegotiationInfo{Package: c.pkg.selected().info, State: state}, nil
+	case backend.AttrFlags:
+		return backend.Flags{Flags: c.retFlags}, nil
 	}
 	if !c.established {
-		return nil, errf(op, name, sspictx.StatusInvalidHandle, "%s needs an established context", attr)
+		return nil, errf(op, name, backend.StatusInvalidHandle, "%s needs an established context", attr)
 	}
 	switch attr {
-	case sspictx.AttrNames:
-		return sspictx.Names{UserName: c.domain + `\` + c.user}, nil
-	case sspictx.AttrNativeNames:
-		return sspictx.NativeNames{ClientName: c.domain + `\` + c.user, ServerName: c.serverName}, nil
-	case sspictx.AttrLifespan:
-		return sspictx.Lifespan{Start: c.start, Expiry: c.expiry}, nil
-	case sspictx.AttrAuthority:
-		return sspictx.Authority{Name: c.domain}, nil
-	case sspictx.AttrSessionKey:
+	case backend.AttrNames:
+		return backend.Names{UserName: c.domain + `\` + c.user}, nil
+	case backend.AttrNativeNames:
+		return backend.NativeNames{ClientName: c.domain + `\` + c.user, ServerName: c.serverName}, nil
+	case backend.AttrLifespan:
+		return backend.Lifespan{Start: c.start, Expiry: c.expiry}, nil
+	case backend.AttrAuthority:
+		return backend.Authority{Name: c.domain}, nil
+	case backend.AttrSessionKey:
 		st := c.sess.State()
 		key := append([]byte(nil), st.SessionKey[:]...)
 		clear(st.SessionKey[:])
-		return sspictx.SessionKey{Key: key}, nil
-	case sspictx.AttrAccessToken:
+		return backend.SessionKey{Key: key}, nil
+	case backend.AttrAccessToken:
 		if !c.server {
-			return nil, errf(op, name, sspictx.StatusUnsupportedFunction, "a client context has no access token of its peer")
+			return nil, errf(op, name, backend.StatusUnsupportedFunction, "a client context has no access token of its peer")
 		}
 		if c.attrToken == 0 {
 			c.attrToken = p.newToken(c.identity())
 		}
-		return sspictx.TokenHandle(c.attrToken), nil
+		return backend.TokenHandle(c.attrToken), nil
 	}
-	return nil, errf(op, name, sspictx.StatusUnsupportedFunction, "attribute %s is not supported by %s", attr, name)
+	return nil, errf(op, name, backend.StatusUnsupportedFunction, "attribute %s is not supported by %s", attr, name)
 }
 
 // dataOf returns the DATA buffers' bytes as one message, and whether there
 // was exactly one such buffer: the common case, which costs no copy and
 // can be encrypted in place.
-func dataOf(msg []sspictx.Buffer) (data []byte, single bool) {
+func dataOf(msg []backend.Buffer) (data []byte, single bool) {
 	n, first := 0, -1
 	for i, b := range msg {
-		if b.Type.Kind() == sspictx.BufferData {
+		if b.Type.Kind() == backend.BufferData {
 			if first < 0 {
 				first = i
 			}
@@ -80,7 +80,7 @@ func dataOf(msg []sspictx.Buffer) (data []byte, single bool) {
 		return msg[first].Data, true
 	}
 	for _, b := range msg {
-		if b.Type.Kind() == sspictx.BufferData {
+		if b.Type.Kind() == backend.BufferData {
 			data = append(data, b.Data...)
 		}
 	}
@@ -88,9 +88,9 @@ func dataOf(msg []sspictx.Buffer) (data []byte, single bool) {
 }
 
 // tokenIndex returns the index of the TOKEN buffer, or -1.
-func tokenIndex(msg []sspictx.Buffer) int {
+func tokenIndex(msg []backend.Buffer) int {
 	for i, b := range msg {
-		if b.Type.Kind() == sspictx.BufferToken {
+		if b.Type.Kind() == backend.BufferToken {
 			return i
 		}
 	}
@@ -99,9 +99,9 @@ func tokenIndex(msg []sspictx.Buffer) int {
 
 // protect is the shared preamble of the four message calls: it returns
 // the locked, usable context and the token buffer index.
-func (p *Process) protect(op string, h sspictx.Handle, qop uint32, msg []sspictx.Buffer, minToken uint32) (*ctxEntry, int, error) {
+func (p *Process) protect(op backend.Op, h backend.Handle, qop uint32, msg []backend.Buffer, minToken uint32) (*ctxEntry, int, error) {
 	if qop != 0 {
-		return nil, 0, errf(op, "", sspictx.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
+		return nil, 0, errf(op, "", backend.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
 	}
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
@@ -120,17 +120,17 @@ func (p *Process) protect(op string, h sspictx.Handle, qop uint32, msg []sspictx
 	}
 	t := tokenIndex(msg)
 	if t < 0 {
-		return fail(errf(op, name, sspictx.StatusInvalidToken, "no SECBUFFER_TOKEN buffer"))
+		return fail(errf(op, name, backend.StatusInvalidToken, "no SECBUFFER_TOKEN buffer"))
 	}
 	if uint32(len(msg[t].Data)) < minToken {
-		return fail(errf(op, name, sspictx.StatusBufferTooSmall, "the token buffer holds %d bytes, %d are needed", len(msg[t].Data), minToken))
+		return fail(errf(op, name, backend.StatusBufferTooSmall, "the token buffer holds %d bytes, %d are needed", len(msg[t].Data), minToken))
 	}
 	return c, t, nil
 }
 
 // MakeSignature signs the DATA buffers into the TOKEN buffer.
-func (p *Process) MakeSignature(h sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
-	const op = "MakeSignature"
+func (p *Process) MakeSignature(h backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
+	const op = backend.OpMakeSignature
 	c, t, err := p.protect(op, h, qop, msg, ntlm.SignatureSize)
 	if err != nil {
 		return err
@@ -142,8 +142,8 @@ func (p *Process) MakeSignature(h sspictx.Handle, qop uint32, msg []sspictx.Buff
 }
 
 // VerifySignature checks the TOKEN buffer against the DATA buffers.
-func (p *Process) VerifySignature(h sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
-	const op = "VerifySignature"
+func (p *Process) VerifySignature(h backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
+	const op = backend.OpVerifySignature
 	c, t, err := p.protect(op, h, 0, msg, 0)
 	if err != nil {
 		return 0, err
@@ -151,15 +151,15 @@ func (p *Process) VerifySignature(h sspictx.Handle, msg []sspictx.Buffer, seq ui
 	defer c.mu.Unlock()
 	data, _ := dataOf(msg)
 	if err := c.sess.Verify(data, msg[t].Data); err != nil {
-		return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "signature refused", err)
+		return 0, backend.NewError(op, c.pkg.info.Name, ntlmStatus(err), "signature refused", err)
 	}
 	return 0, nil
 }
 
 // EncryptMessage encrypts the DATA buffers in place and writes the
 // signature into the TOKEN buffer.
-func (p *Process) EncryptMessage(h sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
-	const op = "EncryptMessage"
+func (p *Process) EncryptMessage(h backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
+	const op = backend.OpEncryptMessage
 	c, t, err := p.protect(op, h, qop, msg, ntlm.SignatureSize)
 	if err != nil {
 		return err
@@ -179,8 +179,8 @@ func (p *Process) EncryptMessage(h sspictx.Handle, qop uint32, msg []sspictx.Buf
 
 // DecryptMessage checks the TOKEN buffer and decrypts the DATA buffers in
 // place. A refused message leaves the context as it was.
-func (p *Process) DecryptMessage(h sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
-	const op = "DecryptMessage"
+func (p *Process) DecryptMessage(h backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
+	const op = backend.OpDecryptMessage
 	c, t, err := p.protect(op, h, 0, msg, 0)
 	if err != nil {
 		return 0, err
@@ -189,22 +189,22 @@ func (p *Process) DecryptMessage(h sspictx.Handle, msg []sspictx.Buffer, seq uin
 	data, single := dataOf(msg)
 	if single {
 		if err := c.sess.UnsealInPlace(data, msg[t].Data); err != nil {
-			return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
+			return 0, backend.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
 		}
 		return 0, nil
 	}
 	plain, err := c.sess.Unseal(data, msg[t].Data)
 	if err != nil {
-		return 0, sspictx.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
+		return 0, backend.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
 	}
 	scatter(msg, plain)
 	return 0, nil
 }
 
 // scatter writes out back over the DATA buffers, in order.
-func scatter(msg []sspictx.Buffer, out []byte) {
+func scatter(msg []backend.Buffer, out []byte) {
 	for _, b := range msg {
-		if b.Type.Kind() == sspictx.BufferData {
+		if b.Type.Kind() == backend.BufferData {
 			out = out[copy(b.Data, out):]
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/asn1"
 	"errors"
 
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/internal/spnego"
 )
 
@@ -37,20 +37,20 @@ func (c *ctxEntry) wrapInit(negotiate []byte) ([]byte, error) {
 }
 
 // unwrapInit takes the NTLM NEGOTIATE out of the client's NegTokenInit.
-func (c *ctxEntry) unwrapInit(op string, in []byte) ([]byte, error) {
+func (c *ctxEntry) unwrapInit(op backend.Op, in []byte) ([]byte, error) {
 	name := c.pkg.info.Name
 	init, err := spnego.ParseNegTokenInit(in)
 	if err != nil {
-		return nil, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "not a SPNEGO NegTokenInit", err)
+		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "not a SPNEGO NegTokenInit", err)
 	}
 	// The optimistic token belongs to the first mechanism offered; the
 	// fake has no Kerberos to fall back from, so NTLM must come first.
 	if !init.MechTypes[0].Equal(spnego.OIDNTLMSSP) || len(init.MechToken) == 0 {
-		return nil, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the client's first mechanism is not NTLM with a token", errWrongMech)
+		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "the client's first mechanism is not NTLM with a token", errWrongMech)
 	}
 	list, err := spnego.MechTypeListDER(init.MechTypes)
 	if err != nil {
-		return nil, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the MechTypeList does not encode", err)
+		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "the MechTypeList does not encode", err)
 	}
 	c.spnego, c.mechList = true, list
 	return init.MechToken, nil
@@ -62,20 +62,20 @@ func wrapChallenge(challenge []byte) ([]byte, error) {
 }
 
 // parseResp parses a NegTokenResp and refuses a rejection.
-func parseResp(op, name string, in []byte) (*spnego.NegTokenResp, error) {
+func parseResp(op backend.Op, name string, in []byte) (*spnego.NegTokenResp, error) {
 	resp, err := spnego.ParseNegTokenResp(in)
 	if err != nil {
-		return nil, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "not a SPNEGO NegTokenResp", err)
+		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "not a SPNEGO NegTokenResp", err)
 	}
 	if resp.NegState == spnego.Reject {
-		return nil, errf(op, name, sspictx.StatusLogonDenied, "the peer rejected the negotiation")
+		return nil, errf(op, name, backend.StatusLogonDenied, "the peer rejected the negotiation")
 	}
 	return resp, nil
 }
 
 // negotiateClientStep runs the client's second and third Negotiate steps;
 // c.mu is held.
-func (p *Process) negotiateClientStep(op string, c *ctxEntry, in []byte) ([]byte, error) {
+func (p *Process) negotiateClientStep(op backend.Op, c *ctxEntry, in []byte) ([]byte, error) {
 	name := c.pkg.info.Name
 	resp, err := parseResp(op, name, in)
 	if err != nil {
@@ -83,19 +83,19 @@ func (p *Process) negotiateClientStep(op string, c *ctxEntry, in []byte) ([]byte
 	}
 	if c.awaitingMIC {
 		if resp.NegState != spnego.AcceptCompleted {
-			return nil, errf(op, name, sspictx.StatusInvalidToken, "the server's last token does not complete the negotiation")
+			return nil, errf(op, name, backend.StatusInvalidToken, "the server's last token does not complete the negotiation")
 		}
 		if len(resp.MechListMIC) == 0 {
-			return nil, errf(op, name, sspictx.StatusInvalidToken, "the server sent no mechListMIC")
+			return nil, errf(op, name, backend.StatusInvalidToken, "the server sent no mechListMIC")
 		}
 		if err := c.sess.Verify(c.mechList, resp.MechListMIC); err != nil {
-			return nil, sspictx.NewError(op, name, sspictx.StatusMessageAltered, "the server's mechListMIC does not verify", err)
+			return nil, backend.NewError(op, name, backend.StatusMessageAltered, "the server's mechListMIC does not verify", err)
 		}
 		p.establish(c)
 		return nil, nil
 	}
 	if resp.NegState != spnego.AcceptIncomplete || !resp.SupportedMech.Equal(spnego.OIDNTLMSSP) || len(resp.ResponseToken) == 0 {
-		return nil, sspictx.NewError(op, name, sspictx.StatusInvalidToken, "the server did not continue with NTLM", errWrongMech)
+		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "the server did not continue with NTLM", errWrongMech)
 	}
 	auth, err := p.clientFinish(op, c, resp.ResponseToken)
 	if err != nil {
@@ -103,7 +103,7 @@ func (p *Process) negotiateClientStep(op string, c *ctxEntry, in []byte) ([]byte
 	}
 	out, err := (&spnego.NegTokenResp{NegState: spnego.NegStateAbsent, ResponseToken: auth, MechListMIC: c.sess.Sign(c.mechList)}).Marshal()
 	if err != nil {
-		return nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NegTokenResp", err)
+		return nil, backend.NewError(op, name, backend.StatusInternalError, "building NegTokenResp", err)
 	}
 	c.awaitingMIC = true
 	return out, nil
@@ -112,14 +112,14 @@ func (p *Process) negotiateClientStep(op string, c *ctxEntry, in []byte) ([]byte
 // negotiateServerFinish verifies the client's AUTHENTICATE and mechListMIC
 // and answers with its own MIC; c.mu is held. On failure the context is
 // not established.
-func (p *Process) negotiateServerFinish(op string, c *ctxEntry, input []sspictx.Buffer, in []byte) ([]byte, error) {
+func (p *Process) negotiateServerFinish(op backend.Op, c *ctxEntry, input []backend.Buffer, in []byte) ([]byte, error) {
 	name := c.pkg.info.Name
 	resp, err := parseResp(op, name, in)
 	if err != nil {
 		return nil, err
 	}
 	if len(resp.ResponseToken) == 0 || len(resp.MechListMIC) == 0 {
-		return nil, errf(op, name, sspictx.StatusInvalidToken, "the client's NegTokenResp lacks its AUTHENTICATE or mechListMIC")
+		return nil, errf(op, name, backend.StatusInvalidToken, "the client's NegTokenResp lacks its AUTHENTICATE or mechListMIC")
 	}
 	if err := p.serverFinish(op, c, input, resp.ResponseToken); err != nil {
 		return nil, err
@@ -129,11 +129,11 @@ func (p *Process) negotiateServerFinish(op string, c *ctxEntry, input []sspictx.
 		return nil, err
 	}
 	if err := c.sess.Verify(c.mechList, resp.MechListMIC); err != nil {
-		return fail(sspictx.NewError(op, name, sspictx.StatusMessageAltered, "the client's mechListMIC does not verify", err))
+		return fail(backend.NewError(op, name, backend.StatusMessageAltered, "the client's mechListMIC does not verify", err))
 	}
 	out, err := (&spnego.NegTokenResp{NegState: spnego.AcceptCompleted, MechListMIC: c.sess.Sign(c.mechList)}).Marshal()
 	if err != nil {
-		return fail(sspictx.NewError(op, name, sspictx.StatusInternalError, "building NegTokenResp", err))
+		return fail(backend.NewError(op, name, backend.StatusInternalError, "building NegTokenResp", err))
 	}
 	return out, nil
 }

@@ -7,21 +7,21 @@ import (
 	"sync"
 	"time"
 
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/internal/ntlm"
 )
 
 // pkgDesc is an emulated security package.
 type pkgDesc struct {
-	info   sspictx.PackageInfo
-	sizes  sspictx.Sizes
+	info   backend.PackageInfo
+	sizes  backend.Sizes
 	spnego bool // Negotiate: NTLM wrapped in SPNEGO tokens
 }
 
 // ntlmPkg carries the values Windows reports for NTLM.
 var ntlmPkg = &pkgDesc{
-	info: sspictx.PackageInfo{
+	info: backend.PackageInfo{
 		Name:         "NTLM",
 		Comment:      "NTLM Security Package",
 		Capabilities: 0x00082B37,
@@ -29,13 +29,13 @@ var ntlmPkg = &pkgDesc{
 		RPCID:        10,
 		MaxToken:     2888,
 	},
-	sizes: sspictx.Sizes{MaxToken: 2888, MaxSignature: 16, BlockSize: 0, SecurityTrailer: 16},
+	sizes: backend.Sizes{MaxToken: 2888, MaxSignature: 16, BlockSize: 0, SecurityTrailer: 16},
 }
 
 // negotiatePkg carries the values Windows reports for Negotiate. Contexts
 // report the package Negotiate selected (NTLM) for SIZES and PACKAGE_INFO.
 var negotiatePkg = &pkgDesc{
-	info: sspictx.PackageInfo{
+	info: backend.PackageInfo{
 		Name:         "Negotiate",
 		Comment:      "Microsoft Package Negotiator",
 		Capabilities: 0x00083BB3,
@@ -50,13 +50,13 @@ var negotiatePkg = &pkgDesc{
 var packages = []*pkgDesc{negotiatePkg, ntlmPkg}
 
 // findPackage resolves a package name case-insensitively, as Windows does.
-func findPackage(op, name string) (*pkgDesc, error) {
+func findPackage(op backend.Op, name string) (*pkgDesc, error) {
 	for _, d := range packages {
 		if strings.EqualFold(d.info.Name, name) {
 			return d, nil
 		}
 	}
-	return nil, errf(op, name, sspictx.StatusSecpkgNotFound, "no security package named %q (the fake has Negotiate and NTLM)", name)
+	return nil, errf(op, name, backend.StatusSecpkgNotFound, "no security package named %q (the fake has Negotiate and NTLM)", name)
 }
 
 // ctxEntry is one security context in a process's handle table.
@@ -108,12 +108,12 @@ func (c *ctxEntry) identity() tokenIdentity {
 }
 
 // usable checks that the context can protect messages; c.mu is held.
-func (c *ctxEntry) usable(op string, now time.Time) error {
+func (c *ctxEntry) usable(op backend.Op, now time.Time) error {
 	if !c.established {
-		return errf(op, c.pkg.info.Name, sspictx.StatusInvalidHandle, "the context's handshake has not finished")
+		return errf(op, c.pkg.info.Name, backend.StatusInvalidHandle, "the context's handshake has not finished")
 	}
 	if !now.Before(c.expiry) {
-		return errf(op, c.pkg.info.Name, sspictx.StatusContextExpired, "the context expired at %s", c.expiry.Format(time.RFC3339))
+		return errf(op, c.pkg.info.Name, backend.StatusContextExpired, "the context expired at %s", c.expiry.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -130,9 +130,9 @@ func (c *ctxEntry) destroy() {
 }
 
 // bindingsOf returns the channel bindings in the input buffers, or nil.
-func bindingsOf(in []sspictx.Buffer) []byte {
+func bindingsOf(in []backend.Buffer) []byte {
 	for _, b := range in {
-		if b.Type.Kind() == sspictx.BufferChannelBindings {
+		if b.Type.Kind() == backend.BufferChannelBindings {
 			return b.Data
 		}
 	}
@@ -140,9 +140,9 @@ func bindingsOf(in []sspictx.Buffer) []byte {
 }
 
 // tokenOf returns the token in the input buffers, or nil.
-func tokenOf(in []sspictx.Buffer) []byte {
+func tokenOf(in []backend.Buffer) []byte {
 	for _, b := range in {
-		if b.Type.Kind() == sspictx.BufferToken {
+		if b.Type.Kind() == backend.BufferToken {
 			return b.Data
 		}
 	}
@@ -180,59 +180,59 @@ func serverRet(req flags.ServerReq) flags.ServerRet {
 }
 
 // ntlmStatus maps an internal/ntlm error onto its SSPI status.
-func ntlmStatus(err error) sspictx.Status {
+func ntlmStatus(err error) backend.Status {
 	switch {
 	case errors.Is(err, ntlm.ErrLogonDenied):
-		return sspictx.StatusLogonDenied
+		return backend.StatusLogonDenied
 	case errors.Is(err, ntlm.ErrMessageAltered):
-		return sspictx.StatusMessageAltered
+		return backend.StatusMessageAltered
 	case errors.Is(err, ntlm.ErrOutOfSequence):
-		return sspictx.StatusOutOfSequence
+		return backend.StatusOutOfSequence
 	}
-	return sspictx.StatusInvalidToken
+	return backend.StatusInvalidToken
 }
 
 // InitializeSecurityContext runs one client step: NEGOTIATE on the first
 // call, AUTHENTICATE on the second (for Negotiate, wrapped in SPNEGO, with
 // a third call that checks the server's mechListMIC).
-func (p *Process) InitializeSecurityContext(req *sspictx.InitializeRequest) (sspictx.InitializeResult, error) {
-	const op = "InitializeSecurityContext"
+func (p *Process) InitializeSecurityContext(req *backend.InitializeRequest) (backend.InitializeResult, error) {
+	const op = backend.OpInitializeSecurityContext
 	cred, err := p.cred(op, req.Credential)
 	if err != nil {
-		return sspictx.InitializeResult{}, err
+		return backend.InitializeResult{}, err
 	}
 	name := cred.pkg.info.Name
 	if err := req.Flags.Validate(); err != nil {
-		return sspictx.InitializeResult{}, sspictx.NewError(op, name, sspictx.StatusInvalidParameter, "bad context request flags", err)
+		return backend.InitializeResult{}, backend.NewError(op, name, backend.StatusInvalidParameter, "bad context request flags", err)
 	}
 	if cred.use&flags.Outbound == 0 {
-		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusNoCredentials, "the credential is inbound only")
+		return backend.InitializeResult{}, errf(op, name, backend.StatusNoCredentials, "the credential is inbound only")
 	}
 	if err := p.faults.check(op, name); err != nil {
-		return sspictx.InitializeResult{}, err
+		return backend.InitializeResult{}, err
 	}
 	if req.Context.IsZero() {
 		if tokenOf(req.Input) != nil {
-			return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidToken, "a first call takes no input token")
+			return backend.InitializeResult{}, errf(op, name, backend.StatusInvalidToken, "a first call takes no input token")
 		}
 		c, out, err := p.clientStart(op, cred, req)
 		if err != nil {
-			return sspictx.InitializeResult{}, err
+			return backend.InitializeResult{}, err
 		}
 		h := p.addCtx(c)
-		return sspictx.InitializeResult{Context: h, Status: sspictx.StatusContinueNeeded, Output: out, Flags: clientRet(req.Flags), Expiry: neverExpires}, nil
+		return backend.InitializeResult{Context: h, Status: backend.StatusContinueNeeded, Output: out, Flags: clientRet(req.Flags), Expiry: neverExpires}, nil
 	}
 	c, err := p.lookupCtx(op, req.Context)
 	if err != nil {
-		return sspictx.InitializeResult{}, err
+		return backend.InitializeResult{}, err
 	}
 	defer c.mu.Unlock()
 	if c.server || c.established || (c.client == nil && !c.awaitingMIC) {
-		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidHandle, "the context is not a client context in its handshake")
+		return backend.InitializeResult{}, errf(op, name, backend.StatusInvalidHandle, "the context is not a client context in its handshake")
 	}
 	in := tokenOf(req.Input)
 	if in == nil {
-		return sspictx.InitializeResult{}, errf(op, name, sspictx.StatusInvalidToken, "this step needs the server's token")
+		return backend.InitializeResult{}, errf(op, name, backend.StatusInvalidToken, "this step needs the server's token")
 	}
 	var out []byte
 	if c.spnego {
@@ -241,19 +241,19 @@ func (p *Process) InitializeSecurityContext(req *sspictx.InitializeRequest) (ssp
 		out, err = p.clientFinish(op, c, in)
 	}
 	if err != nil {
-		return sspictx.InitializeResult{}, err
+		return backend.InitializeResult{}, err
 	}
-	st := sspictx.StatusContinueNeeded
+	st := backend.StatusContinueNeeded
 	if c.established {
-		st = sspictx.StatusOK
+		st = backend.StatusOK
 		c.markBase()
 	}
-	return sspictx.InitializeResult{Context: req.Context, Status: st, Output: out, Flags: flags.ClientRet(c.retFlags), Expiry: c.expiry}, nil
+	return backend.InitializeResult{Context: req.Context, Status: st, Output: out, Flags: flags.ClientRet(c.retFlags), Expiry: c.expiry}, nil
 }
 
 // clientStart makes a client context and its NTLM NEGOTIATE (wrapped in a
 // NegTokenInit for Negotiate).
-func (p *Process) clientStart(op string, cred *credEntry, req *sspictx.InitializeRequest) (*ctxEntry, []byte, error) {
+func (p *Process) clientStart(op backend.Op, cred *credEntry, req *backend.InitializeRequest) (*ctxEntry, []byte, error) {
 	name := cred.pkg.info.Name
 	id := cred.identity
 	cl := ntlm.NewClient(ntlm.ClientConfig{
@@ -266,13 +266,13 @@ func (p *Process) clientStart(op string, cred *credEntry, req *sspictx.Initializ
 	})
 	out, err := cl.Negotiate()
 	if err != nil {
-		return nil, nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NEGOTIATE", err)
+		return nil, nil, backend.NewError(op, name, backend.StatusInternalError, "building NEGOTIATE", err)
 	}
 	c := &ctxEntry{pkg: cred.pkg, client: cl, target: req.Target, bindings: bindingsOf(req.Input),
 		user: id.user, domain: id.domain, retFlags: uint32(clientRet(req.Flags)), expiry: neverExpires}
 	if cred.pkg.spnego {
 		if out, err = c.wrapInit(out); err != nil {
-			return nil, nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NegTokenInit", err)
+			return nil, nil, backend.NewError(op, name, backend.StatusInternalError, "building NegTokenInit", err)
 		}
 	}
 	return c, out, nil
@@ -280,17 +280,17 @@ func (p *Process) clientStart(op string, cred *credEntry, req *sspictx.Initializ
 
 // clientFinish answers the server's CHALLENGE with AUTHENTICATE and derives
 // the session; c.mu is held. Plain NTLM is established by it.
-func (p *Process) clientFinish(op string, c *ctxEntry, challenge []byte) ([]byte, error) {
+func (p *Process) clientFinish(op backend.Op, c *ctxEntry, challenge []byte) ([]byte, error) {
 	name := c.pkg.info.Name
 	out, err := c.client.Authenticate(challenge)
 	if err != nil {
-		return nil, sspictx.NewError(op, name, ntlmStatus(err), "CHALLENGE refused", err)
+		return nil, backend.NewError(op, name, ntlmStatus(err), "CHALLENGE refused", err)
 	}
 	key := c.client.SessionKey()
 	sess, err := ntlm.NewSession(key, c.client.NegotiatedFlags(), true)
 	clear(key)
 	if err != nil {
-		return nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
+		return nil, backend.NewError(op, name, backend.StatusInternalError, "deriving session keys", err)
 	}
 	c.sess = sess
 	c.client = nil
@@ -312,41 +312,41 @@ func (p *Process) establish(c *ctxEntry) {
 // AcceptSecurityContext runs one server step: CHALLENGE for the client's
 // NEGOTIATE, then verification of its AUTHENTICATE (for Negotiate, both
 // wrapped in SPNEGO, with the mechListMIC checked and answered).
-func (p *Process) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.AcceptResult, error) {
-	const op = "AcceptSecurityContext"
+func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.AcceptResult, error) {
+	const op = backend.OpAcceptSecurityContext
 	cred, err := p.cred(op, req.Credential)
 	if err != nil {
-		return sspictx.AcceptResult{}, err
+		return backend.AcceptResult{}, err
 	}
 	name := cred.pkg.info.Name
 	if err := req.Flags.Validate(); err != nil {
-		return sspictx.AcceptResult{}, sspictx.NewError(op, name, sspictx.StatusInvalidParameter, "bad context request flags", err)
+		return backend.AcceptResult{}, backend.NewError(op, name, backend.StatusInvalidParameter, "bad context request flags", err)
 	}
 	if cred.use&flags.Inbound == 0 {
-		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusNoCredentials, "the credential is outbound only")
+		return backend.AcceptResult{}, errf(op, name, backend.StatusNoCredentials, "the credential is outbound only")
 	}
 	if err := p.faults.check(op, name); err != nil {
-		return sspictx.AcceptResult{}, err
+		return backend.AcceptResult{}, err
 	}
 	in := tokenOf(req.Input)
 	if in == nil {
-		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusInvalidToken, "no input token")
+		return backend.AcceptResult{}, errf(op, name, backend.StatusInvalidToken, "no input token")
 	}
 	if req.Context.IsZero() {
 		c, out, err := p.serverStart(op, cred, req, in)
 		if err != nil {
-			return sspictx.AcceptResult{}, err
+			return backend.AcceptResult{}, err
 		}
 		h := p.addCtx(c)
-		return sspictx.AcceptResult{Context: h, Status: sspictx.StatusContinueNeeded, Output: out, Flags: serverRet(req.Flags), Expiry: neverExpires}, nil
+		return backend.AcceptResult{Context: h, Status: backend.StatusContinueNeeded, Output: out, Flags: serverRet(req.Flags), Expiry: neverExpires}, nil
 	}
 	c, err := p.lookupCtx(op, req.Context)
 	if err != nil {
-		return sspictx.AcceptResult{}, err
+		return backend.AcceptResult{}, err
 	}
 	defer c.mu.Unlock()
 	if !c.server || c.srv == nil || c.established {
-		return sspictx.AcceptResult{}, errf(op, name, sspictx.StatusInvalidHandle, "the context is not a server context in its handshake")
+		return backend.AcceptResult{}, errf(op, name, backend.StatusInvalidHandle, "the context is not a server context in its handshake")
 	}
 	var out []byte
 	if c.spnego {
@@ -355,15 +355,15 @@ func (p *Process) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.Acc
 		err = p.serverFinish(op, c, req.Input, in)
 	}
 	if err != nil {
-		return sspictx.AcceptResult{}, err
+		return backend.AcceptResult{}, err
 	}
 	c.markBase()
-	return sspictx.AcceptResult{Context: req.Context, Status: sspictx.StatusOK, Output: out, Flags: flags.ServerRet(c.retFlags), Expiry: c.expiry}, nil
+	return backend.AcceptResult{Context: req.Context, Status: backend.StatusOK, Output: out, Flags: flags.ServerRet(c.retFlags), Expiry: c.expiry}, nil
 }
 
 // serverStart makes a server context and answers the client's NEGOTIATE
 // (inside a NegTokenInit for Negotiate) with a CHALLENGE.
-func (p *Process) serverStart(op string, cred *credEntry, req *sspictx.AcceptRequest, in []byte) (*ctxEntry, []byte, error) {
+func (p *Process) serverStart(op backend.Op, cred *credEntry, req *backend.AcceptRequest, in []byte) (*ctxEntry, []byte, error) {
 	name := cred.pkg.info.Name
 	c := &ctxEntry{pkg: cred.pkg, server: true, bindings: bindingsOf(req.Input),
 		retFlags: uint32(serverRet(req.Flags)), serverName: p.m.name, expiry: neverExpires}
@@ -383,11 +383,11 @@ func (p *Process) serverStart(op string, cred *credEntry, req *sspictx.AcceptReq
 	})
 	out, err := c.srv.Challenge(negotiate)
 	if err != nil {
-		return nil, nil, sspictx.NewError(op, name, ntlmStatus(err), "NEGOTIATE refused", err)
+		return nil, nil, backend.NewError(op, name, ntlmStatus(err), "NEGOTIATE refused", err)
 	}
 	if cred.pkg.spnego {
 		if out, err = wrapChallenge(out); err != nil {
-			return nil, nil, sspictx.NewError(op, name, sspictx.StatusInternalError, "building NegTokenResp", err)
+			return nil, nil, backend.NewError(op, name, backend.StatusInternalError, "building NegTokenResp", err)
 		}
 	}
 	return c, out, nil
@@ -395,26 +395,26 @@ func (p *Process) serverStart(op string, cred *credEntry, req *sspictx.AcceptReq
 
 // serverFinish verifies the client's AUTHENTICATE and establishes the
 // context; c.mu is held.
-func (p *Process) serverFinish(op string, c *ctxEntry, input []sspictx.Buffer, auth []byte) error {
+func (p *Process) serverFinish(op backend.Op, c *ctxEntry, input []backend.Buffer, auth []byte) error {
 	name := c.pkg.info.Name
 	res, err := c.srv.Authenticate(auth)
 	if err != nil {
-		return sspictx.NewError(op, name, ntlmStatus(err), "AUTHENTICATE refused", err)
+		return backend.NewError(op, name, ntlmStatus(err), "AUTHENTICATE refused", err)
 	}
 	defer clear(res.SessionKey)
 	if b := bindingsOf(input); b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
 		want := bindingsHash(b)
 		if string(want) != string(res.ChannelBindings) {
-			return errf(op, name, sspictx.StatusBadBindings, "the client's channel bindings differ from the server's")
+			return errf(op, name, backend.StatusBadBindings, "the client's channel bindings differ from the server's")
 		}
 	}
 	pr, ok := p.m.lookup(res.Domain, res.User)
 	if !ok { // removed between CHALLENGE and AUTHENTICATE
-		return errf(op, name, sspictx.StatusLogonDenied, "unknown user")
+		return errf(op, name, backend.StatusLogonDenied, "unknown user")
 	}
 	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
 	if err != nil {
-		return sspictx.NewError(op, name, sspictx.StatusInternalError, "deriving session keys", err)
+		return backend.NewError(op, name, backend.StatusInternalError, "deriving session keys", err)
 	}
 	c.sess = sess
 	c.srv = nil
@@ -443,8 +443,8 @@ func (m *Machine) ntHash(domain, user string) ([]byte, bool) {
 }
 
 // CompleteAuthToken is never needed by NTLM; Windows accepts the call.
-func (p *Process) CompleteAuthToken(h sspictx.Handle, token []sspictx.Buffer) error {
-	const op = "CompleteAuthToken"
+func (p *Process) CompleteAuthToken(h backend.Handle, token []backend.Buffer) error {
+	const op = backend.OpCompleteAuthToken
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
 		return err

@@ -8,13 +8,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 )
 
 // Process is one emulated process on a Machine: it has its own handle
 // tables for credentials, contexts and tokens, and implements
-// sspictx.Backend. Handles of one process are never valid in another.
+// backend.Backend. Handles of one process are never valid in another.
 // A Process is safe for concurrent use.
 type Process struct {
 	m    *Machine
@@ -66,7 +66,7 @@ func (m *Machine) NewProcess(opts ...ProcessOption) *Process {
 // Machine returns the machine the process runs on.
 func (p *Process) Machine() *Machine { return p.m }
 
-var _ sspictx.Backend = (*Process)(nil)
+var _ backend.Full = (*Process)(nil)
 
 func (p *Process) newID() uintptr { return uintptr(p.next.Add(1)) }
 
@@ -90,16 +90,16 @@ type tokenIdentity struct {
 	groups            []string
 }
 
-func errf(op, pkg string, st sspictx.Status, format string, args ...any) error {
-	return sspictx.NewError(op, pkg, st, fmt.Sprintf(format, args...), nil)
+func errf(op backend.Op, pkg string, st backend.Status, format string, args ...any) error {
+	return backend.NewError(op, pkg, st, fmt.Sprintf(format, args...), nil)
 }
 
 // EnumerateSecurityPackages lists the emulated packages.
-func (p *Process) EnumerateSecurityPackages() ([]sspictx.PackageInfo, error) {
-	if err := p.faults.check("EnumerateSecurityPackages", ""); err != nil {
+func (p *Process) EnumerateSecurityPackages() ([]backend.PackageInfo, error) {
+	if err := p.faults.check(backend.OpEnumerateSecurityPackages, ""); err != nil {
 		return nil, err
 	}
-	out := make([]sspictx.PackageInfo, 0, len(packages))
+	out := make([]backend.PackageInfo, 0, len(packages))
 	for _, d := range packages {
 		out = append(out, d.info)
 	}
@@ -108,30 +108,30 @@ func (p *Process) EnumerateSecurityPackages() ([]sspictx.PackageInfo, error) {
 
 // QuerySecurityPackageInfo describes one package; SEC_E_SECPKG_NOT_FOUND
 // for a name it does not know.
-func (p *Process) QuerySecurityPackageInfo(name string) (sspictx.PackageInfo, error) {
-	if err := p.faults.check("QuerySecurityPackageInfo", name); err != nil {
-		return sspictx.PackageInfo{}, err
+func (p *Process) QuerySecurityPackageInfo(name string) (backend.PackageInfo, error) {
+	if err := p.faults.check(backend.OpQuerySecurityPackageInfo, name); err != nil {
+		return backend.PackageInfo{}, err
 	}
-	d, err := findPackage("QuerySecurityPackageInfo", name)
+	d, err := findPackage(backend.OpQuerySecurityPackageInfo, name)
 	if err != nil {
-		return sspictx.PackageInfo{}, err
+		return backend.PackageInfo{}, err
 	}
 	return d.info, nil
 }
 
 // AcquireCredentialsHandle returns a credential of the package for the
 // explicit identity or, if nil, for the user the process runs as.
-func (p *Process) AcquireCredentialsHandle(principal, pkg string, use flags.CredentialUse, identity *sspictx.AuthIdentity) (sspictx.Handle, time.Time, error) {
-	const op = "AcquireCredentialsHandle"
+func (p *Process) AcquireCredentialsHandle(principal, pkg string, use flags.CredentialUse, identity *backend.AuthIdentity) (backend.Handle, time.Time, error) {
+	const op = backend.OpAcquireCredentialsHandle
 	d, err := findPackage(op, pkg)
 	if err != nil {
-		return sspictx.Handle{}, time.Time{}, err
+		return backend.Handle{}, time.Time{}, err
 	}
 	if err := use.Validate(); err != nil {
-		return sspictx.Handle{}, time.Time{}, sspictx.NewError(op, d.info.Name, sspictx.StatusInvalidParameter, "bad credential use", err)
+		return backend.Handle{}, time.Time{}, backend.NewError(op, d.info.Name, backend.StatusInvalidParameter, "bad credential use", err)
 	}
 	if err := p.faults.check(op, d.info.Name); err != nil {
-		return sspictx.Handle{}, time.Time{}, err
+		return backend.Handle{}, time.Time{}, err
 	}
 	c := &credEntry{pkg: d, use: use}
 	switch {
@@ -140,81 +140,81 @@ func (p *Process) AcquireCredentialsHandle(principal, pkg string, use flags.Cred
 	case p.user != nil:
 		c.identity = p.user
 	case use&flags.Outbound != 0:
-		return sspictx.Handle{}, time.Time{}, errf(op, d.info.Name, sspictx.StatusNoCredentials, "the process runs as no user and no explicit identity was given")
+		return backend.Handle{}, time.Time{}, errf(op, d.info.Name, backend.StatusNoCredentials, "the process runs as no user and no explicit identity was given")
 	}
 	id := p.newID()
 	p.mu.Lock()
 	p.creds[id] = c
 	p.mu.Unlock()
 	// NTLM credentials do not expire; Windows reports the largest time.
-	return sspictx.Handle{Lower: id, Upper: p.tag}, neverExpires, nil
+	return backend.Handle{Lower: id, Upper: p.tag}, neverExpires, nil
 }
 
 // neverExpires is what Windows reports for a credential without expiry.
 var neverExpires = time.Date(30828, 9, 14, 2, 48, 5, 477580700, time.UTC)
 
 // FreeCredentialsHandle releases a credential.
-func (p *Process) FreeCredentialsHandle(cred sspictx.Handle) error {
-	const op = "FreeCredentialsHandle"
+func (p *Process) FreeCredentialsHandle(cred backend.Handle) error {
+	const op = backend.OpFreeCredentialsHandle
 	if err := p.faults.check(op, ""); err != nil {
 		return err
 	}
 	if cred.Upper != p.tag {
-		return errf(op, "", sspictx.StatusInvalidHandle, "credential handle %#x:%#x was not issued by this process", cred.Upper, cred.Lower)
+		return errf(op, "", backend.StatusInvalidHandle, "credential handle %#x:%#x was not issued by this process", cred.Upper, cred.Lower)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.creds[cred.Lower]; !ok {
-		return errf(op, "", sspictx.StatusInvalidHandle, "credential handle %#x is not valid: never issued or already freed", cred.Lower)
+		return errf(op, "", backend.StatusInvalidHandle, "credential handle %#x is not valid: never issued or already freed", cred.Lower)
 	}
 	delete(p.creds, cred.Lower)
 	return nil
 }
 
-func (p *Process) cred(op string, h sspictx.Handle) (*credEntry, error) {
+func (p *Process) cred(op backend.Op, h backend.Handle) (*credEntry, error) {
 	if h.Upper != p.tag {
-		return nil, errf(op, "", sspictx.StatusInvalidHandle, "credential handle was not issued by this process")
+		return nil, errf(op, "", backend.StatusInvalidHandle, "credential handle was not issued by this process")
 	}
 	p.mu.RLock()
 	c, ok := p.creds[h.Lower]
 	p.mu.RUnlock()
 	if !ok {
-		return nil, errf(op, "", sspictx.StatusInvalidHandle, "credential handle %#x is not valid: never issued or already freed", h.Lower)
+		return nil, errf(op, "", backend.StatusInvalidHandle, "credential handle %#x is not valid: never issued or already freed", h.Lower)
 	}
 	return c, nil
 }
 
 // lookupCtx returns the live context of a handle, locked. The caller
 // unlocks it.
-func (p *Process) lookupCtx(op string, h sspictx.Handle) (*ctxEntry, error) {
+func (p *Process) lookupCtx(op backend.Op, h backend.Handle) (*ctxEntry, error) {
 	if h.Upper != p.tag || h.Lower == 0 {
-		return nil, errf(op, "", sspictx.StatusInvalidHandle, "context handle was not issued by this process")
+		return nil, errf(op, "", backend.StatusInvalidHandle, "context handle was not issued by this process")
 	}
 	p.mu.RLock()
 	c, ok := p.ctxs[h.Lower]
 	p.mu.RUnlock()
 	if !ok {
-		return nil, errf(op, "", sspictx.StatusInvalidHandle, "context handle %#x is not valid: never issued, deleted, or moved away by export", h.Lower)
+		return nil, errf(op, "", backend.StatusInvalidHandle, "context handle %#x is not valid: never issued, deleted, or moved away by export", h.Lower)
 	}
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
-		return nil, errf(op, "", sspictx.StatusInvalidHandle, "context handle %#x is not valid: deleted", h.Lower)
+		return nil, errf(op, "", backend.StatusInvalidHandle, "context handle %#x is not valid: deleted", h.Lower)
 	}
 	return c, nil
 }
 
 // addCtx stores a new context and returns its handle.
-func (p *Process) addCtx(c *ctxEntry) sspictx.Handle {
+func (p *Process) addCtx(c *ctxEntry) backend.Handle {
 	id := p.newID()
 	p.mu.Lock()
 	p.ctxs[id] = c
 	p.mu.Unlock()
-	return sspictx.Handle{Lower: id, Upper: p.tag}
+	return backend.Handle{Lower: id, Upper: p.tag}
 }
 
 // removeCtx deletes a context from the table and destroys it; c.mu is held.
-func (p *Process) removeCtx(h sspictx.Handle, c *ctxEntry) {
+func (p *Process) removeCtx(h backend.Handle, c *ctxEntry) {
 	p.mu.Lock()
 	delete(p.ctxs, h.Lower)
 	if c.attrToken != 0 {
@@ -225,8 +225,8 @@ func (p *Process) removeCtx(h sspictx.Handle, c *ctxEntry) {
 }
 
 // DeleteSecurityContext deletes a context and zeroes its keys.
-func (p *Process) DeleteSecurityContext(h sspictx.Handle) error {
-	const op = "DeleteSecurityContext"
+func (p *Process) DeleteSecurityContext(h backend.Handle) error {
+	const op = backend.OpDeleteSecurityContext
 	if err := p.faults.check(op, ""); err != nil {
 		return err
 	}
@@ -250,8 +250,8 @@ func (p *Process) newToken(id tokenIdentity) uintptr {
 
 // QuerySecurityContextToken returns a new access token for the client of
 // an established server context. The caller closes it.
-func (p *Process) QuerySecurityContextToken(h sspictx.Handle) (sspictx.TokenHandle, error) {
-	const op = "QuerySecurityContextToken"
+func (p *Process) QuerySecurityContextToken(h backend.Handle) (backend.TokenHandle, error) {
+	const op = backend.OpQuerySecurityContextToken
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
 		return 0, err
@@ -264,15 +264,15 @@ func (p *Process) QuerySecurityContextToken(h sspictx.Handle) (sspictx.TokenHand
 		return 0, err
 	}
 	if !c.server {
-		return 0, errf(op, c.pkg.info.Name, sspictx.StatusNoImpersonation, "a client context has no access token of its peer")
+		return 0, errf(op, c.pkg.info.Name, backend.StatusNoImpersonation, "a client context has no access token of its peer")
 	}
-	return sspictx.TokenHandle(p.newToken(c.identity())), nil
+	return backend.TokenHandle(p.newToken(c.identity())), nil
 }
 
 // ImpersonateSecurityContext records that the caller acts as the client.
 // The fake changes no OS thread state.
-func (p *Process) ImpersonateSecurityContext(h sspictx.Handle) error {
-	const op = "ImpersonateSecurityContext"
+func (p *Process) ImpersonateSecurityContext(h backend.Handle) error {
+	const op = backend.OpImpersonateSecurityContext
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
 		return err
@@ -285,15 +285,15 @@ func (p *Process) ImpersonateSecurityContext(h sspictx.Handle) error {
 		return err
 	}
 	if !c.server {
-		return errf(op, c.pkg.info.Name, sspictx.StatusNoImpersonation, "only a server context can impersonate its client")
+		return errf(op, c.pkg.info.Name, backend.StatusNoImpersonation, "only a server context can impersonate its client")
 	}
 	c.impersonating = true
 	return nil
 }
 
 // RevertSecurityContext ends an impersonation.
-func (p *Process) RevertSecurityContext(h sspictx.Handle) error {
-	const op = "RevertSecurityContext"
+func (p *Process) RevertSecurityContext(h backend.Handle) error {
+	const op = backend.OpRevertSecurityContext
 	c, err := p.lookupCtx(op, h)
 	if err != nil {
 		return err
@@ -304,15 +304,15 @@ func (p *Process) RevertSecurityContext(h sspictx.Handle) error {
 }
 
 // TokenInformation describes an access token.
-func (p *Process) TokenInformation(t sspictx.TokenHandle) (sspictx.TokenInfo, error) {
-	const op = "GetTokenInformation"
+func (p *Process) TokenInformation(t backend.TokenHandle) (backend.TokenInfo, error) {
+	const op = backend.OpGetTokenInformation
 	p.mu.RLock()
 	e, ok := p.tokens[uintptr(t)]
 	p.mu.RUnlock()
 	if !ok {
-		return sspictx.TokenInfo{}, errf(op, "", sspictx.StatusInvalidHandle, "token handle %#x is not valid: never issued or closed", uintptr(t))
+		return backend.TokenInfo{}, errf(op, "", backend.StatusInvalidHandle, "token handle %#x is not valid: never issued or closed", uintptr(t))
 	}
-	return sspictx.TokenInfo{
+	return backend.TokenInfo{
 		User:   e.id.domain + `\` + e.id.user,
 		SID:    e.id.sid,
 		Groups: append([]string(nil), e.id.groups...),
@@ -320,19 +320,19 @@ func (p *Process) TokenInformation(t sspictx.TokenHandle) (sspictx.TokenInfo, er
 }
 
 // CloseToken closes an access token handle.
-func (p *Process) CloseToken(t sspictx.TokenHandle) error {
-	const op = "CloseHandle"
+func (p *Process) CloseToken(t backend.TokenHandle) error {
+	const op = backend.OpCloseHandle
 	if err := p.faults.check(op, ""); err != nil {
 		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.tokens[uintptr(t)]; !ok {
-		return errf(op, "", sspictx.StatusInvalidHandle, "token handle %#x is not valid: never issued or closed", uintptr(t))
+		return errf(op, "", backend.StatusInvalidHandle, "token handle %#x is not valid: never issued or closed", uintptr(t))
 	}
 	for _, c := range p.ctxs {
 		if c.attrToken == uintptr(t) {
-			return errf(op, "", sspictx.StatusInvalidHandle, "token handle %#x belongs to its context (SECPKG_ATTR_ACCESS_TOKEN) and must not be closed", uintptr(t))
+			return errf(op, "", backend.StatusInvalidHandle, "token handle %#x belongs to its context (SECPKG_ATTR_ACCESS_TOKEN) and must not be closed", uintptr(t))
 		}
 	}
 	delete(p.tokens, uintptr(t))

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"time"
 
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 )
 
@@ -17,112 +17,112 @@ import (
 type Backend struct{}
 
 // New returns an error wrapping ErrNotWindows and
-// sspictx.StatusUnsupportedFunction: secur32.dll exists only on Windows.
+// backend.StatusUnsupportedFunction: secur32.dll exists only on Windows.
 func New() (*Backend, error) {
-	return nil, notWindows("New")
+	return nil, notWindows(backend.OpInitSecurityInterface)
 }
 
-func notWindows(op string) error {
-	return sspictx.NewError(op, "", sspictx.StatusUnsupportedFunction,
+func notWindows(op backend.Op) error {
+	return backend.NewError(op, "", backend.StatusUnsupportedFunction,
 		"backend/winsspi calls secur32.dll and works only on Windows, not on "+runtime.GOOS, ErrNotWindows)
 }
 
 // EnumerateSecurityPackages fails: see New.
-func (*Backend) EnumerateSecurityPackages() ([]sspictx.PackageInfo, error) {
-	return nil, notWindows("EnumerateSecurityPackages")
+func (*Backend) EnumerateSecurityPackages() ([]backend.PackageInfo, error) {
+	return nil, notWindows(backend.OpEnumerateSecurityPackages)
 }
 
 // QuerySecurityPackageInfo fails: see New.
-func (*Backend) QuerySecurityPackageInfo(string) (sspictx.PackageInfo, error) {
-	return sspictx.PackageInfo{}, notWindows("QuerySecurityPackageInfo")
+func (*Backend) QuerySecurityPackageInfo(string) (backend.PackageInfo, error) {
+	return backend.PackageInfo{}, notWindows(backend.OpQuerySecurityPackageInfo)
 }
 
 // AcquireCredentialsHandle fails: see New.
-func (*Backend) AcquireCredentialsHandle(string, string, flags.CredentialUse, *sspictx.AuthIdentity) (sspictx.Handle, time.Time, error) {
-	return sspictx.Handle{}, time.Time{}, notWindows("AcquireCredentialsHandle")
+func (*Backend) AcquireCredentialsHandle(string, string, flags.CredentialUse, *backend.AuthIdentity) (backend.Handle, time.Time, error) {
+	return backend.Handle{}, time.Time{}, notWindows(backend.OpAcquireCredentialsHandle)
 }
 
 // FreeCredentialsHandle fails: see New.
-func (*Backend) FreeCredentialsHandle(sspictx.Handle) error {
-	return notWindows("FreeCredentialsHandle")
+func (*Backend) FreeCredentialsHandle(backend.Handle) error {
+	return notWindows(backend.OpFreeCredentialsHandle)
 }
 
 // InitializeSecurityContext fails: see New.
-func (*Backend) InitializeSecurityContext(*sspictx.InitializeRequest) (sspictx.InitializeResult, error) {
-	return sspictx.InitializeResult{}, notWindows("InitializeSecurityContext")
+func (*Backend) InitializeSecurityContext(*backend.InitializeRequest) (backend.InitializeResult, error) {
+	return backend.InitializeResult{}, notWindows(backend.OpInitializeSecurityContext)
 }
 
 // AcceptSecurityContext fails: see New.
-func (*Backend) AcceptSecurityContext(*sspictx.AcceptRequest) (sspictx.AcceptResult, error) {
-	return sspictx.AcceptResult{}, notWindows("AcceptSecurityContext")
+func (*Backend) AcceptSecurityContext(*backend.AcceptRequest) (backend.AcceptResult, error) {
+	return backend.AcceptResult{}, notWindows(backend.OpAcceptSecurityContext)
 }
 
 // CompleteAuthToken fails: see New.
-func (*Backend) CompleteAuthToken(sspictx.Handle, []sspictx.Buffer) error {
-	return notWindows("CompleteAuthToken")
+func (*Backend) CompleteAuthToken(backend.Handle, []backend.Buffer) error {
+	return notWindows(backend.OpCompleteAuthToken)
 }
 
 // DeleteSecurityContext fails: see New.
-func (*Backend) DeleteSecurityContext(sspictx.Handle) error {
-	return notWindows("DeleteSecurityContext")
+func (*Backend) DeleteSecurityContext(backend.Handle) error {
+	return notWindows(backend.OpDeleteSecurityContext)
 }
 
 // QueryContextAttributes fails: see New.
-func (*Backend) QueryContextAttributes(sspictx.Handle, sspictx.Attribute) (any, error) {
-	return nil, notWindows("QueryContextAttributes")
+func (*Backend) QueryContextAttributes(backend.Handle, backend.Attribute) (any, error) {
+	return nil, notWindows(backend.OpQueryContextAttributes)
 }
 
 // MakeSignature fails: see New.
-func (*Backend) MakeSignature(sspictx.Handle, uint32, []sspictx.Buffer, uint32) error {
-	return notWindows("MakeSignature")
+func (*Backend) MakeSignature(backend.Handle, uint32, []backend.Buffer, uint32) error {
+	return notWindows(backend.OpMakeSignature)
 }
 
 // VerifySignature fails: see New.
-func (*Backend) VerifySignature(sspictx.Handle, []sspictx.Buffer, uint32) (uint32, error) {
-	return 0, notWindows("VerifySignature")
+func (*Backend) VerifySignature(backend.Handle, []backend.Buffer, uint32) (uint32, error) {
+	return 0, notWindows(backend.OpVerifySignature)
 }
 
 // EncryptMessage fails: see New.
-func (*Backend) EncryptMessage(sspictx.Handle, uint32, []sspictx.Buffer, uint32) error {
-	return notWindows("EncryptMessage")
+func (*Backend) EncryptMessage(backend.Handle, uint32, []backend.Buffer, uint32) error {
+	return notWindows(backend.OpEncryptMessage)
 }
 
 // DecryptMessage fails: see New.
-func (*Backend) DecryptMessage(sspictx.Handle, []sspictx.Buffer, uint32) (uint32, error) {
-	return 0, notWindows("DecryptMessage")
+func (*Backend) DecryptMessage(backend.Handle, []backend.Buffer, uint32) (uint32, error) {
+	return 0, notWindows(backend.OpDecryptMessage)
 }
 
 // QuerySecurityContextToken fails: see New.
-func (*Backend) QuerySecurityContextToken(sspictx.Handle) (sspictx.TokenHandle, error) {
-	return 0, notWindows("QuerySecurityContextToken")
+func (*Backend) QuerySecurityContextToken(backend.Handle) (backend.TokenHandle, error) {
+	return 0, notWindows(backend.OpQuerySecurityContextToken)
 }
 
 // ImpersonateSecurityContext fails: see New.
-func (*Backend) ImpersonateSecurityContext(sspictx.Handle) error {
-	return notWindows("ImpersonateSecurityContext")
+func (*Backend) ImpersonateSecurityContext(backend.Handle) error {
+	return notWindows(backend.OpImpersonateSecurityContext)
 }
 
 // RevertSecurityContext fails: see New.
-func (*Backend) RevertSecurityContext(sspictx.Handle) error {
-	return notWindows("RevertSecurityContext")
+func (*Backend) RevertSecurityContext(backend.Handle) error {
+	return notWindows(backend.OpRevertSecurityContext)
 }
 
 // ExportSecurityContext fails: see New.
-func (*Backend) ExportSecurityContext(sspictx.Handle, flags.Export, bool) ([]byte, sspictx.TokenHandle, error) {
-	return nil, 0, notWindows("ExportSecurityContext")
+func (*Backend) ExportSecurityContext(backend.Handle, flags.Export, bool) ([]byte, backend.TokenHandle, error) {
+	return nil, 0, notWindows(backend.OpExportSecurityContext)
 }
 
 // ImportSecurityContext fails: see New.
-func (*Backend) ImportSecurityContext(string, []byte, sspictx.TokenHandle) (sspictx.Handle, error) {
-	return sspictx.Handle{}, notWindows("ImportSecurityContext")
+func (*Backend) ImportSecurityContext(string, []byte, backend.TokenHandle) (backend.Handle, error) {
+	return backend.Handle{}, notWindows(backend.OpImportSecurityContext)
 }
 
 // TokenInformation fails: see New.
-func (*Backend) TokenInformation(sspictx.TokenHandle) (sspictx.TokenInfo, error) {
-	return sspictx.TokenInfo{}, notWindows("TokenInformation")
+func (*Backend) TokenInformation(backend.TokenHandle) (backend.TokenInfo, error) {
+	return backend.TokenInfo{}, notWindows(backend.OpGetTokenInformation)
 }
 
 // CloseToken fails: see New.
-func (*Backend) CloseToken(sspictx.TokenHandle) error {
-	return notWindows("CloseToken")
+func (*Backend) CloseToken(backend.TokenHandle) error {
+	return notWindows(backend.OpCloseHandle)
 }

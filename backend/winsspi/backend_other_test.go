@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/backend/winsspi"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
@@ -32,7 +33,7 @@ func TestNewNotWindows(t *testing.T) {
 	if !errors.As(err, &e) {
 		t.Fatalf("error %T is not an *sspictx.Error", err)
 	}
-	if e.Op != "New" {
+	if e.Op != backend.OpInitSecurityInterface {
 		t.Errorf("Op = %q, want New", e.Op)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "only on Windows") {
@@ -43,7 +44,7 @@ func TestNewNotWindows(t *testing.T) {
 // TestZeroBackendNotWindows checks that a zero Backend answers every call
 // with the same error instead of panicking.
 func TestZeroBackendNotWindows(t *testing.T) {
-	var b sspictx.Backend = &winsspi.Backend{}
+	var b backend.Full = &winsspi.Backend{}
 	check := func(name string, err error) {
 		t.Helper()
 		if !errors.Is(err, winsspi.ErrNotWindows) || !errors.Is(err, sspictx.StatusUnsupportedFunction) {
@@ -54,9 +55,9 @@ func TestZeroBackendNotWindows(t *testing.T) {
 	check("EnumerateSecurityPackages", err)
 	_, _, err = b.AcquireCredentialsHandle("", "NTLM", flags.Outbound, nil)
 	check("AcquireCredentialsHandle", err)
-	_, err = b.InitializeSecurityContext(&sspictx.InitializeRequest{})
+	_, err = b.InitializeSecurityContext(&backend.InitializeRequest{})
 	check("InitializeSecurityContext", err)
-	_, _, err = b.ExportSecurityContext(sspictx.Handle{}, 0, false)
+	_, _, err = b.ExportSecurityContext(backend.Handle{}, 0, false)
 	check("ExportSecurityContext", err)
 	check("CloseToken", b.CloseToken(1))
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unsafe"
 
-	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 	"golang.org/x/sys/windows"
 )
@@ -20,7 +20,7 @@ import (
 type Backend struct {
 	wine     bool // secur32 is Wine's: see readOnlyQuirk
 	mu       sync.Mutex
-	handles  map[sspictx.Handle]string // credential and context handles -> package name
+	handles  map[backend.Handle]string // credential and context handles -> package name
 	maxToken map[string]uint32         // package name -> cbMaxToken
 }
 
@@ -28,11 +28,11 @@ type Backend struct {
 // secur32.dll cannot be loaded.
 func New() (*Backend, error) {
 	if err := procInitializeSecurityContextW.Find(); err != nil {
-		return nil, sspictx.NewError("New", "", sspictx.StatusUnsupportedFunction, "cannot load secur32.dll", err)
+		return nil, backend.NewError(backend.OpInitSecurityInterface, "", backend.StatusUnsupportedFunction, "cannot load secur32.dll", err)
 	}
 	return &Backend{
 		wine:     isWine(),
-		handles:  make(map[sspictx.Handle]string),
+		handles:  make(map[backend.Handle]string),
 		maxToken: make(map[string]uint32),
 	}, nil
 }
@@ -70,13 +70,13 @@ const defaultMaxToken = 48256
 
 // pkgOf returns the package of a live handle, or "" if the backend did not
 // hand it out.
-func (b *Backend) pkgOf(h sspictx.Handle) string {
+func (b *Backend) pkgOf(h backend.Handle) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.handles[h]
 }
 
-func (b *Backend) remember(h sspictx.Handle, pkg string) {
+func (b *Backend) remember(h backend.Handle, pkg string) {
 	if h.IsZero() {
 		return
 	}
@@ -85,7 +85,7 @@ func (b *Backend) remember(h sspictx.Handle, pkg string) {
 	b.mu.Unlock()
 }
 
-func (b *Backend) forget(h sspictx.Handle) {
+func (b *Backend) forget(h backend.Handle) {
 	b.mu.Lock()
 	delete(b.handles, h)
 	b.mu.Unlock()
@@ -113,23 +113,23 @@ func (b *Backend) tokenSize(pkg string) uint32 {
 }
 
 // statusError maps a SECURITY_STATUS to nil (success codes) or to an
-// *sspictx.Error for op in package pkg.
-func statusError(op, pkg string, st uint32, detail string) error {
-	s := sspictx.Status(st)
+// *backend.Error for op in package pkg.
+func statusError(op backend.Op, pkg string, st uint32, detail string) error {
+	s := backend.Status(st)
 	if !s.Failed() {
 		return nil
 	}
-	return sspictx.NewError(op, pkg, s, detail, nil)
+	return backend.NewError(op, pkg, s, detail, nil)
 }
 
 // utf16Ptr converts s to a NUL-terminated UTF-16 string; nil for "".
-func utf16Ptr(op, pkg, what, s string) (*uint16, error) {
+func utf16Ptr(op backend.Op, pkg, what, s string) (*uint16, error) {
 	if s == "" {
 		return nil, nil
 	}
 	p, err := windows.UTF16PtrFromString(s)
 	if err != nil {
-		return nil, sspictx.NewError(op, pkg, sspictx.StatusInvalidParameter, what+" contains a NUL character", err)
+		return nil, backend.NewError(op, pkg, backend.StatusInvalidParameter, what+" contains a NUL character", err)
 	}
 	return p, nil
 }
@@ -155,8 +155,8 @@ func filetime(v int64) time.Time {
 	return time.Unix(sec-epochDiff, nsec).UTC()
 }
 
-func pkgInfo(p *secPkgInfo) sspictx.PackageInfo {
-	return sspictx.PackageInfo{
+func pkgInfo(p *secPkgInfo) backend.PackageInfo {
+	return backend.PackageInfo{
 		Name:         windows.UTF16PtrToString(p.name),
 		Comment:      windows.UTF16PtrToString(p.comment),
 		Capabilities: p.fCapabilities,
@@ -167,18 +167,18 @@ func pkgInfo(p *secPkgInfo) sspictx.PackageInfo {
 }
 
 // EnumerateSecurityPackages calls EnumerateSecurityPackagesW.
-func (b *Backend) EnumerateSecurityPackages() ([]sspictx.PackageInfo, error) {
+func (b *Backend) EnumerateSecurityPackages() ([]backend.PackageInfo, error) {
 	var n uint32
 	var p *secPkgInfo
 	st := enumerateSecurityPackages(&n, &p)
 	defer free(unsafe.Pointer(p))
-	if err := statusError("EnumerateSecurityPackages", "", st, ""); err != nil {
+	if err := statusError(backend.OpEnumerateSecurityPackages, "", st, ""); err != nil {
 		return nil, err
 	}
 	if p == nil || n == 0 {
 		return nil, nil
 	}
-	out := make([]sspictx.PackageInfo, 0, n)
+	out := make([]backend.PackageInfo, 0, n)
 	for _, info := range unsafe.Slice(p, n) {
 		out = append(out, pkgInfo(&info))
 	}
@@ -186,20 +186,20 @@ func (b *Backend) EnumerateSecurityPackages() ([]sspictx.PackageInfo, error) {
 }
 
 // QuerySecurityPackageInfo calls QuerySecurityPackageInfoW.
-func (b *Backend) QuerySecurityPackageInfo(name string) (sspictx.PackageInfo, error) {
-	const op = "QuerySecurityPackageInfo"
+func (b *Backend) QuerySecurityPackageInfo(name string) (backend.PackageInfo, error) {
+	const op = backend.OpQuerySecurityPackageInfo
 	n, err := windows.UTF16PtrFromString(name)
 	if err != nil {
-		return sspictx.PackageInfo{}, sspictx.NewError(op, name, sspictx.StatusInvalidParameter, "package name contains a NUL character", err)
+		return backend.PackageInfo{}, backend.NewError(op, name, backend.StatusInvalidParameter, "package name contains a NUL character", err)
 	}
 	var p *secPkgInfo
 	st := querySecurityPackageInfo(n, &p)
 	defer free(unsafe.Pointer(p))
 	if err := statusError(op, name, st, ""); err != nil {
-		return sspictx.PackageInfo{}, err
+		return backend.PackageInfo{}, err
 	}
 	if p == nil {
-		return sspictx.PackageInfo{}, sspictx.NewError(op, name, sspictx.StatusInternalError, "secur32 returned no package information", nil)
+		return backend.PackageInfo{}, backend.NewError(op, name, backend.StatusInternalError, "secur32 returned no package information", nil)
 	}
 	return pkgInfo(p), nil
 }
@@ -208,15 +208,15 @@ func (b *Backend) QuerySecurityPackageInfo(name string) (sspictx.PackageInfo, er
 // means the current user's credentials; otherwise the user, domain and
 // password go in a SEC_WINNT_AUTH_IDENTITY_W with
 // SEC_WINNT_AUTH_IDENTITY_UNICODE.
-func (b *Backend) AcquireCredentialsHandle(principal, pkg string, use flags.CredentialUse, identity *sspictx.AuthIdentity) (sspictx.Handle, time.Time, error) {
-	const op = "AcquireCredentialsHandle"
+func (b *Backend) AcquireCredentialsHandle(principal, pkg string, use flags.CredentialUse, identity *backend.AuthIdentity) (backend.Handle, time.Time, error) {
+	const op = backend.OpAcquireCredentialsHandle
 	pPrincipal, err := utf16Ptr(op, pkg, "principal", principal)
 	if err != nil {
-		return sspictx.Handle{}, time.Time{}, err
+		return backend.Handle{}, time.Time{}, err
 	}
 	pPkg, err := windows.UTF16PtrFromString(pkg)
 	if err != nil {
-		return sspictx.Handle{}, time.Time{}, sspictx.NewError(op, pkg, sspictx.StatusInvalidParameter, "package name contains a NUL character", err)
+		return backend.Handle{}, time.Time{}, backend.NewError(op, pkg, backend.StatusInvalidParameter, "package name contains a NUL character", err)
 	}
 
 	var pin runtime.Pinner
@@ -229,7 +229,7 @@ func (b *Backend) AcquireCredentialsHandle(principal, pkg string, use flags.Cred
 		domain, err2 := windows.UTF16FromString(identity.Domain)
 		pw, err3 := windows.UTF16FromString(identity.Password)
 		if err1 != nil || err2 != nil || err3 != nil {
-			return sspictx.Handle{}, time.Time{}, sspictx.NewError(op, pkg, sspictx.StatusInvalidParameter, "identity contains a NUL character", nil)
+			return backend.Handle{}, time.Time{}, backend.NewError(op, pkg, backend.StatusInvalidParameter, "identity contains a NUL character", nil)
 		}
 		password = pw
 		auth = &secWinNTAuthIdentity{
@@ -252,18 +252,18 @@ func (b *Backend) AcquireCredentialsHandle(principal, pkg string, use flags.Cred
 	st := acquireCredentialsHandle(pPrincipal, pPkg, uint32(use), nil, auth, 0, 0, &h, &expiry)
 	clear(password)
 	if err := statusError(op, pkg, st, ""); err != nil {
-		return sspictx.Handle{}, time.Time{}, err
+		return backend.Handle{}, time.Time{}, err
 	}
-	handle := sspictx.Handle(h)
+	handle := backend.Handle(h)
 	b.remember(handle, pkg)
 	return handle, filetime(expiry), nil
 }
 
 // FreeCredentialsHandle calls FreeCredentialsHandle.
-func (b *Backend) FreeCredentialsHandle(cred sspictx.Handle) error {
+func (b *Backend) FreeCredentialsHandle(cred backend.Handle) error {
 	pkg := b.pkgOf(cred)
 	h := secHandle(cred)
-	if err := statusError("FreeCredentialsHandle", pkg, freeCredentialsHandle(&h), ""); err != nil {
+	if err := statusError(backend.OpFreeCredentialsHandle, pkg, freeCredentialsHandle(&h), ""); err != nil {
 		return err
 	}
 	b.forget(cred)
@@ -277,11 +277,11 @@ func (b *Backend) FreeCredentialsHandle(cred sspictx.Handle) error {
 type bufferDesc struct {
 	desc secBufferDesc
 	bufs []secBuffer
-	orig []sspictx.Buffer
+	orig []backend.Buffer
 	pin  runtime.Pinner
 }
 
-func newBufferDesc(in []sspictx.Buffer) *bufferDesc {
+func newBufferDesc(in []backend.Buffer) *bufferDesc {
 	d := &bufferDesc{orig: in}
 	if len(in) == 0 {
 		return d
@@ -311,10 +311,10 @@ func (d *bufferDesc) ptr() *secBufferDesc {
 // update copies what the call changed back into the caller's buffers: the
 // type and the length, and, where the package moved a buffer within the
 // caller's slice (stream decryption), its new position.
-func (d *bufferDesc) update(out []sspictx.Buffer) {
+func (d *bufferDesc) update(out []backend.Buffer) {
 	for i := range d.bufs {
 		sb := &d.bufs[i]
-		out[i].Type = sspictx.BufferType(sb.bufferType)
+		out[i].Type = backend.BufferType(sb.bufferType)
 		orig := d.orig[i].Data
 		if len(orig) == 0 || sb.pvBuffer == nil {
 			if sb.cbBuffer == 0 {
@@ -385,15 +385,15 @@ func (o *outToken) release() {
 
 // handshakeOK reports whether a handshake step succeeded, with or without
 // more to do.
-func handshakeOK(st uint32) bool { return !sspictx.Status(st).Failed() }
+func handshakeOK(st uint32) bool { return !backend.Status(st).Failed() }
 
 // InitializeSecurityContext calls InitializeSecurityContextW. The output
 // token goes into a buffer of the package's cbMaxToken that the backend
 // allocates, so ISC_REQ_ALLOCATE_MEMORY is cleared from the request.
-func (b *Backend) InitializeSecurityContext(req *sspictx.InitializeRequest) (sspictx.InitializeResult, error) {
-	const op = "InitializeSecurityContext"
+func (b *Backend) InitializeSecurityContext(req *backend.InitializeRequest) (backend.InitializeResult, error) {
+	const op = backend.OpInitializeSecurityContext
 	if req == nil {
-		return sspictx.InitializeResult{}, sspictx.NewError(op, "", sspictx.StatusInvalidParameter, "nil request", nil)
+		return backend.InitializeResult{}, backend.NewError(op, "", backend.StatusInvalidParameter, "nil request", nil)
 	}
 	pkg := b.pkgOf(req.Context)
 	if pkg == "" {
@@ -401,7 +401,7 @@ func (b *Backend) InitializeSecurityContext(req *sspictx.InitializeRequest) (ssp
 	}
 	target, err := utf16Ptr(op, pkg, "target", req.Target)
 	if err != nil {
-		return sspictx.InitializeResult{}, err
+		return backend.InitializeResult{}, err
 	}
 
 	cred := secHandle(req.Credential)
@@ -422,15 +422,15 @@ func (b *Backend) InitializeSecurityContext(req *sspictx.InitializeRequest) (ssp
 	reqFlags := uint32(req.Flags &^ flags.ClientReqAllocateMemory)
 	st := initializeSecurityContext(&cred, ctxIn, target, reqFlags, 0, securityNativeDrep, in.ptr(), 0, &newCtx, &out.desc, &attr, &expiry)
 	if !handshakeOK(st) {
-		return sspictx.InitializeResult{}, statusError(op, pkg, st, "")
+		return backend.InitializeResult{}, statusError(op, pkg, st, "")
 	}
-	h := sspictx.Handle(newCtx)
+	h := backend.Handle(newCtx)
 	if req.Context.IsZero() || h != req.Context {
 		b.remember(h, pkg)
 	}
-	return sspictx.InitializeResult{
+	return backend.InitializeResult{
 		Context: h,
-		Status:  sspictx.Status(st),
+		Status:  backend.Status(st),
 		Output:  out.bytes(),
 		Flags:   flags.ClientRet(attr),
 		Expiry:  filetime(expiry),
@@ -440,10 +440,10 @@ func (b *Backend) InitializeSecurityContext(req *sspictx.InitializeRequest) (ssp
 // AcceptSecurityContext calls AcceptSecurityContext, with the output token
 // in a buffer of the package's cbMaxToken that the backend allocates
 // (ASC_REQ_ALLOCATE_MEMORY is cleared from the request).
-func (b *Backend) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.AcceptResult, error) {
-	const op = "AcceptSecurityContext"
+func (b *Backend) AcceptSecurityContext(req *backend.AcceptRequest) (backend.AcceptResult, error) {
+	const op = backend.OpAcceptSecurityContext
 	if req == nil {
-		return sspictx.AcceptResult{}, sspictx.NewError(op, "", sspictx.StatusInvalidParameter, "nil request", nil)
+		return backend.AcceptResult{}, backend.NewError(op, "", backend.StatusInvalidParameter, "nil request", nil)
 	}
 	pkg := b.pkgOf(req.Context)
 	if pkg == "" {
@@ -468,15 +468,15 @@ func (b *Backend) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.Acc
 	reqFlags := uint32(req.Flags &^ flags.ServerReqAllocateMemory)
 	st := acceptSecurityContext(&cred, ctxIn, in.ptr(), reqFlags, securityNativeDrep, &newCtx, &out.desc, &attr, &expiry)
 	if !handshakeOK(st) {
-		return sspictx.AcceptResult{}, statusError(op, pkg, st, "")
+		return backend.AcceptResult{}, statusError(op, pkg, st, "")
 	}
-	h := sspictx.Handle(newCtx)
+	h := backend.Handle(newCtx)
 	if req.Context.IsZero() || h != req.Context {
 		b.remember(h, pkg)
 	}
-	return sspictx.AcceptResult{
+	return backend.AcceptResult{
 		Context: h,
-		Status:  sspictx.Status(st),
+		Status:  backend.Status(st),
 		Output:  out.bytes(),
 		Flags:   flags.ServerRet(attr),
 		Expiry:  filetime(expiry),
@@ -484,20 +484,20 @@ func (b *Backend) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.Acc
 }
 
 // CompleteAuthToken calls CompleteAuthToken with token as its buffers.
-func (b *Backend) CompleteAuthToken(ctx sspictx.Handle, token []sspictx.Buffer) error {
+func (b *Backend) CompleteAuthToken(ctx backend.Handle, token []backend.Buffer) error {
 	h := secHandle(ctx)
 	d := newBufferDesc(token)
 	defer d.release()
 	st := completeAuthToken(&h, d.ptr())
 	d.update(token)
-	return statusError("CompleteAuthToken", b.pkgOf(ctx), st, "")
+	return statusError(backend.OpCompleteAuthToken, b.pkgOf(ctx), st, "")
 }
 
 // DeleteSecurityContext calls DeleteSecurityContext.
-func (b *Backend) DeleteSecurityContext(ctx sspictx.Handle) error {
+func (b *Backend) DeleteSecurityContext(ctx backend.Handle) error {
 	pkg := b.pkgOf(ctx)
 	h := secHandle(ctx)
-	if err := statusError("DeleteSecurityContext", pkg, deleteSecurityContext(&h), ""); err != nil {
+	if err := statusError(backend.OpDeleteSecurityContext, pkg, deleteSecurityContext(&h), ""); err != nil {
 		return err
 	}
 	b.forget(ctx)
@@ -505,45 +505,45 @@ func (b *Backend) DeleteSecurityContext(ctx sspictx.Handle) error {
 }
 
 // QueryContextAttributes calls QueryContextAttributesW and returns the Go
-// type documented on each sspictx.Attribute. Strings and keys the package
+// type documented on each backend.Attribute. Strings and keys the package
 // allocated are copied and freed.
-func (b *Backend) QueryContextAttributes(ctx sspictx.Handle, attr sspictx.Attribute) (any, error) {
-	const op = "QueryContextAttributes"
+func (b *Backend) QueryContextAttributes(ctx backend.Handle, attr backend.Attribute) (any, error) {
+	const op = backend.OpQueryContextAttributes
 	pkg := b.pkgOf(ctx)
 	h := secHandle(ctx)
 	call := func(buf unsafe.Pointer) error {
 		return statusError(op, pkg, queryContextAttributes(&h, uint32(attr), buf), attr.String())
 	}
 	switch attr {
-	case sspictx.AttrSizes:
+	case backend.AttrSizes:
 		var v secPkgContextSizes
 		if err := call(unsafe.Pointer(&v)); err != nil {
 			return nil, err
 		}
-		return sspictx.Sizes{MaxToken: v.cbMaxToken, MaxSignature: v.cbMaxSignature, BlockSize: v.cbBlockSize, SecurityTrailer: v.cbSecurityTrailer}, nil
-	case sspictx.AttrNames:
+		return backend.Sizes{MaxToken: v.cbMaxToken, MaxSignature: v.cbMaxSignature, BlockSize: v.cbBlockSize, SecurityTrailer: v.cbSecurityTrailer}, nil
+	case backend.AttrNames:
 		var v secPkgContextNames
 		err := call(unsafe.Pointer(&v))
 		defer free(unsafe.Pointer(v.userName))
 		if err != nil {
 			return nil, err
 		}
-		return sspictx.Names{UserName: windows.UTF16PtrToString(v.userName)}, nil
-	case sspictx.AttrLifespan:
+		return backend.Names{UserName: windows.UTF16PtrToString(v.userName)}, nil
+	case backend.AttrLifespan:
 		var v secPkgContextLifespan
 		if err := call(unsafe.Pointer(&v)); err != nil {
 			return nil, err
 		}
-		return sspictx.Lifespan{Start: filetime(v.start), Expiry: filetime(v.expiry)}, nil
-	case sspictx.AttrAuthority:
+		return backend.Lifespan{Start: filetime(v.start), Expiry: filetime(v.expiry)}, nil
+	case backend.AttrAuthority:
 		var v secPkgContextAuthority
 		err := call(unsafe.Pointer(&v))
 		defer free(unsafe.Pointer(v.authorityName))
 		if err != nil {
 			return nil, err
 		}
-		return sspictx.Authority{Name: windows.UTF16PtrToString(v.authorityName)}, nil
-	case sspictx.AttrSessionKey:
+		return backend.Authority{Name: windows.UTF16PtrToString(v.authorityName)}, nil
+	case backend.AttrSessionKey:
 		var v secPkgContextSessionKey
 		err := call(unsafe.Pointer(&v))
 		defer free(unsafe.Pointer(v.key))
@@ -554,8 +554,8 @@ func (b *Backend) QueryContextAttributes(ctx sspictx.Handle, attr sspictx.Attrib
 		if v.key != nil && v.length > 0 {
 			key = append([]byte(nil), unsafe.Slice(v.key, v.length)...)
 		}
-		return sspictx.SessionKey{Key: key}, nil
-	case sspictx.AttrPackageInfo:
+		return backend.SessionKey{Key: key}, nil
+	case backend.AttrPackageInfo:
 		var v secPkgContextPackageInfo
 		err := call(unsafe.Pointer(&v))
 		defer free(unsafe.Pointer(v.info))
@@ -563,22 +563,22 @@ func (b *Backend) QueryContextAttributes(ctx sspictx.Handle, attr sspictx.Attrib
 			return nil, err
 		}
 		if v.info == nil {
-			return nil, sspictx.NewError(op, pkg, sspictx.StatusInternalError, attr.String()+": no package information returned", nil)
+			return nil, backend.NewError(op, pkg, backend.StatusInternalError, attr.String()+": no package information returned", nil)
 		}
 		return pkgInfo(v.info), nil
-	case sspictx.AttrNegotiationInfo:
+	case backend.AttrNegotiationInfo:
 		var v secPkgContextNegotiationInfo
 		err := call(unsafe.Pointer(&v))
 		defer free(unsafe.Pointer(v.info))
 		if err != nil {
 			return nil, err
 		}
-		var info sspictx.PackageInfo
+		var info backend.PackageInfo
 		if v.info != nil {
 			info = pkgInfo(v.info)
 		}
-		return sspictx.NegotiationInfo{Package: info, State: v.state}, nil
-	case sspictx.AttrNativeNames:
+		return backend.NegotiationInfo{Package: info, State: v.state}, nil
+	case backend.AttrNativeNames:
 		var v secPkgContextNativeNames
 		err := call(unsafe.Pointer(&v))
 		defer free(unsafe.Pointer(v.clientName))
@@ -586,33 +586,33 @@ func (b *Backend) QueryContextAttributes(ctx sspictx.Handle, attr sspictx.Attrib
 		if err != nil {
 			return nil, err
 		}
-		return sspictx.NativeNames{ClientName: windows.UTF16PtrToString(v.clientName), ServerName: windows.UTF16PtrToString(v.serverName)}, nil
-	case sspictx.AttrFlags:
+		return backend.NativeNames{ClientName: windows.UTF16PtrToString(v.clientName), ServerName: windows.UTF16PtrToString(v.serverName)}, nil
+	case backend.AttrFlags:
 		var v secPkgContextFlags
 		if err := call(unsafe.Pointer(&v)); err != nil {
 			return nil, err
 		}
-		return sspictx.Flags{Flags: v.flags}, nil
-	case sspictx.AttrAccessToken:
+		return backend.Flags{Flags: v.flags}, nil
+	case backend.AttrAccessToken:
 		var v secPkgContextAccessToken
 		if err := call(unsafe.Pointer(&v)); err != nil {
 			return nil, err
 		}
-		return sspictx.TokenHandle(v.token), nil
+		return backend.TokenHandle(v.token), nil
 	}
 	// The size of an unknown attribute's structure is unknown, so it is
 	// never passed to secur32.
-	return nil, sspictx.NewError(op, pkg, sspictx.StatusUnsupportedFunction,
+	return nil, backend.NewError(op, pkg, backend.StatusUnsupportedFunction,
 		fmt.Sprintf("%v is not an attribute this backend knows", attr), nil)
 }
 
 // messageCall runs one of the four message calls over msg and copies the
 // buffer lengths back.
-func (b *Backend) messageCall(op string, ctx sspictx.Handle, msg []sspictx.Buffer, call func(*secHandle, *secBufferDesc) uint32) error {
+func (b *Backend) messageCall(op backend.Op, ctx backend.Handle, msg []backend.Buffer, call func(*secHandle, *secBufferDesc) uint32) error {
 	h := secHandle(ctx)
 	d := newBufferDesc(msg)
 	defer d.release()
-	quirk := b.wine && (op == "MakeSignature" || op == "VerifySignature")
+	quirk := b.wine && (op == backend.OpMakeSignature || op == backend.OpVerifySignature)
 	if quirk {
 		b.readOnlyQuirk(d)
 	}
@@ -634,16 +634,16 @@ func (b *Backend) messageCall(op string, ctx sspictx.Handle, msg []sspictx.Buffe
 
 // MakeSignature calls MakeSignature; the TOKEN buffer is shortened to the
 // signature's length.
-func (b *Backend) MakeSignature(ctx sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
-	return b.messageCall("MakeSignature", ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
+func (b *Backend) MakeSignature(ctx backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
+	return b.messageCall(backend.OpMakeSignature, ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
 		return makeSignature(h, qop, d, seq)
 	})
 }
 
 // VerifySignature calls VerifySignature.
-func (b *Backend) VerifySignature(ctx sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
+func (b *Backend) VerifySignature(ctx backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
 	var qop uint32
-	err := b.messageCall("VerifySignature", ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
+	err := b.messageCall(backend.OpVerifySignature, ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
 		return verifySignature(h, d, seq, &qop)
 	})
 	return qop, err
@@ -651,16 +651,16 @@ func (b *Backend) VerifySignature(ctx sspictx.Handle, msg []sspictx.Buffer, seq 
 
 // EncryptMessage calls EncryptMessage: the DATA buffers are encrypted in
 // place and the TOKEN buffer is shortened to the trailer's length.
-func (b *Backend) EncryptMessage(ctx sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
-	return b.messageCall("EncryptMessage", ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
+func (b *Backend) EncryptMessage(ctx backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
+	return b.messageCall(backend.OpEncryptMessage, ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
 		return encryptMessage(h, qop, d, seq)
 	})
 }
 
 // DecryptMessage calls DecryptMessage: the DATA buffers are decrypted in place.
-func (b *Backend) DecryptMessage(ctx sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
+func (b *Backend) DecryptMessage(ctx backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
 	var qop uint32
-	err := b.messageCall("DecryptMessage", ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
+	err := b.messageCall(backend.OpDecryptMessage, ctx, msg, func(h *secHandle, d *secBufferDesc) uint32 {
 		return decryptMessage(h, d, seq, &qop)
 	})
 	return qop, err
@@ -668,17 +668,17 @@ func (b *Backend) DecryptMessage(ctx sspictx.Handle, msg []sspictx.Buffer, seq u
 
 // missing reports, as SEC_E_UNSUPPORTED_FUNCTION, an entry point this
 // secur32.dll does not export, instead of the panic a lazy proc would raise.
-func missing(op, pkg string, p *windows.LazyProc) error {
+func missing(op backend.Op, pkg string, p *windows.LazyProc) error {
 	if err := p.Find(); err != nil {
-		return sspictx.NewError(op, pkg, sspictx.StatusUnsupportedFunction, "secur32.dll does not export "+p.Name, err)
+		return backend.NewError(op, pkg, backend.StatusUnsupportedFunction, "secur32.dll does not export "+p.Name, err)
 	}
 	return nil
 }
 
 // QuerySecurityContextToken calls QuerySecurityContextToken. The caller
 // must close the token with CloseToken.
-func (b *Backend) QuerySecurityContextToken(ctx sspictx.Handle) (sspictx.TokenHandle, error) {
-	const op = "QuerySecurityContextToken"
+func (b *Backend) QuerySecurityContextToken(ctx backend.Handle) (backend.TokenHandle, error) {
+	const op = backend.OpQuerySecurityContextToken
 	pkg := b.pkgOf(ctx)
 	if err := missing(op, pkg, procQuerySecurityContextToken); err != nil {
 		return 0, err
@@ -688,16 +688,16 @@ func (b *Backend) QuerySecurityContextToken(ctx sspictx.Handle) (sspictx.TokenHa
 	if err := statusError(op, pkg, querySecurityContextToken(&h, &tok), ""); err != nil {
 		return 0, err
 	}
-	return sspictx.TokenHandle(tok), nil
+	return backend.TokenHandle(tok), nil
 }
 
 // ImpersonateSecurityContext calls ImpersonateSecurityContext. The
 // impersonation belongs to the OS thread, so the calling goroutine is
 // locked to its thread until RevertSecurityContext is called on it.
-func (b *Backend) ImpersonateSecurityContext(ctx sspictx.Handle) error {
+func (b *Backend) ImpersonateSecurityContext(ctx backend.Handle) error {
 	runtime.LockOSThread()
 	h := secHandle(ctx)
-	if err := statusError("ImpersonateSecurityContext", b.pkgOf(ctx), impersonateSecurityContext(&h), ""); err != nil {
+	if err := statusError(backend.OpImpersonateSecurityContext, b.pkgOf(ctx), impersonateSecurityContext(&h), ""); err != nil {
 		runtime.UnlockOSThread()
 		return err
 	}
@@ -707,9 +707,9 @@ func (b *Backend) ImpersonateSecurityContext(ctx sspictx.Handle) error {
 // RevertSecurityContext calls RevertSecurityContext and, on success,
 // unlocks the goroutine from the OS thread that ImpersonateSecurityContext
 // locked it to. Call it on the goroutine that impersonated.
-func (b *Backend) RevertSecurityContext(ctx sspictx.Handle) error {
+func (b *Backend) RevertSecurityContext(ctx backend.Handle) error {
 	h := secHandle(ctx)
-	if err := statusError("RevertSecurityContext", b.pkgOf(ctx), revertSecurityContext(&h), ""); err != nil {
+	if err := statusError(backend.OpRevertSecurityContext, b.pkgOf(ctx), revertSecurityContext(&h), ""); err != nil {
 		return err
 	}
 	runtime.UnlockOSThread()
@@ -719,8 +719,8 @@ func (b *Backend) RevertSecurityContext(ctx sspictx.Handle) error {
 // ExportSecurityContext calls ExportSecurityContext. The packed context is
 // copied into Go memory and the package's buffer freed. With wantToken set
 // the client's access token is returned too; the caller must close it.
-func (b *Backend) ExportSecurityContext(ctx sspictx.Handle, f flags.Export, wantToken bool) ([]byte, sspictx.TokenHandle, error) {
-	const op = "ExportSecurityContext"
+func (b *Backend) ExportSecurityContext(ctx backend.Handle, f flags.Export, wantToken bool) ([]byte, backend.TokenHandle, error) {
+	const op = backend.OpExportSecurityContext
 	pkg := b.pkgOf(ctx)
 	if err := missing(op, pkg, procExportSecurityContext); err != nil {
 		return nil, 0, err
@@ -747,19 +747,19 @@ func (b *Backend) ExportSecurityContext(ctx sspictx.Handle, f flags.Export, want
 	if f&flags.DeleteOld != 0 {
 		b.forget(ctx)
 	}
-	return out, sspictx.TokenHandle(tok), nil
+	return out, backend.TokenHandle(tok), nil
 }
 
 // ImportSecurityContext calls ImportSecurityContextW with packed as the
 // packed context (a SECBUFFER_TOKEN buffer) and token, which may be zero.
-func (b *Backend) ImportSecurityContext(pkg string, packed []byte, token sspictx.TokenHandle) (sspictx.Handle, error) {
-	const op = "ImportSecurityContext"
+func (b *Backend) ImportSecurityContext(pkg string, packed []byte, token backend.TokenHandle) (backend.Handle, error) {
+	const op = backend.OpImportSecurityContext
 	if err := missing(op, pkg, procImportSecurityContextW); err != nil {
-		return sspictx.Handle{}, err
+		return backend.Handle{}, err
 	}
 	pPkg, err := windows.UTF16PtrFromString(pkg)
 	if err != nil {
-		return sspictx.Handle{}, sspictx.NewError(op, pkg, sspictx.StatusInvalidParameter, "package name contains a NUL character", err)
+		return backend.Handle{}, backend.NewError(op, pkg, backend.StatusInvalidParameter, "package name contains a NUL character", err)
 	}
 	var pin runtime.Pinner
 	defer pin.Unpin()
@@ -771,36 +771,36 @@ func (b *Backend) ImportSecurityContext(pkg string, packed []byte, token sspictx
 	pin.Pin(buf)
 	var h secHandle
 	if err := statusError(op, pkg, importSecurityContext(pPkg, buf, windows.Handle(token), &h), ""); err != nil {
-		return sspictx.Handle{}, err
+		return backend.Handle{}, err
 	}
-	handle := sspictx.Handle(h)
+	handle := backend.Handle(h)
 	b.remember(handle, pkg)
 	return handle, nil
 }
 
-// tokenError maps a Win32 error from a token call to an *sspictx.Error.
-func tokenError(op string, err error) error {
-	st := sspictx.StatusInternalError
+// tokenError maps a Win32 error from a token call to an *backend.Error.
+func tokenError(op backend.Op, err error) error {
+	st := backend.StatusInternalError
 	if err == windows.ERROR_INVALID_HANDLE {
-		st = sspictx.StatusInvalidHandle
+		st = backend.StatusInvalidHandle
 	}
-	return sspictx.NewError(op, "", st, "", err)
+	return backend.NewError(op, "", st, "", err)
 }
 
 // TokenInformation reads the user and groups of an access token
 // (GetTokenInformation) and names the user (LookupAccountSid). If the SID
 // has no name, User is the SID string.
-func (b *Backend) TokenInformation(token sspictx.TokenHandle) (sspictx.TokenInfo, error) {
-	const op = "TokenInformation"
+func (b *Backend) TokenInformation(token backend.TokenHandle) (backend.TokenInfo, error) {
+	const op = backend.OpGetTokenInformation
 	if token == 0 {
-		return sspictx.TokenInfo{}, sspictx.NewError(op, "", sspictx.StatusInvalidHandle, "zero token handle", nil)
+		return backend.TokenInfo{}, backend.NewError(op, "", backend.StatusInvalidHandle, "zero token handle", nil)
 	}
 	t := windows.Token(token)
 	tu, err := t.GetTokenUser()
 	if err != nil {
-		return sspictx.TokenInfo{}, tokenError(op, err)
+		return backend.TokenInfo{}, tokenError(op, err)
 	}
-	info := sspictx.TokenInfo{SID: tu.User.Sid.String()}
+	info := backend.TokenInfo{SID: tu.User.Sid.String()}
 	info.User = info.SID
 	if account, domain, _, err := tu.User.Sid.LookupAccount(""); err == nil {
 		info.User = account
@@ -810,7 +810,7 @@ func (b *Backend) TokenInformation(token sspictx.TokenHandle) (sspictx.TokenInfo
 	}
 	groups, err := t.GetTokenGroups()
 	if err != nil {
-		return sspictx.TokenInfo{}, tokenError(op, err)
+		return backend.TokenInfo{}, tokenError(op, err)
 	}
 	for _, g := range groups.AllGroups() {
 		info.Groups = append(info.Groups, g.Sid.String())
@@ -819,12 +819,12 @@ func (b *Backend) TokenInformation(token sspictx.TokenHandle) (sspictx.TokenInfo
 }
 
 // CloseToken closes an access token handle (CloseHandle).
-func (b *Backend) CloseToken(token sspictx.TokenHandle) error {
+func (b *Backend) CloseToken(token backend.TokenHandle) error {
 	if token == 0 {
-		return sspictx.NewError("CloseToken", "", sspictx.StatusInvalidHandle, "zero token handle", nil)
+		return backend.NewError(backend.OpCloseHandle, "", backend.StatusInvalidHandle, "zero token handle", nil)
 	}
 	if err := windows.CloseHandle(windows.Handle(token)); err != nil {
-		return tokenError("CloseToken", err)
+		return tokenError(backend.OpCloseHandle, err)
 	}
 	return nil
 }

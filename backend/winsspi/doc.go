@@ -12,7 +12,7 @@
 //	}
 //	store := sspictx.NewStore(b) // see package context
 //
-// The backend is a thin translation of the sspictx.Backend interface, one
+// The backend is a thin translation of the backend.Backend interface, one
 // secur32 call per method, with these guarantees:
 //
 //   - Tokens, packed contexts and attribute strings that the security
@@ -25,7 +25,7 @@
 //   - Go memory that secur32 reads through pointers inside structures
 //     (SecBuffer arrays, SEC_WINNT_AUTH_IDENTITY_W strings) is pinned with
 //     runtime.Pinner for the duration of the call.
-//   - Every failure is an *sspictx.Error carrying the SECURITY_STATUS.
+//   - Every failure is an *backend.Error carrying the SECURITY_STATUS.
 //   - ImpersonateSecurityContext locks the calling goroutine to its OS
 //     thread; RevertSecurityContext, called on the same goroutine, unlocks it.
 //

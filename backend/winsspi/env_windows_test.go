@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/windows/registry"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/backend/backendtest"
 	"github.com/gosspi/gosspi/backend/winsspi"
 	sspictx "github.com/gosspi/gosspi/context"
@@ -134,7 +135,7 @@ func harness(t *testing.T) backendtest.Harness {
 	wine := underWine()
 	h := backendtest.Harness{
 		Name: "winsspi",
-		NewBackend: func(tb testing.TB) sspictx.Backend {
+		NewBackend: func(tb testing.TB) backend.Backend {
 			b, err := winsspi.New()
 			if err != nil {
 				tb.Fatalf("winsspi.New: %v", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 )
@@ -13,9 +14,9 @@ import (
 // logged wraps a Backend and logs one line per call with the status it got:
 // the behaviour report. Run the tests with -v on Windows (or under Wine) and
 // every scenario's log shows what the real SSPI answered, to compare with
-// the fake's strict rows in DESIGN.md section 4.
+// the strict rows of the fake (README, "Export and import semantics").
 type logged struct {
-	b sspictx.Backend
+	b backend.Full
 	t testing.TB
 }
 
@@ -41,7 +42,7 @@ func (l logged) QuerySecurityPackageInfo(name string) (sspictx.PackageInfo, erro
 	return p, err
 }
 
-func (l logged) AcquireCredentialsHandle(principal, pkg string, use flags.CredentialUse, id *sspictx.AuthIdentity) (sspictx.Handle, time.Time, error) {
+func (l logged) AcquireCredentialsHandle(principal, pkg string, use flags.CredentialUse, id *sspictx.AuthIdentity) (backend.Handle, time.Time, error) {
 	h, exp, err := l.b.AcquireCredentialsHandle(principal, pkg, use, id)
 	who := "default"
 	if id != nil {
@@ -51,13 +52,13 @@ func (l logged) AcquireCredentialsHandle(principal, pkg string, use flags.Creden
 	return h, exp, err
 }
 
-func (l logged) FreeCredentialsHandle(cred sspictx.Handle) error {
+func (l logged) FreeCredentialsHandle(cred backend.Handle) error {
 	err := l.b.FreeCredentialsHandle(cred)
 	l.log("FreeCredentialsHandle", err)
 	return err
 }
 
-func (l logged) InitializeSecurityContext(req *sspictx.InitializeRequest) (sspictx.InitializeResult, error) {
+func (l logged) InitializeSecurityContext(req *backend.InitializeRequest) (backend.InitializeResult, error) {
 	r, err := l.b.InitializeSecurityContext(req)
 	if err == nil {
 		l.log("InitializeSecurityContext", r.Status, len(r.Output), "bytes out, flags", r.Flags)
@@ -67,7 +68,7 @@ func (l logged) InitializeSecurityContext(req *sspictx.InitializeRequest) (sspic
 	return r, err
 }
 
-func (l logged) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.AcceptResult, error) {
+func (l logged) AcceptSecurityContext(req *backend.AcceptRequest) (backend.AcceptResult, error) {
 	r, err := l.b.AcceptSecurityContext(req)
 	if err == nil {
 		l.log("AcceptSecurityContext", r.Status, len(r.Output), "bytes out, flags", r.Flags)
@@ -77,85 +78,85 @@ func (l logged) AcceptSecurityContext(req *sspictx.AcceptRequest) (sspictx.Accep
 	return r, err
 }
 
-func (l logged) CompleteAuthToken(ctx sspictx.Handle, token []sspictx.Buffer) error {
+func (l logged) CompleteAuthToken(ctx backend.Handle, token []backend.Buffer) error {
 	err := l.b.CompleteAuthToken(ctx, token)
 	l.log("CompleteAuthToken", err)
 	return err
 }
 
-func (l logged) DeleteSecurityContext(ctx sspictx.Handle) error {
+func (l logged) DeleteSecurityContext(ctx backend.Handle) error {
 	err := l.b.DeleteSecurityContext(ctx)
 	l.log("DeleteSecurityContext", err)
 	return err
 }
 
-func (l logged) QueryContextAttributes(ctx sspictx.Handle, attr sspictx.Attribute) (any, error) {
+func (l logged) QueryContextAttributes(ctx backend.Handle, attr backend.Attribute) (any, error) {
 	v, err := l.b.QueryContextAttributes(ctx, attr)
 	l.log("QueryContextAttributes("+attr.String()+")", err)
 	return v, err
 }
 
-func (l logged) MakeSignature(ctx sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
+func (l logged) MakeSignature(ctx backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
 	err := l.b.MakeSignature(ctx, qop, msg, seq)
 	l.log("MakeSignature", err)
 	return err
 }
 
-func (l logged) VerifySignature(ctx sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
+func (l logged) VerifySignature(ctx backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
 	q, err := l.b.VerifySignature(ctx, msg, seq)
 	l.log("VerifySignature", err)
 	return q, err
 }
 
-func (l logged) EncryptMessage(ctx sspictx.Handle, qop uint32, msg []sspictx.Buffer, seq uint32) error {
+func (l logged) EncryptMessage(ctx backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
 	err := l.b.EncryptMessage(ctx, qop, msg, seq)
 	l.log("EncryptMessage", err)
 	return err
 }
 
-func (l logged) DecryptMessage(ctx sspictx.Handle, msg []sspictx.Buffer, seq uint32) (uint32, error) {
+func (l logged) DecryptMessage(ctx backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
 	q, err := l.b.DecryptMessage(ctx, msg, seq)
 	l.log("DecryptMessage", err)
 	return q, err
 }
 
-func (l logged) QuerySecurityContextToken(ctx sspictx.Handle) (sspictx.TokenHandle, error) {
+func (l logged) QuerySecurityContextToken(ctx backend.Handle) (backend.TokenHandle, error) {
 	tok, err := l.b.QuerySecurityContextToken(ctx)
 	l.log("QuerySecurityContextToken", err)
 	return tok, err
 }
 
-func (l logged) ImpersonateSecurityContext(ctx sspictx.Handle) error {
+func (l logged) ImpersonateSecurityContext(ctx backend.Handle) error {
 	err := l.b.ImpersonateSecurityContext(ctx)
 	l.log("ImpersonateSecurityContext", err)
 	return err
 }
 
-func (l logged) RevertSecurityContext(ctx sspictx.Handle) error {
+func (l logged) RevertSecurityContext(ctx backend.Handle) error {
 	err := l.b.RevertSecurityContext(ctx)
 	l.log("RevertSecurityContext", err)
 	return err
 }
 
-func (l logged) ExportSecurityContext(ctx sspictx.Handle, f flags.Export, wantToken bool) ([]byte, sspictx.TokenHandle, error) {
+func (l logged) ExportSecurityContext(ctx backend.Handle, f flags.Export, wantToken bool) ([]byte, backend.TokenHandle, error) {
 	p, tok, err := l.b.ExportSecurityContext(ctx, f, wantToken)
 	l.log("ExportSecurityContext("+f.String()+")", err, len(p), "bytes")
 	return p, tok, err
 }
 
-func (l logged) ImportSecurityContext(pkg string, packed []byte, token sspictx.TokenHandle) (sspictx.Handle, error) {
+func (l logged) ImportSecurityContext(pkg string, packed []byte, token backend.TokenHandle) (backend.Handle, error) {
 	h, err := l.b.ImportSecurityContext(pkg, packed, token)
 	l.log("ImportSecurityContext("+pkg+")", err, len(packed), "bytes")
 	return h, err
 }
 
-func (l logged) TokenInformation(token sspictx.TokenHandle) (sspictx.TokenInfo, error) {
+func (l logged) TokenInformation(token backend.TokenHandle) (sspictx.TokenInfo, error) {
 	info, err := l.b.TokenInformation(token)
 	l.log("TokenInformation", err, info.User)
 	return info, err
 }
 
-func (l logged) CloseToken(token sspictx.TokenHandle) error {
+func (l logged) CloseToken(token backend.TokenHandle) error {
 	err := l.b.CloseToken(token)
 	l.log("CloseToken", err)
 	return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/backend/winsspi"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
@@ -25,7 +26,7 @@ const (
 		flags.ServerReqReplayDetect | flags.ServerReqSequenceDetect | flags.ServerReqMutualAuth
 )
 
-func newLogged(t *testing.T) sspictx.Backend {
+func newLogged(t *testing.T) backend.Full {
 	t.Helper()
 	b, err := winsspi.New()
 	if err != nil {
@@ -36,13 +37,13 @@ func newLogged(t *testing.T) sspictx.Backend {
 
 // pairOf is an established client and server context.
 type pairOf struct {
-	b              sspictx.Backend
-	client, server sspictx.Handle
+	b              backend.Full
+	client, server backend.Handle
 }
 
 // handshakeVia runs a client/server handshake through b and registers
 // cleanups for every handle it creates.
-func handshakeVia(t *testing.T, b sspictx.Backend, pkg string, client, server *sspictx.AuthIdentity, target string) (pairOf, error) {
+func handshakeVia(t *testing.T, b backend.Full, pkg string, client, server *sspictx.AuthIdentity, target string) (pairOf, error) {
 	t.Helper()
 	sc, _, err := b.AcquireCredentialsHandle("", pkg, flags.Inbound, server)
 	if err != nil {
@@ -60,9 +61,9 @@ func handshakeVia(t *testing.T, b sspictx.Backend, pkg string, client, server *s
 	cdone, sdone := false, false
 	for round := 0; round < 10 && !(cdone && sdone); round++ {
 		if !cdone {
-			req := &sspictx.InitializeRequest{Credential: cc, Context: p.client, Target: target, Flags: smokeClientReq}
+			req := &backend.InitializeRequest{Credential: cc, Context: p.client, Target: target, Flags: smokeClientReq}
 			if toClient != nil {
-				req.Input = []sspictx.Buffer{{Type: sspictx.BufferToken, Data: toClient}}
+				req.Input = []backend.Buffer{{Type: backend.BufferToken, Data: toClient}}
 			}
 			r, err := b.InitializeSecurityContext(req)
 			if err != nil {
@@ -73,7 +74,7 @@ func handshakeVia(t *testing.T, b sspictx.Backend, pkg string, client, server *s
 				t.Cleanup(func() { _ = b.DeleteSecurityContext(p.client) })
 			}
 			if r.Status == sspictx.StatusCompleteNeeded || r.Status == sspictx.StatusCompleteAndContinue {
-				if err := b.CompleteAuthToken(p.client, []sspictx.Buffer{{Type: sspictx.BufferToken, Data: r.Output}}); err != nil {
+				if err := b.CompleteAuthToken(p.client, []backend.Buffer{{Type: backend.BufferToken, Data: r.Output}}); err != nil {
 					return p, err
 				}
 			}
@@ -81,9 +82,9 @@ func handshakeVia(t *testing.T, b sspictx.Backend, pkg string, client, server *s
 			toServer, toClient = r.Output, nil
 		}
 		if len(toServer) > 0 {
-			r, err := b.AcceptSecurityContext(&sspictx.AcceptRequest{
+			r, err := b.AcceptSecurityContext(&backend.AcceptRequest{
 				Credential: sc, Context: p.server, Flags: smokeServerReq,
-				Input: []sspictx.Buffer{{Type: sspictx.BufferToken, Data: toServer}},
+				Input: []backend.Buffer{{Type: backend.BufferToken, Data: toServer}},
 			})
 			if err != nil {
 				return p, err
@@ -112,16 +113,16 @@ func handshakeVia(t *testing.T, b sspictx.Backend, pkg string, client, server *s
 
 // signVerify signs msg on from and verifies it on to, then checks that a
 // tampered message is refused.
-func signVerify(t *testing.T, b sspictx.Backend, from, to sspictx.Handle, msg string) {
+func signVerify(t *testing.T, b backend.Full, from, to backend.Handle, msg string) {
 	t.Helper()
-	szv, err := b.QueryContextAttributes(from, sspictx.AttrSizes)
+	szv, err := b.QueryContextAttributes(from, backend.AttrSizes)
 	if err != nil {
 		t.Fatalf("sizes: %v", err)
 	}
 	sz := szv.(sspictx.Sizes)
 	data := []byte(msg)
 	sig := make([]byte, sz.MaxSignature)
-	m := []sspictx.Buffer{{Type: sspictx.BufferData | sspictx.BufferReadOnly, Data: data}, {Type: sspictx.BufferToken, Data: sig}}
+	m := []backend.Buffer{{Type: backend.BufferData | backend.BufferReadOnly, Data: data}, {Type: backend.BufferToken, Data: sig}}
 	if err := b.MakeSignature(from, 0, m, 0); err != nil {
 		t.Fatalf("MakeSignature: %v", err)
 	}
@@ -129,22 +130,22 @@ func signVerify(t *testing.T, b sspictx.Backend, from, to sspictx.Handle, msg st
 	if len(sig) == 0 || len(sig) > int(sz.MaxSignature) {
 		t.Fatalf("signature is %d bytes, max %d", len(sig), sz.MaxSignature)
 	}
-	v := []sspictx.Buffer{{Type: sspictx.BufferData, Data: []byte(msg)}, {Type: sspictx.BufferToken, Data: append([]byte(nil), sig...)}}
+	v := []backend.Buffer{{Type: backend.BufferData, Data: []byte(msg)}, {Type: backend.BufferToken, Data: append([]byte(nil), sig...)}}
 	if _, err := b.VerifySignature(to, v, 0); err != nil {
 		t.Fatalf("VerifySignature: %v", err)
 	}
 	bad := []byte(msg)
 	bad[0] ^= 1
-	v = []sspictx.Buffer{{Type: sspictx.BufferData, Data: bad}, {Type: sspictx.BufferToken, Data: append([]byte(nil), sig...)}}
+	v = []backend.Buffer{{Type: backend.BufferData, Data: bad}, {Type: backend.BufferToken, Data: append([]byte(nil), sig...)}}
 	if _, err := b.VerifySignature(to, v, 0); !errors.Is(err, sspictx.StatusMessageAltered) && !errors.Is(err, sspictx.StatusOutOfSequence) {
 		t.Errorf("VerifySignature of a tampered message: %v, want SEC_E_MESSAGE_ALTERED", err)
 	}
 }
 
 // sealUnseal encrypts msg on from and decrypts it on to.
-func sealUnseal(t *testing.T, b sspictx.Backend, from, to sspictx.Handle, msg string) {
+func sealUnseal(t *testing.T, b backend.Full, from, to backend.Handle, msg string) {
 	t.Helper()
-	szv, err := b.QueryContextAttributes(from, sspictx.AttrSizes)
+	szv, err := b.QueryContextAttributes(from, backend.AttrSizes)
 	if err != nil {
 		t.Fatalf("sizes: %v", err)
 	}
@@ -154,14 +155,14 @@ func sealUnseal(t *testing.T, b sspictx.Backend, from, to sspictx.Handle, msg st
 	if underWine() {
 		trailer += 64 // Wine's Kerberos under-reports the trailer for AES
 	}
-	m := []sspictx.Buffer{{Type: sspictx.BufferToken, Data: make([]byte, trailer)}, {Type: sspictx.BufferData, Data: data}}
+	m := []backend.Buffer{{Type: backend.BufferToken, Data: make([]byte, trailer)}, {Type: backend.BufferData, Data: data}}
 	if err := b.EncryptMessage(from, 0, m, 0); err != nil {
 		t.Fatalf("EncryptMessage: %v", err)
 	}
 	if bytes.Equal(m[1].Data, []byte(msg)) {
 		t.Errorf("EncryptMessage left the data in clear")
 	}
-	d := []sspictx.Buffer{{Type: sspictx.BufferToken, Data: append([]byte(nil), m[0].Data...)}, {Type: sspictx.BufferData, Data: append([]byte(nil), m[1].Data...)}}
+	d := []backend.Buffer{{Type: backend.BufferToken, Data: append([]byte(nil), m[0].Data...)}, {Type: backend.BufferData, Data: append([]byte(nil), m[1].Data...)}}
 	if _, err := b.DecryptMessage(to, d, 0); err != nil {
 		t.Fatalf("DecryptMessage: %v", err)
 	}
@@ -173,19 +174,19 @@ func sealUnseal(t *testing.T, b sspictx.Backend, from, to sspictx.Handle, msg st
 // reportAttributes logs every attribute on both sides: part of the
 // behaviour report, not a check.
 func reportAttributes(t *testing.T, p pairOf) {
-	attrs := []sspictx.Attribute{
-		sspictx.AttrSizes, sspictx.AttrNames, sspictx.AttrLifespan, sspictx.AttrAuthority,
-		sspictx.AttrSessionKey, sspictx.AttrPackageInfo, sspictx.AttrNegotiationInfo,
-		sspictx.AttrNativeNames, sspictx.AttrFlags, sspictx.AttrAccessToken,
+	attrs := []backend.Attribute{
+		backend.AttrSizes, backend.AttrNames, backend.AttrLifespan, backend.AttrAuthority,
+		backend.AttrSessionKey, backend.AttrPackageInfo, backend.AttrNegotiationInfo,
+		backend.AttrNativeNames, backend.AttrFlags, backend.AttrAccessToken,
 	}
 	for _, side := range []struct {
 		name string
-		h    sspictx.Handle
+		h    backend.Handle
 	}{{"client", p.client}, {"server", p.server}} {
 		for _, a := range attrs {
 			v, err := p.b.QueryContextAttributes(side.h, a)
 			if err == nil {
-				if k, ok := v.(sspictx.SessionKey); ok {
+				if k, ok := v.(backend.SessionKey); ok {
 					v = len(k.Key) // never log key material
 				}
 				t.Logf("report: %s %v = %+v", side.name, a, v)
@@ -228,7 +229,7 @@ func TestSmokePackages(t *testing.T) {
 	if underWine() {
 		return // Wine dereferences a bogus handle and crashes
 	}
-	if err := b.DeleteSecurityContext(sspictx.Handle{Lower: 12345, Upper: 67890}); !errors.Is(err, sspictx.StatusInvalidHandle) {
+	if err := b.DeleteSecurityContext(backend.Handle{Lower: 12345, Upper: 67890}); !errors.Is(err, sspictx.StatusInvalidHandle) {
 		t.Errorf("DeleteSecurityContext(bogus) = %v, want SEC_E_INVALID_HANDLE", err)
 	}
 }
@@ -265,7 +266,7 @@ func TestSmokeNTLM(t *testing.T) {
 
 // sealUnsealOr seals client to server, and server to client where the
 // platform can (not Wine's NTLM server side).
-func sealUnsealOr(t *testing.T, b sspictx.Backend, p pairOf, pkg string) {
+func sealUnsealOr(t *testing.T, b backend.Full, p pairOf, pkg string) {
 	t.Helper()
 	sealUnseal(t, b, p.client, p.server, "sealed by the "+pkg+" client")
 	if underWine() && pkg == "NTLM" {

@@ -5,7 +5,7 @@ package winsspi
 import "golang.org/x/sys/windows"
 
 // The secur32.dll entry points this package calls. Each returns its
-// SECURITY_STATUS as a uint32; mapping it to an *sspictx.Error is the
+// SECURITY_STATUS as a uint32; mapping it to an *backend.Error is the
 // caller's job (see statusError).
 //
 //sys	enumerateSecurityPackages(count *uint32, info **secPkgInfo) (status uint32) = secur32.EnumerateSecurityPackagesW
@@ -29,7 +29,7 @@ import "golang.org/x/sys/windows"
 //sys	freeContextBuffer(buf unsafe.Pointer) (status uint32) = secur32.FreeContextBuffer
 
 // secHandle is SecHandle (CredHandle, CtxtHandle): two pointer-sized words.
-// It has the layout of sspictx.Handle, so the two convert into each other.
+// It has the layout of backend.Handle, so the two convert into each other.
 type secHandle struct {
 	Lower, Upper uintptr
 }

@@ -1,4 +1,4 @@
-package context
+package backend
 
 import (
 	"time"
@@ -6,25 +6,28 @@ import (
 	"github.com/gosspi/gosspi/flags"
 )
 
-// Backend is the service provider interface every backend implements: the
-// emulated SSPI in backend/fake, the real secur32.dll in backend/winsspi.
+// Backend is the interface every backend implements: the calls without
+// which there is no SSPI. What a backend may lack is in the optional
+// interfaces below (Signer, Sealer, Completer, TokenQuerier,
+// Impersonator, Exporter); the Store detects them with a type assertion
+// and answers SEC_E_UNSUPPORTED_FUNCTION itself where one is missing.
 //
 // Each method is one SSPI call and keeps its semantics, so the Windows
 // backend stays a thin translation and the conformance suite in
-// backend/backendtest means the same thing on every backend. Users do not
-// call a Backend directly; they use a Store, which adds handle ownership,
-// leak tracking and serialization of calls on one context.
+// backend/backendtest means the same thing on every backend.
 //
-// Every failure is an *Error carrying the call's Status. Buffers a backend
-// returns are Go memory the caller owns: backends copy out and free what the
-// security package allocated.
+// Every failure is an *Error carrying the call's Op and Status. Buffers a
+// backend returns are Go memory the caller owns: backends copy out and
+// free what the security package allocated.
 //
-// A Backend must be safe for concurrent use. Calls on one context handle are
-// serialized by the Store; calls on different handles may run in parallel.
+// A Backend must be safe for concurrent use. Calls on one context handle
+// are serialized by the Store; calls on different handles may run in
+// parallel.
 type Backend interface {
 	// EnumerateSecurityPackages lists the installed security packages.
 	EnumerateSecurityPackages() ([]PackageInfo, error)
-	// QuerySecurityPackageInfo describes one package by name.
+	// QuerySecurityPackageInfo describes one package by name; the Name it
+	// returns is the package's canonical spelling.
 	QuerySecurityPackageInfo(name string) (PackageInfo, error)
 
 	// AcquireCredentialsHandle returns a credential for pkg. A nil identity
@@ -37,38 +40,65 @@ type Backend interface {
 	InitializeSecurityContext(req *InitializeRequest) (InitializeResult, error)
 	// AcceptSecurityContext runs one server step of a handshake.
 	AcceptSecurityContext(req *AcceptRequest) (AcceptResult, error)
-	// CompleteAuthToken finishes a token when a step returned
-	// StatusCompleteNeeded or StatusCompleteAndContinue.
-	CompleteAuthToken(ctx Handle, token []Buffer) error
 	// DeleteSecurityContext deletes a context; its handle is invalid afterwards.
 	DeleteSecurityContext(ctx Handle) error
 
 	// QueryContextAttributes returns one attribute; the concrete type of
 	// the value is documented on each Attribute constant.
 	QueryContextAttributes(ctx Handle, attr Attribute) (any, error)
+}
 
+// Signer is implemented by backends that sign messages.
+type Signer interface {
 	// MakeSignature signs the DATA buffers of msg into its TOKEN buffer,
 	// whose Data must be at least Sizes.MaxSignature long; the backend
 	// shortens it to the signature's length.
 	MakeSignature(ctx Handle, qop uint32, msg []Buffer, seq uint32) error
 	// VerifySignature checks the TOKEN buffer against the DATA buffers.
 	VerifySignature(ctx Handle, msg []Buffer, seq uint32) (qop uint32, err error)
+}
+
+// Sealer is implemented by backends that encrypt messages.
+type Sealer interface {
 	// EncryptMessage encrypts the DATA buffers in place and writes the
 	// trailer into the TOKEN buffer (at least Sizes.SecurityTrailer long).
 	EncryptMessage(ctx Handle, qop uint32, msg []Buffer, seq uint32) error
 	// DecryptMessage checks the TOKEN buffer and decrypts the DATA buffers
 	// in place.
 	DecryptMessage(ctx Handle, msg []Buffer, seq uint32) (qop uint32, err error)
+}
 
+// Completer is implemented by backends whose handshake steps can return
+// StatusCompleteNeeded or StatusCompleteAndContinue.
+type Completer interface {
+	// CompleteAuthToken finishes the token of such a step.
+	CompleteAuthToken(ctx Handle, token []Buffer) error
+}
+
+// TokenQuerier is implemented by backends that hand out access tokens.
+type TokenQuerier interface {
 	// QuerySecurityContextToken returns a new access token for the client
 	// of a server context; the caller must close it with CloseToken.
 	QuerySecurityContextToken(ctx Handle) (TokenHandle, error)
+	// TokenInformation describes an access token (GetTokenInformation).
+	TokenInformation(token TokenHandle) (TokenInfo, error)
+	// CloseToken closes an access token handle (CloseHandle).
+	CloseToken(token TokenHandle) error
+}
+
+// Impersonator is implemented by backends that let a server thread act as
+// its client.
+type Impersonator interface {
 	// ImpersonateSecurityContext makes the calling OS thread act as the
 	// client of a server context.
 	ImpersonateSecurityContext(ctx Handle) error
 	// RevertSecurityContext ends an impersonation.
 	RevertSecurityContext(ctx Handle) error
+}
 
+// Exporter is implemented by backends that move contexts between
+// processes.
+type Exporter interface {
 	// ExportSecurityContext packs a context so that another process on the
 	// same machine can import it. With wantToken set, a server context also
 	// returns its client's access token, which the caller must close.
@@ -76,11 +106,18 @@ type Backend interface {
 	// ImportSecurityContext unpacks a context exported by a process on this
 	// machine. token may be zero.
 	ImportSecurityContext(pkg string, packed []byte, token TokenHandle) (Handle, error)
+}
 
-	// TokenInformation describes an access token (GetTokenInformation).
-	TokenInformation(token TokenHandle) (TokenInfo, error)
-	// CloseToken closes an access token handle (CloseHandle).
-	CloseToken(token TokenHandle) error
+// Full is a backend with every optional interface, as the fake and the
+// Windows backend are.
+type Full interface {
+	Backend
+	Signer
+	Sealer
+	Completer
+	TokenQuerier
+	Impersonator
+	Exporter
 }
 
 // Handle is an SSPI CredHandle or CtxHandle: two pointer-sized words whose

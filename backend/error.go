@@ -1,4 +1,4 @@
-package context
+package backend
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 // It unwraps to its Status and to its cause, so both
 // errors.Is(err, StatusInvalidToken) and errors.Is(err, someCause) work.
 type Error struct {
-	Op      string // the SSPI call, e.g. "ExportSecurityContext"
+	Op      Op     // the SSPI call, e.g. OpExportSecurityContext
 	Package string // the security package, e.g. "NTLM"; empty when none applies
 	Status  Status // the SECURITY_STATUS
 	Detail  string // what went wrong, for people; never contains secrets
@@ -22,7 +22,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("gosspi: ")
-	b.WriteString(e.Op)
+	b.WriteString(e.Op.String())
 	if e.Package != "" {
 		b.WriteString(" [")
 		b.WriteString(e.Package)
@@ -55,7 +55,7 @@ func (e *Error) Unwrap() []error {
 // NewError returns an *Error for op in package pkg with status st, a detail
 // for people, and an optional cause. Backends use it so that every error
 // has the same shape.
-func NewError(op, pkg string, st Status, detail string, cause error) *Error {
+func NewError(op Op, pkg string, st Status, detail string, cause error) *Error {
 	return &Error{Op: op, Package: pkg, Status: st, Detail: detail, Err: cause}
 }
 
