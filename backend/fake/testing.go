@@ -13,12 +13,13 @@ type TB interface {
 
 // CheckLeaks fails t, when the test ends, for every credential, context or
 // token that store handed out and nobody released, naming where each was
-// created:
+// created (it turns on store.RecordStacks for handles made afterwards):
 //
 //	store := sspictx.NewStore(m.NewProcess())
 //	fake.CheckLeaks(t, store)
 func CheckLeaks(t TB, store *sspictx.Store) {
 	t.Helper()
+	store.RecordStacks(true)
 	t.Cleanup(func() {
 		t.Helper()
 		for _, l := range store.Leaks() {
