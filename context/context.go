@@ -1,6 +1,7 @@
 package context
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 
@@ -98,9 +99,20 @@ func (c *Context) Delete() error {
 	if err != nil {
 		return err
 	}
-	err = c.store.b.DeleteSecurityContext(h)
+	if err := c.store.b.DeleteSecurityContext(h); !released(err) {
+		// The backend still holds the handle: keep it, so a retry can
+		// delete it and Leaks still reports it.
+		return err
+	}
 	c.kill("was deleted")
 	return err
+}
+
+// released reports whether a failed release call (delete, free, close)
+// let go of the handle anyway: on success, and when the backend says the
+// handle was not valid, there is nothing left to release.
+func released(err error) bool {
+	return err == nil || errors.Is(err, StatusInvalidHandle)
 }
 
 const deadFailed = "failed its handshake and was deleted"
@@ -377,7 +389,11 @@ type ClientContext struct {
 
 // SetChannelBindings sets the SEC_CHANNEL_BINDINGS structure passed with
 // every step (for example for TLS channel binding).
-func (c *ClientContext) SetChannelBindings(b []byte) { c.bindings = append([]byte(nil), b...) }
+func (c *ClientContext) SetChannelBindings(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bindings = append([]byte(nil), b...)
+}
 
 // Flags returns the context attributes the last step returned.
 func (c *ClientContext) Flags() flags.ClientRet {
@@ -393,7 +409,7 @@ func (c *ClientContext) Flags() flags.ClientRet {
 func (c *ClientContext) Step(in []byte) (out []byte, done bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.stepAllowed(backend.OpInitializeSecurityContext); err != nil {
+	if err := c.stepAllowed(backend.OpInitializeSecurityContext, c.cred); err != nil {
 		return nil, false, err
 	}
 	ch, err := c.cred.handle(backend.OpInitializeSecurityContext)
@@ -421,7 +437,11 @@ type ServerContext struct {
 
 // SetChannelBindings sets the SEC_CHANNEL_BINDINGS structure passed with
 // every step.
-func (c *ServerContext) SetChannelBindings(b []byte) { c.bindings = append([]byte(nil), b...) }
+func (c *ServerContext) SetChannelBindings(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bindings = append([]byte(nil), b...)
+}
 
 // Flags returns the context attributes the last step returned.
 func (c *ServerContext) Flags() flags.ServerRet {
@@ -437,7 +457,7 @@ func (c *ServerContext) Flags() flags.ServerRet {
 func (c *ServerContext) Step(in []byte) (out []byte, done bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.stepAllowed(backend.OpAcceptSecurityContext); err != nil {
+	if err := c.stepAllowed(backend.OpAcceptSecurityContext, c.cred); err != nil {
 		return nil, false, err
 	}
 	ch, err := c.cred.handle(backend.OpAcceptSecurityContext)
@@ -468,8 +488,12 @@ func inputBuffers(in, bindings []byte) []backend.Buffer {
 	return bufs
 }
 
-// stepAllowed refuses steps on dead or finished contexts; c.mu is held.
-func (c *Context) stepAllowed(op backend.Op) error {
+// stepAllowed refuses steps on dead or finished contexts, and on zero
+// values that no Credentials made; c.mu is held.
+func (c *Context) stepAllowed(op backend.Op, cred *Credentials) error {
+	if c.store == nil || cred == nil {
+		return backend.NewError(op, c.pkg, StatusInvalidHandle, "the context was not made by Credentials.NewClientContext or NewServerContext", nil)
+	}
 	switch c.state {
 	case stateDead:
 		return backend.NewError(op, c.pkg, StatusInvalidHandle, "context "+c.dead, nil)
@@ -576,6 +600,9 @@ func (t *Token) Close() error {
 		return t.store.unsupported(backend.OpCloseHandle, "")
 	}
 	err := t.store.tokens.CloseToken(t.h)
+	if !released(err) {
+		return err // still open in the backend: a retry can close it
+	}
 	t.h = 0
 	t.store.untrack(t.t)
 	t.t = nil

@@ -69,6 +69,14 @@ func NewStore(b backend.Backend) *Store {
 	return s
 }
 
+// zero refuses calls on a Store that NewStore did not make.
+func (s *Store) zero(op backend.Op, pkg string) error {
+	if s == nil || s.b == nil {
+		return backend.NewError(op, pkg, StatusInvalidHandle, "the Store was not made by NewStore", nil)
+	}
+	return nil
+}
+
 // unsupported is the error for a call whose optional interface the
 // backend does not implement.
 func (s *Store) unsupported(op backend.Op, pkg string) error {
@@ -208,17 +216,26 @@ func (e *LeakError) Error() string { return e.msg }
 
 // Packages lists the security packages of the backend.
 func (s *Store) Packages() ([]PackageInfo, error) {
+	if err := s.zero(backend.OpEnumerateSecurityPackages, ""); err != nil {
+		return nil, err
+	}
 	return s.b.EnumerateSecurityPackages()
 }
 
 // PackageInfo describes one security package.
 func (s *Store) PackageInfo(name string) (PackageInfo, error) {
+	if err := s.zero(backend.OpQuerySecurityPackageInfo, name); err != nil {
+		return PackageInfo{}, err
+	}
 	return s.b.QuerySecurityPackageInfo(name)
 }
 
 // AcquireCredentials returns credentials for package pkg. A nil identity
 // means the caller's own credentials. The caller must Release them.
 func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity *AuthIdentity) (*Credentials, error) {
+	if err := s.zero(backend.OpAcquireCredentialsHandle, pkg); err != nil {
+		return nil, err
+	}
 	if err := use.Validate(); err != nil {
 		return nil, backend.NewError(backend.OpAcquireCredentialsHandle, pkg, StatusInvalidParameter, "bad credential use", err)
 	}
@@ -240,6 +257,9 @@ func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity
 // in a process on the same machine. token may be nil. The caller must
 // Delete the context.
 func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error) {
+	if err := s.zero(backend.OpImportSecurityContext, pkg); err != nil {
+		return nil, err
+	}
 	if s.exp == nil {
 		return nil, s.unsupported(backend.OpImportSecurityContext, pkg)
 	}
@@ -296,6 +316,9 @@ func (c *Credentials) Release() error {
 		return backend.NewError(backend.OpFreeCredentialsHandle, c.pkg, StatusInvalidHandle, "credentials already released", nil)
 	}
 	err := c.store.b.FreeCredentialsHandle(c.h)
+	if !released(err) {
+		return err // still held by the backend: a retry can free it
+	}
 	c.h = backend.Handle{}
 	c.store.untrack(c.t)
 	return err
