@@ -4,7 +4,7 @@ FUZZTIME  ?= 60s
 TOOLBIN   ?= $(CURDIR)/.tools
 STATICCHECK ?= $(TOOLBIN)/staticcheck
 
-.PHONY: test race vet lint fuzz bench example wine ci
+.PHONY: test race vet lint fuzz bench example wine generate check-names ci
 
 # The test command README.md gives; needs nothing but Go.
 test:
@@ -26,6 +26,15 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 	GOOS=windows $(STATICCHECK) ./...
 
+# Regenerates the constant names of flags and backend (namegen). Not
+# ./...: backend/winsspi's go:generate fetches mkwinsyscall.
+generate:
+	$(GO) generate ./flags ./backend
+
+# Fails if the committed generated names are not what generate produces.
+check-names:
+	bash .ci/check-names.sh
+
 # Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash .ci/fuzz.sh
@@ -41,5 +50,5 @@ example:
 wine:
 	bash .ci/wine/run.sh
 
-ci: lint vet test race example
+ci: lint vet check-names test race example
 	FUZZTIME=200000x bash .ci/fuzz.sh

@@ -8,6 +8,10 @@ import "strconv"
 // not compile.
 type Op uint8
 
+// Each Op prints as its identifier without "Op"; the names are generated
+// from the constants below so that the two cannot drift apart.
+//go:generate go run github.com/gosspi/gosspi/internal/cmd/namegen -type Op -output zop_names.go
+
 // The SSPI calls, named as the Windows API names them (without the A/W
 // suffix).
 const (
@@ -35,38 +39,14 @@ const (
 	opEnd
 )
 
-var opNames = [opEnd]string{
-	OpEnumerateSecurityPackages:  "EnumerateSecurityPackages",
-	OpQuerySecurityPackageInfo:   "QuerySecurityPackageInfo",
-	OpAcquireCredentialsHandle:   "AcquireCredentialsHandle",
-	OpFreeCredentialsHandle:      "FreeCredentialsHandle",
-	OpInitializeSecurityContext:  "InitializeSecurityContext",
-	OpAcceptSecurityContext:      "AcceptSecurityContext",
-	OpCompleteAuthToken:          "CompleteAuthToken",
-	OpDeleteSecurityContext:      "DeleteSecurityContext",
-	OpQueryContextAttributes:     "QueryContextAttributes",
-	OpMakeSignature:              "MakeSignature",
-	OpVerifySignature:            "VerifySignature",
-	OpEncryptMessage:             "EncryptMessage",
-	OpDecryptMessage:             "DecryptMessage",
-	OpQuerySecurityContextToken:  "QuerySecurityContextToken",
-	OpImpersonateSecurityContext: "ImpersonateSecurityContext",
-	OpRevertSecurityContext:      "RevertSecurityContext",
-	OpExportSecurityContext:      "ExportSecurityContext",
-	OpImportSecurityContext:      "ImportSecurityContext",
-	OpGetTokenInformation:        "GetTokenInformation",
-	OpCloseHandle:                "CloseHandle",
-	OpInitSecurityInterface:      "InitSecurityInterface",
-}
-
 // Valid reports whether op is one of the named calls.
 func (op Op) Valid() bool { return op > 0 && op < opEnd }
 
 // String returns the call's Windows name, e.g. "ExportSecurityContext", or
 // "Op(N)" for a value that names no call.
 func (op Op) String() string {
-	if op.Valid() {
-		return opNames[op]
+	if name, ok := opNames[op]; ok {
+		return name
 	}
 	return "Op(" + strconv.Itoa(int(op)) + ")"
 }

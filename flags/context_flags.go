@@ -36,35 +36,7 @@ const (
 	ClientReqConfidentialityOnly  ClientReq = 0x40000000 // ISC_REQ_CONFIDENTIALITY_ONLY
 )
 
-var clientReqTable = newTable(
-	bitName{uint32(ClientReqDelegate), "Delegate"},
-	bitName{uint32(ClientReqMutualAuth), "MutualAuth"},
-	bitName{uint32(ClientReqReplayDetect), "ReplayDetect"},
-	bitName{uint32(ClientReqSequenceDetect), "SequenceDetect"},
-	bitName{uint32(ClientReqConfidentiality), "Confidentiality"},
-	bitName{uint32(ClientReqUseSessionKey), "UseSessionKey"},
-	bitName{uint32(ClientReqPromptForCreds), "PromptForCreds"},
-	bitName{uint32(ClientReqUseSuppliedCreds), "UseSuppliedCreds"},
-	bitName{uint32(ClientReqAllocateMemory), "AllocateMemory"},
-	bitName{uint32(ClientReqUseDCEStyle), "UseDCEStyle"},
-	bitName{uint32(ClientReqDatagram), "Datagram"},
-	bitName{uint32(ClientReqConnection), "Connection"},
-	bitName{uint32(ClientReqCallLevel), "CallLevel"},
-	bitName{uint32(ClientReqFragmentSupplied), "FragmentSupplied"},
-	bitName{uint32(ClientReqExtendedError), "ExtendedError"},
-	bitName{uint32(ClientReqStream), "Stream"},
-	bitName{uint32(ClientReqIntegrity), "Integrity"},
-	bitName{uint32(ClientReqIdentify), "Identify"},
-	bitName{uint32(ClientReqNullSession), "NullSession"},
-	bitName{uint32(ClientReqManualCredValidation), "ManualCredValidation"},
-	bitName{uint32(ClientReqReserved1), "Reserved1"},
-	bitName{uint32(ClientReqFragmentToFit), "FragmentToFit"},
-	bitName{uint32(ClientReqForwardCredentials), "ForwardCredentials"},
-	bitName{uint32(ClientReqNoIntegrity), "NoIntegrity"},
-	bitName{uint32(ClientReqUseHTTPStyle), "UseHTTPStyle"},
-	bitName{uint32(ClientReqUnverifiedTargetName), "UnverifiedTargetName"},
-	bitName{uint32(ClientReqConfidentialityOnly), "ConfidentialityOnly"},
-)
+var clientReqTable = newTable(clientReqNames)
 
 // String returns the set flags by name, e.g. "Confidentiality|Integrity", unknown bits in hex.
 func (f ClientReq) String() string { return clientReqTable.format(uint32(f)) }
@@ -106,35 +78,7 @@ const (
 	ClientRetConfidentialityOnly  ClientRet = 0x40000000 // ISC_RET_CONFIDENTIALITY_ONLY
 )
 
-var clientRetTable = newTable(
-	bitName{uint32(ClientRetDelegate), "Delegate"},
-	bitName{uint32(ClientRetMutualAuth), "MutualAuth"},
-	bitName{uint32(ClientRetReplayDetect), "ReplayDetect"},
-	bitName{uint32(ClientRetSequenceDetect), "SequenceDetect"},
-	bitName{uint32(ClientRetConfidentiality), "Confidentiality"},
-	bitName{uint32(ClientRetUseSessionKey), "UseSessionKey"},
-	bitName{uint32(ClientRetUsedCollectedCreds), "UsedCollectedCreds"},
-	bitName{uint32(ClientRetUsedSuppliedCreds), "UsedSuppliedCreds"},
-	bitName{uint32(ClientRetAllocatedMemory), "AllocatedMemory"},
-	bitName{uint32(ClientRetUsedDCEStyle), "UsedDCEStyle"},
-	bitName{uint32(ClientRetDatagram), "Datagram"},
-	bitName{uint32(ClientRetConnection), "Connection"},
-	bitName{uint32(ClientRetIntermediateReturn), "IntermediateReturn"},
-	bitName{uint32(ClientRetCallLevel), "CallLevel"},
-	bitName{uint32(ClientRetExtendedError), "ExtendedError"},
-	bitName{uint32(ClientRetStream), "Stream"},
-	bitName{uint32(ClientRetIntegrity), "Integrity"},
-	bitName{uint32(ClientRetIdentify), "Identify"},
-	bitName{uint32(ClientRetNullSession), "NullSession"},
-	bitName{uint32(ClientRetManualCredValidation), "ManualCredValidation"},
-	bitName{uint32(ClientRetReserved1), "Reserved1"},
-	bitName{uint32(ClientRetFragmentOnly), "FragmentOnly"},
-	bitName{uint32(ClientRetForwardCredentials), "ForwardCredentials"},
-	bitName{uint32(ClientRetUsedHTTPStyle), "UsedHTTPStyle"},
-	bitName{uint32(ClientRetNoAdditionalToken), "NoAdditionalToken"},
-	bitName{uint32(ClientRetReauthentication), "Reauthentication"},
-	bitName{uint32(ClientRetConfidentialityOnly), "ConfidentialityOnly"},
-)
+var clientRetTable = newTable(clientRetNames)
 
 // String returns the set flags by name, e.g. "Confidentiality|Integrity", unknown bits in hex.
 func (f ClientRet) String() string { return clientRetTable.format(uint32(f)) }
@@ -174,33 +118,7 @@ const (
 	ServerReqAllowMissingBindings ServerReq = 0x10000000 // ASC_REQ_ALLOW_MISSING_BINDINGS
 )
 
-var serverReqTable = newTable(
-	bitName{uint32(ServerReqDelegate), "Delegate"},
-	bitName{uint32(ServerReqMutualAuth), "MutualAuth"},
-	bitName{uint32(ServerReqReplayDetect), "ReplayDetect"},
-	bitName{uint32(ServerReqSequenceDetect), "SequenceDetect"},
-	bitName{uint32(ServerReqConfidentiality), "Confidentiality"},
-	bitName{uint32(ServerReqUseSessionKey), "UseSessionKey"},
-	bitName{uint32(ServerReqSessionTicket), "SessionTicket"},
-	bitName{uint32(ServerReqAllocateMemory), "AllocateMemory"},
-	bitName{uint32(ServerReqUseDCEStyle), "UseDCEStyle"},
-	bitName{uint32(ServerReqDatagram), "Datagram"},
-	bitName{uint32(ServerReqConnection), "Connection"},
-	bitName{uint32(ServerReqCallLevel), "CallLevel"},
-	bitName{uint32(ServerReqFragmentSupplied), "FragmentSupplied"},
-	bitName{uint32(ServerReqExtendedError), "ExtendedError"},
-	bitName{uint32(ServerReqStream), "Stream"},
-	bitName{uint32(ServerReqIntegrity), "Integrity"},
-	bitName{uint32(ServerReqLicensing), "Licensing"},
-	bitName{uint32(ServerReqIdentify), "Identify"},
-	bitName{uint32(ServerReqAllowNullSession), "AllowNullSession"},
-	bitName{uint32(ServerReqAllowNonUserLogons), "AllowNonUserLogons"},
-	bitName{uint32(ServerReqAllowContextReplay), "AllowContextReplay"},
-	bitName{uint32(ServerReqFragmentToFit), "FragmentToFit"},
-	bitName{uint32(ServerReqNoToken), "NoToken"},
-	bitName{uint32(ServerReqProxyBindings), "ProxyBindings"},
-	bitName{uint32(ServerReqAllowMissingBindings), "AllowMissingBindings"},
-)
+var serverReqTable = newTable(serverReqNames)
 
 // String returns the set flags by name, e.g. "Confidentiality|Integrity", unknown bits in hex.
 func (f ServerReq) String() string { return serverReqTable.format(uint32(f)) }
@@ -239,32 +157,7 @@ const (
 	ServerRetNoAdditionalToken  ServerRet = 0x2000000 // ASC_RET_NO_ADDITIONAL_TOKEN
 )
 
-var serverRetTable = newTable(
-	bitName{uint32(ServerRetDelegate), "Delegate"},
-	bitName{uint32(ServerRetMutualAuth), "MutualAuth"},
-	bitName{uint32(ServerRetReplayDetect), "ReplayDetect"},
-	bitName{uint32(ServerRetSequenceDetect), "SequenceDetect"},
-	bitName{uint32(ServerRetConfidentiality), "Confidentiality"},
-	bitName{uint32(ServerRetUseSessionKey), "UseSessionKey"},
-	bitName{uint32(ServerRetSessionTicket), "SessionTicket"},
-	bitName{uint32(ServerRetAllocatedMemory), "AllocatedMemory"},
-	bitName{uint32(ServerRetUsedDCEStyle), "UsedDCEStyle"},
-	bitName{uint32(ServerRetDatagram), "Datagram"},
-	bitName{uint32(ServerRetConnection), "Connection"},
-	bitName{uint32(ServerRetCallLevel), "CallLevel"},
-	bitName{uint32(ServerRetThirdLegFailed), "ThirdLegFailed"},
-	bitName{uint32(ServerRetExtendedError), "ExtendedError"},
-	bitName{uint32(ServerRetStream), "Stream"},
-	bitName{uint32(ServerRetIntegrity), "Integrity"},
-	bitName{uint32(ServerRetLicensing), "Licensing"},
-	bitName{uint32(ServerRetIdentify), "Identify"},
-	bitName{uint32(ServerRetNullSession), "NullSession"},
-	bitName{uint32(ServerRetAllowNonUserLogons), "AllowNonUserLogons"},
-	bitName{uint32(ServerRetAllowContextReplay), "AllowContextReplay"},
-	bitName{uint32(ServerRetFragmentOnly), "FragmentOnly"},
-	bitName{uint32(ServerRetNoToken), "NoToken"},
-	bitName{uint32(ServerRetNoAdditionalToken), "NoAdditionalToken"},
-)
+var serverRetTable = newTable(serverRetNames)
 
 // String returns the set flags by name, e.g. "Confidentiality|Integrity", unknown bits in hex.
 func (f ServerRet) String() string { return serverRetTable.format(uint32(f)) }

@@ -16,11 +16,7 @@ const (
 	ToKernel Export = 0x4
 )
 
-var exportTable = newTable(
-	bitName{uint32(ResetNew), "ResetNew"},
-	bitName{uint32(DeleteOld), "DeleteOld"},
-	bitName{uint32(ToKernel), "ToKernel"},
-)
+var exportTable = newTable(exportNames)
 
 // String returns the set flags by name, e.g. "DeleteOld|ResetNew".
 func (f Export) String() string { return exportTable.format(uint32(f)) }
@@ -41,24 +37,18 @@ const (
 
 // String returns "Inbound", "Outbound", "Both", or the value in hex.
 func (u CredentialUse) String() string {
-	switch u {
-	case Inbound:
-		return "Inbound"
-	case Outbound:
-		return "Outbound"
-	case Both:
-		return "Both"
+	if name, ok := credentialUseNames[u]; ok {
+		return name
 	}
-	return exportTableHex(uint32(u))
+	// The uses are values, not bits: Both is not printed as
+	// "Inbound|Outbound". Anything else prints in hex as the flag types do.
+	return table{}.format(uint32(u))
 }
 
 // Validate accepts exactly Inbound, Outbound and Both.
 func (u CredentialUse) Validate() error {
-	switch u {
-	case Inbound, Outbound, Both:
+	if _, ok := credentialUseNames[u]; ok {
 		return nil
 	}
 	return &InvalidError{Type: "flags.CredentialUse", Value: uint32(u), Unknown: uint32(u) &^ uint32(Both)}
 }
-
-func exportTableHex(v uint32) string { return table{}.format(v) }

@@ -15,9 +15,13 @@ package flags
 import (
 	"fmt"
 	"math/bits"
-	"sort"
+	"slices"
 	"strings"
 )
+
+// The name of each constant is generated from its identifier, so that
+// adding or renaming a constant cannot leave its printed name behind.
+//go:generate go run github.com/gosspi/gosspi/internal/cmd/namegen -type ClientReq,ClientRet,ServerReq,ServerRet,Export,CredentialUse -output zflag_names.go
 
 // bitName names one bit of a flag type.
 type bitName struct {
@@ -31,12 +35,16 @@ type table struct {
 	known uint32
 }
 
-func newTable(names ...bitName) table {
-	t := table{names: append([]bitName(nil), names...)}
-	sort.Slice(t.names, func(i, j int) bool { return t.names[i].name < t.names[j].name })
-	for _, n := range names {
-		t.known |= n.bit
+// newTable builds a flag type's table from its generated names.
+func newTable[T ~uint32](names map[T]string) table {
+	var t table
+	for v, name := range names {
+		t.names = append(t.names, bitName{uint32(v), name})
+		t.known |= uint32(v)
 	}
+	// The names are distinct (namegen checks), so the order is the same
+	// whatever order the map gave them in.
+	slices.SortFunc(t.names, func(a, b bitName) int { return strings.Compare(a.name, b.name) })
 	return t
 }
 

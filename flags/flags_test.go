@@ -3,6 +3,7 @@ package flags
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -78,11 +79,40 @@ func TestContextFlagsStringAndValidate(t *testing.T) {
 	assert.NoError(t, ServerRet(0).Validate())
 }
 
+// Every named flag is one bit of its own, and prints as its name alone:
+// the bit-by-bit printing of String relies on both.
+func TestNamedFlagsAreDistinctBits(t *testing.T) {
+	checkBits(t, clientReqNames)
+	checkBits(t, clientRetNames)
+	checkBits(t, serverReqNames)
+	checkBits(t, serverRetNames)
+	checkBits(t, exportNames)
+}
+
+type flagType interface {
+	~uint32
+	String() string
+	Validate() error
+}
+
+func checkBits[T flagType](t *testing.T, names map[T]string) {
+	t.Helper()
+	var all T
+	for v, name := range names {
+		assert.Equal(t, 1, bits.OnesCount32(uint32(v)), "%s is %#x, not one bit", name, uint32(v))
+		assert.Zero(t, all&v, "%s shares its bit with another constant", name)
+		all |= v
+		assert.Equal(t, name, v.String(), "%#x", uint32(v))
+	}
+	assert.NoError(t, all.Validate(), "all named bits together")
+}
+
 func TestCredentialUse(t *testing.T) {
 	assert.Equal(t, "Inbound", Inbound.String())
 	assert.Equal(t, "Outbound", Outbound.String())
 	assert.Equal(t, "Both", Both.String())
 	assert.Equal(t, "0x10", CredentialUse(0x10).String())
+	assert.Equal(t, "0", CredentialUse(0).String())
 	for _, u := range []CredentialUse{Inbound, Outbound, Both} {
 		assert.NoError(t, u.Validate())
 	}
