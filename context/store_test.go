@@ -2,6 +2,7 @@ package context_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,15 +23,7 @@ func establishedPair(t *testing.T, store *sspictx.Store) (*sspictx.ClientContext
 	t.Cleanup(func() { _ = cc.Release() })
 	c := cc.NewClientContext("HOST/x", flags.ClientReqIntegrity)
 	s := sc.NewServerContext(flags.ServerReqIntegrity)
-	var toS, toC []byte
-	for done := false; !done; {
-		toS, done, err = c.Step(toC)
-		require.NoError(t, err)
-		if len(toS) > 0 {
-			toC, _, err = s.Step(toS)
-			require.NoError(t, err)
-		}
-	}
+	require.NoError(t, fake.Handshake(c, s))
 	t.Cleanup(func() { _ = c.Delete(); _ = s.Delete() })
 	return c, s
 }
@@ -64,4 +57,74 @@ func TestStepAfterFailure(t *testing.T) {
 	s2 := sc.NewServerContext(0)
 	_, _, err = s2.Step([]byte("x"))
 	require.ErrorIs(t, err, sspictx.StatusInvalidHandle, "released credentials")
+}
+
+// A package name is reported as the backend spells it, whatever the
+// caller typed: by credentials, contexts (imported ones too), leak
+// reports and errors.
+func TestCanonicalPackageName(t *testing.T) {
+	store, proc := fake.NewTestStore(t, fake.User{Name: "alice", Password: "pw"})
+	sc, err := store.AcquireCredentials("ntlm", flags.Inbound, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sc.Release()) }()
+	cc, err := store.AcquireCredentials("nTlM", flags.Outbound, &sspictx.AuthIdentity{Domain: "TEST", User: "alice", Password: "pw"})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cc.Release()) }()
+	assert.Equal(t, "NTLM", sc.Package())
+	assert.Equal(t, "NTLM", cc.Package())
+
+	c := cc.NewClientContext("HOST/x", flags.ClientReqIntegrity)
+	defer func() { require.NoError(t, c.Delete()) }()
+	s := sc.NewServerContext(flags.ServerReqIntegrity)
+	require.NoError(t, fake.Handshake(c, s))
+	assert.Equal(t, "NTLM", c.Package())
+	assert.Equal(t, "NTLM", s.Package())
+
+	leaks := store.Leaks()
+	require.Len(t, leaks, 4)
+	wantWhat := []string{
+		"NTLM inbound credential for current user",
+		`NTLM outbound credential for TEST\alice`,
+		"NTLM client context for HOST/x",
+		"NTLM server context",
+	}
+	for i, l := range leaks {
+		assert.Equal(t, wantWhat[i], l.What)
+	}
+	leakErr := store.CheckLeaks()
+	require.Error(t, leakErr)
+	assert.NotContains(t, leakErr.Error(), "ntlm", "leak report: %v", leakErr)
+	assert.Equal(t, 4, strings.Count(leakErr.Error(), "NTLM "), "leak report: %v", leakErr)
+
+	msg := []byte("hand me over")
+	sig, err := c.Sign(msg)
+	require.NoError(t, err)
+	blob, err := s.Export(flags.DeleteOld)
+	require.NoError(t, err)
+	worker := sspictx.NewStore(proc.Machine().NewProcess())
+	fake.CheckLeaks(t, worker)
+	imported, err := worker.Import("ntlm", blob, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "NTLM", imported.Package())
+	require.NoError(t, imported.Verify(msg, sig))
+	require.Len(t, worker.Leaks(), 1)
+	assert.Equal(t, "NTLM imported context", worker.Leaks()[0].What)
+	require.NoError(t, imported.Delete())
+
+	// Errors name the canonical package too.
+	_, err = s.Sizes()
+	var serr *sspictx.Error
+	require.ErrorAs(t, err, &serr)
+	assert.Equal(t, "NTLM", serr.Package)
+
+	neg, err := store.AcquireCredentials("negotiate", flags.Inbound, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "Negotiate", neg.Package())
+	require.NoError(t, neg.Release())
+
+	// A name no package has is passed through, and the call fails with it.
+	_, err = store.AcquireCredentials("nosuch", flags.Inbound, nil)
+	require.ErrorIs(t, err, sspictx.StatusSecpkgNotFound)
+	require.ErrorAs(t, err, &serr)
+	assert.Equal(t, "nosuch", serr.Package)
 }
