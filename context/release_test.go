@@ -118,3 +118,19 @@ func TestSetChannelBindingsRacesStep(t *testing.T) {
 	require.NoError(t, err)
 	wg.Wait()
 }
+
+// The Store's own package-name lookup does not swallow a fault aimed at
+// QuerySecurityPackageInfo: the call that made the lookup reports it.
+func TestCanonicalLookupFaultSurfaces(t *testing.T) {
+	st, p := newFaultyStore(t)
+	p.FailNth(backend.OpQuerySecurityPackageInfo, 1, sspictx.StatusInternalError)
+	_, err := st.AcquireCredentials("ntlm", flags.Inbound, nil)
+	require.ErrorIs(t, err, sspictx.StatusInternalError)
+	var e *sspictx.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, backend.OpQuerySecurityPackageInfo, e.Op)
+	cred, err := st.AcquireCredentials("ntlm", flags.Inbound, nil)
+	require.NoError(t, err, "the fault fired once")
+	assert.Equal(t, "NTLM", cred.Package())
+	require.NoError(t, cred.Release())
+}

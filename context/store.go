@@ -1,6 +1,7 @@
 package context
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -29,6 +30,7 @@ type Store struct {
 	exp       backend.Exporter
 
 	names  sync.Map // package name as a caller spelt it -> canonical name
+	nnames atomic.Int32
 	stacks atomic.Bool
 	nextID atomic.Uint64
 	shards [storeShards]storeShard
@@ -86,18 +88,31 @@ func (s *Store) unsupported(op backend.Op, pkg string) error {
 // canonical returns the package's own spelling of name ("NTLM" for
 // "ntlm"), as the backend reports it, so that contexts, leak reports and
 // errors carry one spelling whatever the caller typed. A name the backend
-// does not know is returned as given; the call that uses it fails.
-func (s *Store) canonical(name string) string {
+// does not know is returned as given (the call that uses it then fails
+// with SEC_E_SECPKG_NOT_FOUND); any other failure of the lookup is the
+// caller's error, so an injected fault is never swallowed.
+func (s *Store) canonical(name string) (string, error) {
 	if v, ok := s.names.Load(name); ok {
-		return v.(string)
+		return v.(string), nil
 	}
 	info, err := s.b.QuerySecurityPackageInfo(name)
-	if err != nil || info.Name == "" {
-		return name
+	switch {
+	case errors.Is(err, StatusSecpkgNotFound):
+		return name, nil
+	case err != nil:
+		return "", err
+	case info.Name == "":
+		return name, nil
 	}
-	s.names.Store(name, info.Name)
-	return info.Name
+	// Spellings come from program text, so the map stays small; the bound
+	// only guards against a caller that builds names at run time.
+	if s.nnames.Add(1) <= maxNames {
+		s.names.Store(name, info.Name)
+	}
+	return info.Name, nil
 }
+
+const maxNames = 64
 
 // RecordStacks turns on (or off) recording where each credential, context
 // and token was created, so that Leaks can say "created at file:line".
@@ -239,7 +254,10 @@ func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity
 	if err := use.Validate(); err != nil {
 		return nil, backend.NewError(backend.OpAcquireCredentialsHandle, pkg, StatusInvalidParameter, "bad credential use", err)
 	}
-	pkg = s.canonical(pkg)
+	pkg, err := s.canonical(pkg)
+	if err != nil {
+		return nil, err
+	}
 	h, expiry, err := s.b.AcquireCredentialsHandle("", pkg, use, identity)
 	if err != nil {
 		return nil, err
@@ -263,7 +281,10 @@ func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error
 	if s.exp == nil {
 		return nil, s.unsupported(backend.OpImportSecurityContext, pkg)
 	}
-	pkg = s.canonical(pkg)
+	pkg, err := s.canonical(pkg)
+	if err != nil {
+		return nil, err
+	}
 	var th backend.TokenHandle
 	if token != nil {
 		th = token.handle()
