@@ -87,9 +87,9 @@ func withPassword(id *sspictx.AuthIdentity, pw string) *sspictx.AuthIdentity {
 	return &c
 }
 
-// wineCaps is what Wine 8's secur32 does, per DESIGN.md section 6 and what
-// the Wine tier observed: no export or import, no QuerySecurityContextToken,
-// no NAMES, SESSION_KEY or PACKAGE_INFO attributes.
+// wineCaps is what Wine 8's secur32 does, as the Wine tier observes it: no
+// export or import, no QuerySecurityContextToken, no NAMES, SESSION_KEY or
+// PACKAGE_INFO attributes; the rest is explained case by case below.
 func wineCaps(pkg string) backendtest.Caps {
 	c := backendtest.Caps{
 		Export:       backendtest.Unsupported,
