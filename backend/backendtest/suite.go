@@ -627,9 +627,14 @@ func (s *suite) testConcurrent(t *testing.T, p Package) {
 	if p.Caps.ClientSign != Supported {
 		return
 	}
-	// One context shared by many goroutines: calls are serialized.
+	// One context shared by many goroutines: the Store serializes the
+	// calls on it. Each goroutine signs under Raw, which holds the
+	// context's lock, and appends to order without a lock of its own: the
+	// signatures verify in that order only if the Store kept one call at a
+	// time, and the race detector sees the append otherwise.
 	pr := s.establish(t, st, p)
-	var mu sync.Mutex
+	sizes, err := pr.client.Sizes()
+	s.noError(t, err, "SECPKG_ATTR_SIZES")
 	type signed struct{ msg, sig []byte }
 	var order []signed
 	var wg2 sync.WaitGroup
@@ -637,21 +642,46 @@ func (s *suite) testConcurrent(t *testing.T, p Package) {
 		wg2.Add(1)
 		go func(w int) {
 			defer wg2.Done()
-			msg := []byte(fmt.Sprintf("parallel %d", w))
-			mu.Lock()
-			defer mu.Unlock()
-			sig, err := pr.client.Sign(msg)
-			if err != nil {
-				s.errorf(t, "MakeSignature from many goroutines: %v", err)
-				return
+			for r := 0; r < rounds; r++ {
+				msg := []byte(fmt.Sprintf("serialized %d/%d", w, r))
+				err := pr.client.Raw(func(b backend.Backend, h backend.Handle) error {
+					sig, err := signRaw(b, h, msg, sizes.MaxSignature)
+					if err == nil {
+						order = append(order, signed{msg, sig})
+					}
+					return err
+				})
+				if err != nil {
+					s.errorf(t, "MakeSignature under Raw: %v", err)
+					return
+				}
+				if _, err := pr.client.Sizes(); err != nil {
+					s.errorf(t, "SECPKG_ATTR_SIZES between signatures: %v", err)
+				}
 			}
-			order = append(order, signed{msg, sig})
 		}(w)
 	}
 	wg2.Wait()
-	for _, m := range order {
-		s.noError(t, pr.server.Verify(m.msg, m.sig), "VerifySignature")
+	if t.Failed() {
+		return
 	}
+	for i, m := range order {
+		s.noError(t, pr.server.Verify(m.msg, m.sig), fmt.Sprintf("VerifySignature of signature %d of %d in the order they were made", i+1, len(order)))
+	}
+}
+
+// signRaw signs msg with the backend's MakeSignature as Context.Sign does:
+// a read-only DATA buffer and a TOKEN buffer of maxSig bytes.
+func signRaw(b backend.Backend, h backend.Handle, msg []byte, maxSig uint32) ([]byte, error) {
+	sg, ok := b.(backend.Signer)
+	if !ok {
+		return nil, fmt.Errorf("the backend (%T) does not implement backend.Signer", b)
+	}
+	bufs := []backend.Buffer{{Type: backend.BufferData | backend.BufferReadOnly, Data: msg}, {Type: backend.BufferToken, Data: make([]byte, maxSig)}}
+	if err := sg.MakeSignature(h, 0, bufs, 0); err != nil {
+		return nil, err
+	}
+	return bufs[1].Data, nil
 }
 
 // roundTrip checks one signed and one sealed message from client to server.
