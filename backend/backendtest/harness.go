@@ -19,10 +19,15 @@ package backendtest
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 )
+
+// DefaultTimeout is how long one scenario may run when Harness.Timeout is
+// zero.
+const DefaultTimeout = 3 * time.Minute
 
 // Harness is what a backend gives the suite.
 type Harness struct {
@@ -42,6 +47,17 @@ type Harness struct {
 	// DoubleDelete reports that deleting an already deleted handle is safe
 	// to try (it is not under Wine, whose handle table it corrupts).
 	DoubleDelete bool
+	// Timeout bounds each scenario of the suite (Handshake, Sign, Export,
+	// ...). Zero means DefaultTimeout; a negative Timeout means none, for
+	// a session under a debugger.
+	//
+	// An SSPI call that hangs cannot be cancelled, and the goroutine stuck
+	// in it may hold locks the rest of the suite needs, so a scenario that
+	// runs out of time is not failed and left behind: the suite stops the
+	// whole test binary, as go test's -timeout does, with a panic that
+	// names the backend and the scenario and prints every goroutine's
+	// stack, the hung call's included.
+	Timeout time.Duration
 }
 
 // Package is one security package under test.

@@ -15,8 +15,8 @@ import (
 )
 
 // Run runs the conformance suite against the backend h describes. Every
-// scenario gets fresh backends from h.NewBackend and is checked for leaked
-// handles at its end.
+// scenario gets fresh backends from h.NewBackend, must finish within
+// h.Timeout, and is checked for leaked handles at its end.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	if h.Name == "" {
@@ -33,8 +33,8 @@ func Run(t *testing.T, h Harness) {
 	for i, p := range h.Packages {
 		names[i] = p.Name
 	}
-	t.Logf("backendtest: conformance suite against %s: packages %s", h.Name, strings.Join(names, ", "))
-	t.Run("Packages", s.testPackages)
+	t.Logf("backendtest: conformance suite against %s: packages %s; %s", h.Name, strings.Join(names, ", "), s.timeoutText())
+	s.scenario(t, "Packages", s.testPackages)
 	for _, p := range h.Packages {
 		t.Run(p.Name, func(t *testing.T) {
 			for _, sc := range []struct {
@@ -52,7 +52,7 @@ func Run(t *testing.T, h Harness) {
 				{"InvalidHandles", s.testInvalidHandles},
 				{"Concurrent", s.testConcurrent},
 			} {
-				t.Run(sc.name, func(t *testing.T) { sc.fn(t, p) })
+				s.scenario(t, sc.name, func(t *testing.T) { sc.fn(t, p) })
 			}
 		})
 	}
