@@ -1,7 +1,8 @@
 // Package backendtest is the conformance suite every gosspi backend must
 // pass, in the manner of testing/fstest.TestFS: a backend hands Run a
 // Harness, and Run checks the lifecycle, handshakes, attributes, message
-// protection, export and import, invalid handles and concurrency against it.
+// protection, impersonation, export and import, invalid handles and
+// concurrency against it.
 //
 // The suite asserts only what holds on Windows. Where a backend cannot do
 // something (Wine implements no export or import, for example), the Harness
@@ -127,6 +128,9 @@ type Caps struct {
 	Export Support
 	// ContextToken is QuerySecurityContextToken on a server context.
 	ContextToken Support
+	// Impersonate is ImpersonateSecurityContext and RevertSecurityContext
+	// on a server context.
+	Impersonate Support
 	// Names, SessionKey and PackageInfo are the context attributes
 	// SECPKG_ATTR_NAMES, SECPKG_ATTR_SESSION_KEY and SECPKG_ATTR_PACKAGE_INFO.
 	Names       Support

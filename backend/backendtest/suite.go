@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 				{"Sign", s.testSign},
 				{"Seal", s.testSeal},
 				{"AccessToken", s.testAccessToken},
+				{"Impersonate", s.testImpersonate},
 				{"Export", s.testExport},
 				{"InvalidHandles", s.testInvalidHandles},
 				{"Concurrent", s.testConcurrent},
@@ -519,6 +520,27 @@ func (s *suite) testAccessToken(t *testing.T, p Package) {
 	}
 	s.noError(t, tok.Close(), "CloseHandle of the access token")
 	s.requireStatus(t, tok.Close(), backend.OpCloseHandle, sspictx.StatusInvalidHandle, "second Close of the access token")
+}
+
+func (s *suite) testImpersonate(t *testing.T, p Package) {
+	st := s.store(t)
+	pr := s.establish(t, st, p)
+	ran := false
+	if !s.need(t, "ImpersonateSecurityContext", p.Caps.Impersonate) {
+		err := pr.server.Impersonate(func() error { ran = true; return nil })
+		s.requireStatus(t, err, backend.OpImpersonateSecurityContext, sspictx.StatusUnsupportedFunction, "Impersonate")
+		s.isTrue(t, !ran, "Impersonate ran its function although ImpersonateSecurityContext failed")
+		s.usable(t, &pr.server.Context, "after the refused Impersonate")
+		return
+	}
+	// The function's own error comes back: the revert succeeded.
+	errFn := errors.New("the impersonating function's error")
+	err := pr.server.Impersonate(func() error { ran = true; return errFn })
+	s.isTrue(t, ran, "Impersonate did not run its function: %v", err)
+	s.isTrue(t, errors.Is(err, errFn), "Impersonate returned %v, want the function's own error", err)
+	// Reverted, the context impersonates again.
+	s.noError(t, pr.server.Impersonate(func() error { return nil }), "second Impersonate")
+	s.exchangeIfSupported(t, p, pr)
 }
 
 // exchangeIfSupported checks that a message still crosses from client to

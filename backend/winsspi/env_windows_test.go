@@ -88,12 +88,14 @@ func withPassword(id *sspictx.AuthIdentity, pw string) *sspictx.AuthIdentity {
 }
 
 // wineCaps is what Wine 8's secur32 does, as the Wine tier observes it: no
-// export or import, no QuerySecurityContextToken, no NAMES, SESSION_KEY or
-// PACKAGE_INFO attributes; the rest is explained case by case below.
+// export or import, no QuerySecurityContextToken, no
+// ImpersonateSecurityContext, no NAMES, SESSION_KEY or PACKAGE_INFO
+// attributes; the rest is explained case by case below.
 func wineCaps(pkg string) backendtest.Caps {
 	c := backendtest.Caps{
 		Export:       backendtest.Unsupported,
 		ContextToken: backendtest.Unsupported,
+		Impersonate:  backendtest.Unsupported,
 		Names:        backendtest.Unsupported,
 		SessionKey:   backendtest.Unsupported,
 		PackageInfo:  backendtest.Unsupported,
