@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 				{"Export", s.testExport},
 				{"InvalidHandles", s.testInvalidHandles},
 				{"Concurrent", s.testConcurrent},
+				{"Unsynchronized", s.testUnsynchronized},
 			} {
 				s.scenario(t, sc.name, func(t *testing.T) { sc.fn(t, p) })
 			}
