@@ -51,7 +51,7 @@ func TestConformanceMinimal(t *testing.T) {
 	wrong := &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"}
 	backendtest.Run(t, backendtest.Harness{
 		Name:         "fake, backend.Backend only",
-		NewBackend:   func(testing.TB) backend.Backend { return minimal{m.NewProcess()} },
+		NewBackend:   func(t testing.TB) backend.Backend { return minimal{checkedProcess(t, m)} },
 		DoubleDelete: true,
 		Packages: []backendtest.Package{{
 			Name:          "NTLM",
