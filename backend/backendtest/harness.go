@@ -1,24 +1,39 @@
 // Package backendtest is the conformance suite every gosspi backend must
 // pass, in the manner of testing/fstest.TestFS: a backend hands Run a
 // Harness, and Run checks the lifecycle, handshakes, attributes, message
-// protection, export and import, invalid handles and concurrency against it.
+// protection, impersonation, export and import, invalid handles and
+// concurrency against it.
 //
 // The suite asserts only what holds on Windows. Where a backend cannot do
 // something (Wine implements no export or import, for example), the Harness
 // declares it, and the suite then checks the declared answer exactly instead
 // of skipping silently.
+//
+// Every error the suite provokes is checked for its Status and for its Op,
+// the call that failed: a backend must name the call the same way on every
+// platform.
+//
+// The suite uses nothing but package testing, so a backend's tests need no
+// other test library to run it.
 package backendtest
 
 import (
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 )
 
+// DefaultTimeout is how long one scenario may run when Harness.Timeout is
+// zero.
+const DefaultTimeout = 3 * time.Minute
+
 // Harness is what a backend gives the suite.
 type Harness struct {
-	// Name names the backend in test output, e.g. "fake" or "winsspi".
+	// Name names the backend in the suite's failures and log lines, e.g.
+	// "fake" or "winsspi". It is required.
 	Name string
 	// NewBackend returns a backend for a new process on the machine under
 	// test. Export and import hand contexts between two of them. It may
@@ -33,6 +48,17 @@ type Harness struct {
 	// DoubleDelete reports that deleting an already deleted handle is safe
 	// to try (it is not under Wine, whose handle table it corrupts).
 	DoubleDelete bool
+	// Timeout bounds each scenario of the suite (Handshake, Sign, Export,
+	// ...). Zero means DefaultTimeout; a negative Timeout means none, for
+	// a session under a debugger.
+	//
+	// An SSPI call that hangs cannot be cancelled, and the goroutine stuck
+	// in it may hold locks the rest of the suite needs, so a scenario that
+	// runs out of time is not failed and left behind: the suite stops the
+	// whole test binary, as go test's -timeout does, with a panic that
+	// names the backend and the scenario and prints every goroutine's
+	// stack, the hung call's included.
+	Timeout time.Duration
 }
 
 // Package is one security package under test.
@@ -50,7 +76,8 @@ type Package struct {
 	// AttrNames, as DOMAIN\user or user@REALM (compared case-insensitively).
 	ClientName string
 	// WrongPassword, if set, is the client identity with a wrong password:
-	// the handshake must fail with SEC_E_LOGON_DENIED.
+	// acquiring its credentials or the handshake must fail with
+	// SEC_E_LOGON_DENIED, from the call that checked the password.
 	WrongPassword *sspictx.AuthIdentity
 	// Caps says what this package can do on this backend.
 	Caps Caps
@@ -63,26 +90,62 @@ const (
 	// Supported: the suite checks the full behaviour.
 	Supported Support = iota
 	// Unsupported: the suite checks that the call fails with
-	// SEC_E_UNSUPPORTED_FUNCTION and leaves the context usable.
+	// SEC_E_UNSUPPORTED_FUNCTION, from the call the capability names, and
+	// that the context stays usable. A backend that lacks the optional
+	// interface of package backend for a call (backend.Signer for
+	// signatures, for example) gets that answer from the Store, so it
+	// declares the call Unsupported.
 	Unsupported
 	// Broken: the backend is known to misbehave here (say why in the
 	// harness); the suite leaves these checks out and counts them.
 	Broken
 )
 
+// String returns "Supported", "Unsupported" or "Broken".
+func (s Support) String() string {
+	switch s {
+	case Supported:
+		return "Supported"
+	case Unsupported:
+		return "Unsupported"
+	case Broken:
+		return "Broken"
+	}
+	return "Support(" + strconv.Itoa(int(s)) + ")"
+}
+
 // Caps declares what a package supports on a backend.
 type Caps struct {
-	ClientSign   Support // MakeSignature on the client, VerifySignature on the server
-	ServerSign   Support // MakeSignature on the server, VerifySignature on the client
-	Seal         Support // EncryptMessage/DecryptMessage in both directions
-	Export       Support // ExportSecurityContext / ImportSecurityContext
-	ContextToken Support // QuerySecurityContextToken on a server context
-	Names        Support // AttrNames
-	SessionKey   Support // AttrSessionKey
-	PackageInfo  Support // AttrPackageInfo
+	// ClientSign is MakeSignature on the client and VerifySignature on the
+	// server; Unsupported means both answer SEC_E_UNSUPPORTED_FUNCTION.
+	ClientSign Support
+	// ServerSign is MakeSignature on the server and VerifySignature on the
+	// client.
+	ServerSign Support
+	// Seal is EncryptMessage and DecryptMessage in both directions.
+	Seal Support
+	// Export is ExportSecurityContext and ImportSecurityContext.
+	Export Support
+	// ContextToken is QuerySecurityContextToken on a server context.
+	ContextToken Support
+	// Impersonate is ImpersonateSecurityContext and RevertSecurityContext
+	// on a server context.
+	Impersonate Support
+	// Names, SessionKey and PackageInfo are the context attributes
+	// SECPKG_ATTR_NAMES, SECPKG_ATTR_SESSION_KEY and SECPKG_ATTR_PACKAGE_INFO.
+	Names       Support
+	SessionKey  Support
+	PackageInfo Support
 	// SequenceDetect reports that replayed and reordered messages are
-	// refused with SEC_E_OUT_OF_SEQUENCE.
+	// refused with SEC_E_OUT_OF_SEQUENCE. Unsupported means the package
+	// numbers no messages, so two signatures of one message may be equal.
 	SequenceDetect Support
+	// ConcurrentSequence reports that MakeSignature and EncryptMessage
+	// calls made at once on one context handle, below the Store (which
+	// serializes them), each take a sequence number of their own, so that
+	// no two of them return the same bytes. Anything but Supported leaves
+	// that check out (under Wine, MIT krb5 hands one number to two calls).
+	ConcurrentSequence Support
 	// ContextFlags reports that the handshake returns the granted
 	// ISC_RET_*/ASC_RET_* flags (Wine's NTLM returns none).
 	ContextFlags Support

@@ -16,8 +16,8 @@ func TestConformance(t *testing.T) {
 	other := fake.NewMachine(fake.MachineConfig{Name: "OTHERHOST", Domain: "CONTOSO"})
 	backendtest.Run(t, backendtest.Harness{
 		Name:              "fake",
-		NewBackend:        func(testing.TB) backend.Backend { return m.NewProcess() },
-		NewForeignBackend: func(testing.TB) backend.Backend { return other.NewProcess() },
+		NewBackend:        func(t testing.TB) backend.Backend { return checkedProcess(t, m) },
+		NewForeignBackend: func(t testing.TB) backend.Backend { return checkedProcess(t, other) },
 		DoubleDelete:      true,
 		Packages: []backendtest.Package{{
 			Name:          "NTLM",
@@ -33,4 +33,18 @@ func TestConformance(t *testing.T) {
 			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
 		}},
 	})
+}
+
+// checkedProcess starts a process on m and checks, once the scenario has
+// released everything through the Store, that the process itself holds no
+// handle either: the Store's leak check sees only what the Store handed
+// out.
+func checkedProcess(t testing.TB, m *fake.Machine) *fake.Process {
+	p := m.NewProcess()
+	t.Cleanup(func() {
+		if creds, ctxs, toks := p.Leaks(); creds+ctxs+toks > 0 {
+			t.Errorf("fake: the process still holds %d credentials, %d contexts and %d tokens", creds, ctxs, toks)
+		}
+	})
+	return p
 }

@@ -10,11 +10,14 @@ import (
 	"github.com/gosspi/gosspi/flags"
 )
 
-// TestStrictRowsReport runs the export and import situations where the
-// fake takes the stricter reading (DESIGN.md section 4, "strict" rows) on
-// the real SSPI and logs what it answers next to the fake's answer. It
-// asserts nothing but that no call panics: Windows is not documented here,
-// and this report is how its behaviour gets observed. Run with -v.
+// TestStrictRowsReport runs the export and import situations that
+// Microsoft does not document and that were never observed on Windows here
+// (flag bits beyond 0x7, export before the handshake finished, blobs that
+// are empty, garbage, truncated, tampered, of another package or imported
+// twice), where the fake takes the stricter reading, on the real SSPI and
+// logs what it answers next to the fake's answer. It asserts nothing but
+// that no call panics: Windows is not documented here, and this report is
+// how its behaviour gets observed. Run with -v.
 func TestStrictRowsReport(t *testing.T) {
 	h := harness(t)
 	for _, p := range h.Packages {

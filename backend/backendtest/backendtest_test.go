@@ -1,0 +1,201 @@
+package backendtest_test
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gosspi/gosspi/backend"
+	"github.com/gosspi/gosspi/backend/backendtest"
+	"github.com/gosspi/gosspi/backend/fake"
+	sspictx "github.com/gosspi/gosspi/context"
+)
+
+// envMode selects the backend TestSuite runs the suite against: unset, the
+// fake as it is; otherwise one of the broken backends below, which
+// TestSuiteCatches runs in a child process and expects to fail.
+const envMode = "GOSSPI_BACKENDTEST_MODE"
+
+// TestSuite runs the suite against the fake, or, in a child process of
+// TestSuiteCatches, against a deliberately broken backend.
+func TestSuite(t *testing.T) {
+	mode := os.Getenv(envMode)
+	m := fake.NewMachine(fake.MachineConfig{Name: "FAKEHOST", Domain: "CONTOSO"})
+	m.AddUser("CONTOSO", "alice", "Passw0rd!")
+	h := backendtest.Harness{
+		Name:         "fake/" + mode,
+		DoubleDelete: true,
+		Packages: []backendtest.Package{{
+			Name:          "NTLM",
+			Client:        &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"},
+			Target:        "HOST/fakehost.contoso.test",
+			ClientName:    `CONTOSO\alice`,
+			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
+		}},
+	}
+	switch mode {
+	case "":
+		h.Name = "fake"
+		h.NewBackend = func(testing.TB) backend.Backend { return m.NewProcess() }
+	case "wrongop":
+		h.NewBackend = func(testing.TB) backend.Backend { return wrongOp{m.NewProcess()} }
+	case "sharedseq":
+		h.NewBackend = func(testing.TB) backend.Backend { return &sharedSeq{Process: m.NewProcess()} }
+	case "panic":
+		h.NewBackend = func(testing.TB) backend.Backend { return &panicky{Process: m.NewProcess()} }
+	case "hang":
+		h.Timeout = 300 * time.Millisecond
+		h.NewBackend = func(testing.TB) backend.Backend { return hanging{m.NewProcess()} }
+	default:
+		t.Fatalf("%s=%q names no backend", envMode, mode)
+	}
+	backendtest.Run(t, h)
+}
+
+// TestSuiteCatches runs the suite against backends with one bug each and
+// checks that it fails, naming the backend and the bug.
+func TestSuiteCatches(t *testing.T) {
+	for _, c := range []struct {
+		mode string
+		want []string
+	}{
+		{"wrongop", []string{
+			"--- FAIL: TestSuite/NTLM/Sign/ClientToServer",
+			"fake/wrongop: Verify of a tampered message: got SEC_E_MESSAGE_ALTERED (0x8009030f) from MakeSignature, want SEC_E_MESSAGE_ALTERED (0x8009030f) from VerifySignature",
+		}},
+		{"sharedseq", []string{
+			"--- PASS: TestSuite/NTLM/Concurrent", // the Store serializes
+			"--- FAIL: TestSuite/NTLM/Unsynchronized",
+			"fake/sharedseq: burst: MakeSignature",
+			"two calls took one sequence number",
+		}},
+		{"panic", []string{
+			"--- FAIL: TestSuite/NTLM/Unsynchronized",
+			"panicked: two queries at once",
+			"backendtest_test.(*panicky).QueryContextAttributes",
+		}},
+		{"hang", []string{
+			"panic: backendtest: fake/hang: scenario TestSuite/NTLM/Sign did not finish within 300ms",
+			"goroutine ",
+			"backendtest_test.hanging.MakeSignature",
+		}},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestSuite$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), envMode+"="+c.mode)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a backend with a bug:\n%s", out)
+			}
+			if _, ok := err.(*exec.ExitError); !ok {
+				t.Fatalf("running the child: %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("the output lacks %q", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// wrongOp names VerifySignature's failures as MakeSignature's, a
+// copy-and-paste slip in a backend's error path.
+type wrongOp struct{ *fake.Process }
+
+func (b wrongOp) VerifySignature(ctx backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
+	qop, err := b.Process.VerifySignature(ctx, msg, seq)
+	if e, ok := err.(*backend.Error); ok {
+		e.Op = backend.OpMakeSignature
+	}
+	return qop, err
+}
+
+// overlap counts the calls in flight on each handle.
+type overlap struct {
+	mu       sync.Mutex
+	inFlight map[backend.Handle]int
+}
+
+// enter records a call on h and reports whether another one is in flight
+// on it; the caller calls the returned function when it is done.
+func (o *overlap) enter(h backend.Handle) (others bool, done func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.inFlight == nil {
+		o.inFlight = make(map[backend.Handle]int)
+	}
+	o.inFlight[h]++
+	return o.inFlight[h] > 1, func() {
+		o.mu.Lock()
+		o.inFlight[h]--
+		o.mu.Unlock()
+	}
+}
+
+// sharedSeq behaves under the Store, but when two MakeSignature calls on
+// one handle overlap, the second hands out the signature of the first
+// again, as a backend does whose sequence number is read and bumped
+// without a lock.
+type sharedSeq struct {
+	*fake.Process
+	overlap
+	mu   sync.Mutex
+	last map[backend.Handle][]byte
+}
+
+func (b *sharedSeq) MakeSignature(ctx backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
+	others, done := b.enter(ctx)
+	defer done()
+	tok := &msg[len(msg)-1]
+	if others {
+		b.mu.Lock()
+		last := b.last[ctx]
+		b.mu.Unlock()
+		if last != nil {
+			tok.Data = append(tok.Data[:0], last...)
+			return nil
+		}
+	}
+	time.Sleep(time.Millisecond) // widen the window for the next call
+	if err := b.Process.MakeSignature(ctx, qop, msg, seq); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	if b.last == nil {
+		b.last = make(map[backend.Handle][]byte)
+	}
+	b.last[ctx] = append([]byte(nil), tok.Data...)
+	b.mu.Unlock()
+	return nil
+}
+
+// panicky panics when two queries on one handle overlap, as a backend
+// that writes its per-handle state without a lock may crash.
+type panicky struct {
+	*fake.Process
+	overlap
+}
+
+func (b *panicky) QueryContextAttributes(ctx backend.Handle, attr backend.Attribute) (any, error) {
+	others, done := b.enter(ctx)
+	defer done()
+	if others {
+		panic("two queries at once")
+	}
+	time.Sleep(100 * time.Microsecond)
+	return b.Process.QueryContextAttributes(ctx, attr)
+}
+
+// hanging never returns from MakeSignature.
+type hanging struct{ *fake.Process }
+
+func (hanging) MakeSignature(backend.Handle, uint32, []backend.Buffer, uint32) error {
+	select {}
+}
