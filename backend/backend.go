@@ -20,9 +20,10 @@ import (
 // backend returns are Go memory the caller owns: backends copy out and
 // free what the security package allocated.
 //
-// A Backend must be safe for concurrent use. Calls on one context handle
-// are serialized by the Store; calls on different handles may run in
-// parallel.
+// A Backend must be safe for concurrent use, on different handles and on
+// one handle alike: the Store serializes calls on one context, but a
+// program can go below it (Context.Raw), and the conformance suite calls
+// one handle from many goroutines at once.
 type Backend interface {
 	// EnumerateSecurityPackages lists the installed security packages.
 	EnumerateSecurityPackages() ([]PackageInfo, error)

@@ -8,8 +8,8 @@
 #
 # It installs what is missing (apt), keeps a Wine prefix in
 # $GOSSPI_WINE_HOME (default ~/.cache/gosspi-wine) between runs, and prints
-# how long each phase took and the conformance counts. Under CI=true a
-# missing tool fails the tier; it never skips itself.
+# how long each phase took and the conformance counts. A missing tool
+# fails the tier; it never skips itself.
 #
 # Environment: GOSSPI_WINE_HOME (state dir), GOSSPI_WINE_TESTFLAGS (extra
 # go test flags, e.g. "-run TestSmoke"), GOSSPI_WINE_KEEP=1 (keep the KDC
@@ -33,7 +33,6 @@ phase() {
 	[ -z "$phase_name" ] || say "phase '$phase_name'..."
 }
 
-ci=${CI:-}
 
 # ---------------------------------------------------------------- packages
 phase "install packages"
