@@ -1,0 +1,27 @@
+// Package interop holds the live interop tier: tests that hold the fake
+// backend's NTLM and Negotiate against real peers on loopback, in both
+// roles. It has no code of its own; everything is in its tests.
+//
+// The peers are started by the tests themselves:
+//
+//   - MIT krb5's GSSAPI with gss-ntlmssp, for the raw NTLM mechanism and for
+//     SPNEGO, as initiator and as acceptor, driven through Debian's
+//     python3-gssapi by testdata/gsspeer.py over a line protocol;
+//   - the same SPNEGO initiator with a Kerberos ticket from a throwaway MIT
+//     realm on a loopback port, so that it offers Kerberos first, as every
+//     domain-joined client does;
+//   - Samba's ntlm_auth, as NTLM and SPNEGO client and server;
+//   - curl, with --ntlm and with --negotiate (GSSAPI with gss-ntlmssp),
+//     against an HTTP endpoint served by the fake.
+//
+// A plain `go test ./...` skips the tier with a line saying how to run it.
+// GOSSPI_INTEROP=1 runs it where the tools are installed, and
+// GOSSPI_REQUIRE_TIERS=1 (set by CI) runs it and fails every test whose
+// tool is missing. `bash .ci/interop-tier.sh` installs the tools on Debian
+// and runs the tier. The tier ends by printing which operation held
+// against which peer in which direction.
+//
+// Environment variables for the peers (GSS_MECH_CONFIG, KRB5_CONFIG,
+// KRB5CCNAME, NTLM_USER_FILE) are set for the child processes only, so the
+// tests neither read the machine's GSSAPI configuration nor change it.
+package interop
