@@ -18,13 +18,18 @@ var knownIssues = []struct {
 		ops: []string{opSign, opSeal, opReplay, opExport},
 	},
 	{
+		// RFC 4178 section 5: the mechListMIC is optional here.
+		issue: "2", peers: []string{peerSambaSPNEGO}, dir: peerInitiates,
+		ops: []string{opHandshake, opPassword},
+	},
+	{
 		// A Kerberos-first offer must be steered to NTLM.
-		issue: "3", peers: []string{peerMITKerberosFirst},
+		issue: "3", peers: []string{peerMITKerberosFirst, peerCurlKerberos},
 		ops: []string{opHandshake, opPassword},
 	},
 	{
 		// A raw NTLMSSP token to the Negotiate acceptor.
-		issue: "4", peers: []string{peerMITRawNTLM},
+		issue: "4", peers: []string{peerMITRawNTLM, peerSambaRawNTLM},
 		ops: []string{opHandshake, opPassword},
 	},
 }
