@@ -45,6 +45,7 @@ type countingProcess struct {
 	mu      sync.Mutex
 	tokens  [][]byte
 	errs    []error
+	flags   []flags.ServerReq
 }
 
 func (p *countingProcess) AcceptSecurityContext(req *backend.AcceptRequest) (backend.AcceptResult, error) {
@@ -57,6 +58,7 @@ func (p *countingProcess) AcceptSecurityContext(req *backend.AcceptRequest) (bac
 		}
 	}
 	p.errs = append(p.errs, err)
+	p.flags = append(p.flags, req.Flags)
 	p.mu.Unlock()
 	return res, err
 }
