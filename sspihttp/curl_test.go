@@ -1,0 +1,74 @@
+package sspihttp
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// requireTool finds an external program. Where it is missing the test
+// skips, unless GOSSPI_REQUIRE_TIERS=1 (as CI sets), where it fails.
+func requireTool(t *testing.T, name, why string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("GOSSPI_REQUIRE_TIERS") == "1" {
+		t.Fatalf("GOSSPI_REQUIRE_TIERS=1 but %s is missing (%v): %s", name, err, why)
+	}
+	t.Skipf("%s not found; install it or run `bash .ci/http-tier.sh` to run this test", name)
+	return ""
+}
+
+// curl runs curl with args and returns its standard output.
+func curl(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, append([]string{"-sS", "--max-time", "20"}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "curl %v: %s", args, stderr.String())
+	return string(out)
+}
+
+// TestCurlNTLM authenticates a real curl against the middleware with NTLM:
+// two requests on one connection (the second served by the kept
+// identity), a POST whose body curl sends again, and a wrong password.
+func TestCurlNTLM(t *testing.T) {
+	path := requireTool(t, "curl", "the real-curl NTLM test needs it")
+	if !strings.Contains(curl(t, path, "--version"), "NTLM") {
+		if os.Getenv("GOSSPI_REQUIRE_TIERS") == "1" {
+			t.Fatal("GOSSPI_REQUIRE_TIERS=1 but this curl has no NTLM")
+		}
+		t.Skip("this curl was built without NTLM")
+	}
+	e := newEnv(t, envOpts{})
+	user := testDomain + `\` + testUser + ":" + testPassword
+
+	out := curl(t, path, "--ntlm", "-u", user, "-w", "|%{http_code}\n", e.ts.URL+"/a", e.ts.URL+"/b")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	for _, l := range lines {
+		assert.True(t, strings.HasPrefix(l, `CONTOSO\alice|NTLM|NTLM|`), l)
+		assert.True(t, strings.HasSuffix(l, "|200"), l)
+	}
+	codes := e.statuses.take()
+	t.Logf("server answered %v", codes)
+	assert.Equal(t, 200, codes[len(codes)-1])
+	assert.Equal(t, []int{200, 200}, codes[len(codes)-2:], "the second request rides on the connection's identity: %v", codes)
+
+	out = curl(t, path, "--ntlm", "-u", user, "-d", "posted", "-w", "|%{http_code}", e.ts.URL)
+	assert.True(t, strings.HasSuffix(out, "|posted|200"), out)
+
+	out = curl(t, path, "--ntlm", "-u", testDomain+`\`+testUser+":wrong", "-o", os.DevNull, "-w", "%{http_code}", e.ts.URL)
+	assert.Equal(t, "401", out)
+}
