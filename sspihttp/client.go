@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync"
 
@@ -233,8 +234,15 @@ func (t *Transport) borrow(req *http.Request) (*clientConn, error) {
 	rt.MaxConnsPerHost = 1
 	rt.MaxIdleConns = 1
 	rt.MaxIdleConnsPerHost = 1
+	// HTTP/1.1 only. Cloning the base may have put "h2" into its TLS
+	// config's ALPN list already; a server would then pick HTTP/2 for a
+	// client that does not speak it.
 	rt.ForceAttemptHTTP2 = false
-	rt.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+	rt.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	if rt.TLSClientConfig != nil {
+		rt.TLSClientConfig = rt.TLSClientConfig.Clone()
+		rt.TLSClientConfig.NextProtos = slices.DeleteFunc(rt.TLSClientConfig.NextProtos, func(p string) bool { return p == "h2" })
+	}
 	return &clientConn{rt: rt, host: h}, nil
 }
 

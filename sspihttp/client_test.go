@@ -189,3 +189,17 @@ func TestRawNTLMUnderNegotiate(t *testing.T) {
 	resp = rc.handshake(Negotiate, e.clientCtx(NTLM, testPassword, nil))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+// TestHTTP2Server authenticates against a server that prefers HTTP/2:
+// the Transport must still speak HTTP/1.1, over a base transport that
+// has HTTP/2 configured.
+func TestHTTP2Server(t *testing.T) {
+	e := newEnv(t, envOpts{tls: true, http2: true})
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.TLSClientConfig = e.ts.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	base.TLSClientConfig.InsecureSkipVerify = true
+	_ = base.Clone() // sets up HTTP/2 on base: "h2" joins its ALPN list
+	require.Contains(t, base.TLSClientConfig.NextProtos, "h2")
+	code, body := get(t, e.client(ClientConfig{Base: base}), e.ts.URL)
+	assert.Equal(t, http.StatusOK, code, body)
+}

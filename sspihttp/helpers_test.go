@@ -85,6 +85,7 @@ type envOpts struct {
 	lifetime time.Duration
 	wrap     func(http.Handler) http.Handler // outside the middleware
 	noHooks  bool
+	http2    bool // the server offers HTTP/2 over TLS
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -124,6 +125,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		a.Configure(e.ts.Config)
 	}
 	if o.tls {
+		e.ts.EnableHTTP2 = o.http2
 		e.ts.TLS = e.ts.Config.TLSConfig
 		e.ts.StartTLS()
 	} else {
