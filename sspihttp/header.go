@@ -46,7 +46,7 @@ func checkSchemes(s []Scheme) ([]Scheme, error) {
 // Errors of parseAuthorization. The server answers both with 400.
 var (
 	errMalformed = errors.New("malformed Authorization header")
-	errTooLarge  = errors.New("Authorization header too large")
+	errTooLarge  = errors.New("the Authorization header is too large")
 )
 
 // parseAuthorization splits an Authorization header value of the form
