@@ -32,7 +32,9 @@ type ClientConfig struct {
 	// SPN returns the service principal name for a request; default
 	// "HTTP/" and the URL's host name.
 	SPN func(*http.Request) string
-	// Flags are the ISC_REQ flags of every InitializeSecurityContext call.
+	// Flags are ISC_REQ flags for every InitializeSecurityContext call,
+	// besides ClientReqMutualAuth, which the Transport always asks for so
+	// that a Kerberos server proves itself too.
 	Flags flags.ClientReq
 	// ExtendedProtection binds handshakes over TLS to the TLS channel.
 	// Under ProtectionRequire the client refuses to authenticate over
@@ -343,7 +345,7 @@ func (t *Transport) handshake(c *clientConn, req *http.Request, scheme Scheme, t
 	if t.cfg.SPN != nil {
 		spn = t.cfg.SPN(req)
 	}
-	cc := t.creds[scheme].NewClientContext(spn, t.cfg.Flags)
+	cc := t.creds[scheme].NewClientContext(spn, t.cfg.Flags|flags.ClientReqMutualAuth)
 	defer cc.Delete()
 	if t.cfg.ExtendedProtection != ProtectionOff && tlsState != nil && len(tlsState.PeerCertificates) > 0 {
 		cc.SetChannelBindings(ChannelBindings(tlsState.PeerCertificates[0]))

@@ -46,6 +46,19 @@ type countingProcess struct {
 	tokens  [][]byte
 	errs    []error
 	flags   []flags.ServerReq
+	// pkgInfoSaysNegotiate makes SECPKG_ATTR_PACKAGE_INFO name Negotiate
+	// itself, as a backend may for a Negotiate context.
+	pkgInfoSaysNegotiate atomic.Bool
+}
+
+func (p *countingProcess) QueryContextAttributes(h backend.Handle, attr backend.Attribute) (any, error) {
+	v, err := p.Process.QueryContextAttributes(h, attr)
+	if attr == backend.AttrPackageInfo && err == nil && p.pkgInfoSaysNegotiate.Load() {
+		info := v.(backend.PackageInfo)
+		info.Name = "Negotiate"
+		return info, nil
+	}
+	return v, err
 }
 
 func (p *countingProcess) AcceptSecurityContext(req *backend.AcceptRequest) (backend.AcceptResult, error) {

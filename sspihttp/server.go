@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 )
@@ -598,7 +599,12 @@ func (a *Authenticator) step(c *conn, r *http.Request, scheme Scheme, tok []byte
 		return stepResult{err: errClosed}
 	}
 	h := a.takePending(c)
-	if h != nil && (h.scheme != scheme || isFirstToken(tok) || time.Since(h.idleSince) > a.cfg.HandshakeTimeout) {
+	if h != nil && time.Since(h.idleSince) > a.cfg.HandshakeTimeout {
+		a.drop(h, nil)
+		a.evicted.Add(1)
+		h = nil
+	}
+	if h != nil && (h.scheme != scheme || isFirstToken(tok)) {
 		a.drop(h, nil) // a new first token restarts (RFC 4559 section 5)
 		h = nil
 	}
@@ -713,11 +719,11 @@ func (a *Authenticator) identity(ctx *sspictx.ServerContext, scheme Scheme) (*Id
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	info, err := ctx.PackageInfo()
+	pkg, err := selectedPackage(ctx)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	id := &Identity{Name: name, User: name, Package: info.Name, Scheme: scheme}
+	id := &Identity{Name: name, User: name, Package: pkg, Scheme: scheme}
 	if d, u, ok := strings.Cut(name, `\`); ok {
 		id.Domain, id.User = d, u
 	}
@@ -741,6 +747,26 @@ func (a *Authenticator) identity(ctx *sspictx.ServerContext, scheme Scheme) (*Id
 		expiry = life.Expiry
 	}
 	return id, expiry, nil
+}
+
+// selectedPackage names the package that authenticated: for a Negotiate
+// context that may report itself as Negotiate, the one it negotiated
+// (SECPKG_ATTR_NEGOTIATION_INFO), so that Reuse and Require can tell NTLM
+// from Kerberos.
+func selectedPackage(ctx *sspictx.ServerContext) (string, error) {
+	info, err := ctx.PackageInfo()
+	if err != nil || !strings.EqualFold(info.Name, string(Negotiate)) {
+		return info.Name, err
+	}
+	name := info.Name
+	err = ctx.Raw(func(b backend.Backend, h backend.Handle) error {
+		v, err := b.QueryContextAttributes(h, backend.AttrNegotiationInfo)
+		if ni, ok := v.(backend.NegotiationInfo); err == nil && ok && ni.Package.Name != "" {
+			name = ni.Package.Name
+		}
+		return nil // without it, the name stays Negotiate: neither kept nor checked as NTLM
+	})
+	return name, err
 }
 
 // Errors the middleware makes itself.

@@ -251,7 +251,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	resp = rc.do(formatToken(NTLM, auth))
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	assert.Equal(t, 0, e.auth.Stats().Pending)
+	assert.Equal(t, Stats{Connections: 1, Evicted: 1}, e.auth.Stats())
 }
 
 // TestAbandonedHandshakes opens handshakes on many connections and never
@@ -313,4 +313,15 @@ func TestConfigErrors(t *testing.T) {
 	assert.Error(t, err)
 	_, err = NewTransport(e.clients, nil, ClientConfig{})
 	assert.ErrorIs(t, err, sspictx.StatusNoCredentials, "the fake process runs as nobody")
+}
+
+// TestNegotiatedPackage names the package Negotiate chose even where the
+// backend's PACKAGE_INFO names Negotiate itself: NEGOTIATION_INFO says.
+func TestNegotiatedPackage(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.proc.pkgInfoSaysNegotiate.Store(true)
+	code, body := get(t, e.client(ClientConfig{Schemes: []Scheme{Negotiate}}), e.ts.URL)
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "|NTLM|Negotiate|")
+	assert.Equal(t, 1, e.auth.Stats().Established, "kept as an NTLM identity")
 }
