@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +71,49 @@ func TestCurlNTLM(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out, "|posted|200"), out)
 
 	out = curl(t, path, "--ntlm", "-u", testDomain+`\`+testUser+":wrong", "-o", os.DevNull, "-w", "%{http_code}", e.ts.URL)
+	assert.Equal(t, "401", out)
+}
+
+// TestCurlNegotiate authenticates a real curl with Negotiate: MIT GSSAPI's
+// SPNEGO over gss-ntlmssp, whose NTLM credentials come from the file
+// NTLM_USER_FILE names. It needs a curl with SPNEGO and the gss-ntlmssp
+// mechanism (Debian: gss-ntlmssp); .ci/http-tier.sh installs both.
+func TestCurlNegotiate(t *testing.T) {
+	path := requireTool(t, "curl", "the real-curl Negotiate test needs it")
+	if !strings.Contains(curl(t, path, "--version"), "SPNEGO") {
+		if os.Getenv("GOSSPI_REQUIRE_TIERS") == "1" {
+			t.Fatal("GOSSPI_REQUIRE_TIERS=1 but this curl has no SPNEGO")
+		}
+		t.Skip("this curl was built without SPNEGO")
+	}
+	if m, _ := filepath.Glob("/etc/gss/mech.d/*ntlmssp*"); len(m) == 0 {
+		if os.Getenv("GOSSPI_REQUIRE_TIERS") == "1" {
+			t.Fatal("GOSSPI_REQUIRE_TIERS=1 but gss-ntlmssp is not installed")
+		}
+		t.Skip("gss-ntlmssp is not installed; apt-get install gss-ntlmssp or run `bash .ci/http-tier.sh` to run this test")
+	}
+	e := newEnv(t, envOpts{})
+	dir := t.TempDir()
+	creds := func(password string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "users"), []byte(testDomain+":"+testUser+":"+password+"\n"), 0o600))
+	}
+	// No Kerberos: SPNEGO must offer NTLM, whatever ticket cache the host has.
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "no-ccache"))
+	t.Setenv("NTLM_USER_FILE", filepath.Join(dir, "users"))
+
+	creds(testPassword)
+	out := curl(t, path, "--negotiate", "-u", ":", "-w", "|%{http_code}\n", e.ts.URL+"/a", e.ts.URL+"/b")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	for _, l := range lines {
+		assert.True(t, strings.HasPrefix(l, `CONTOSO\alice|NTLM|Negotiate|`), l)
+		assert.True(t, strings.HasSuffix(l, "|200"), l)
+	}
+	codes := e.statuses.take()
+	t.Logf("server answered %v", codes)
+	assert.Equal(t, []int{200, 200}, codes[len(codes)-2:])
+
+	creds("wrong")
+	out = curl(t, path, "--negotiate", "-u", ":", "-o", os.DevNull, "-w", "%{http_code}", e.ts.URL)
 	assert.Equal(t, "401", out)
 }

@@ -103,7 +103,9 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	e := &env{t: t, clock: fake.NewManualClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), statuses: &statusLog{}}
+	// The clock starts now: real NTLM clients (curl's gss-ntlmssp) stamp their
+	// responses with their own time, which the fake checks for skew.
+	e := &env{t: t, clock: fake.NewManualClock(time.Now()), statuses: &statusLog{}}
 	e.m = fake.NewMachine(fake.MachineConfig{Name: "WEB01", Domain: testDomain, Clock: e.clock.Now, ContextLifetime: o.lifetime})
 	e.m.AddUser(testDomain, testUser, testPassword, testGroup)
 	e.proc = &countingProcess{Process: e.m.NewProcess()}
