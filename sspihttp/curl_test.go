@@ -117,3 +117,16 @@ func TestCurlNegotiate(t *testing.T) {
 	out = curl(t, path, "--negotiate", "-u", ":", "-o", os.DevNull, "-w", "%{http_code}", e.ts.URL)
 	assert.Equal(t, "401", out)
 }
+
+// TestCurlExtendedProtection: curl's NTLM does not bind to the TLS
+// channel, so a server that allows bindings lets it in and one that
+// requires them does not.
+func TestCurlExtendedProtection(t *testing.T) {
+	path := requireTool(t, "curl", "the real-curl Extended Protection test needs it")
+	user := testDomain + `\` + testUser + ":" + testPassword
+	for p, want := range map[ExtendedProtection]string{ProtectionAllow: "200", ProtectionRequire: "401"} {
+		e := newEnv(t, envOpts{tls: true, cfg: ServerConfig{ExtendedProtection: p}})
+		out := curl(t, path, "-k", "--ntlm", "-u", user, "-o", os.DevNull, "-w", "%{http_code}", e.ts.URL)
+		assert.Equal(t, want, out, p.String())
+	}
+}
