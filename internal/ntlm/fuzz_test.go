@@ -33,6 +33,9 @@ func FuzzParseNegotiate(f *testing.F) {
 			}
 			return
 		}
+		if !IsMessage(b) {
+			t.Fatalf("a NEGOTIATE that parses is not IsMessage: %x", b)
+		}
 		m2, err := ParseNegotiate(m.Marshal())
 		if err != nil {
 			t.Fatalf("re-encoded message does not parse: %v", err)

@@ -25,6 +25,14 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
 
+// IsMessage reports whether b begins like an NTLMSSP message: the
+// "NTLMSSP\0" signature and room for a message type. It only dispatches
+// (a Negotiate acceptor takes such a token as raw NTLM, not SPNEGO); the
+// message may still fail to parse.
+func IsMessage(b []byte) bool {
+	return len(b) >= 12 && bytes.Equal(b[:8], signature[:])
+}
+
 // checkHeader validates size, signature and message type.
 func checkHeader(b []byte, msgType uint32, minLen int) error {
 	if len(b) > MaxTokenSize {

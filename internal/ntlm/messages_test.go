@@ -164,3 +164,13 @@ func TestFileTime(t *testing.T) {
 	assert.True(t, timeFromFileTime(ft).Equal(fixedNow()))
 	assert.Equal(t, uint64(116444736000000000), fileTime(timeFromFileTime(116444736000000000)))
 }
+
+func TestIsMessage(t *testing.T) {
+	neg, err := (&NegotiateMessage{Flags: DefaultClientFlags}).marshal()
+	require.NoError(t, err)
+	assert.True(t, IsMessage(neg))
+	assert.True(t, IsMessage([]byte("NTLMSSP\x00\x09\x00\x00\x00")), "any message type: it only dispatches")
+	for _, b := range [][]byte{nil, []byte("NTLMSSP\x00"), []byte("NTLMSSP\x01\x01\x00\x00\x00"), {0x60, 0x48, 0x06, 0x06}, {0xa1, 0x07}} {
+		assert.False(t, IsMessage(b), "%x", b)
+	}
+}

@@ -55,12 +55,18 @@ func (d *direction) ensure(exported []byte, flags uint32) {
 
 // reset restarts the direction at the post-handshake state.
 func (d *direction) reset() {
+	d.resetStream()
+	d.seq = 0
+}
+
+// resetStream restarts the RC4 stream at the start of the sealing key's
+// keystream; the next ensure schedules the key afresh.
+func (d *direction) resetStream() {
 	if d.rc4 != nil {
 		*d.rc4 = rc4.Cipher{} // zero the key schedule before dropping it
 	}
 	d.rc4 = nil
 	d.ready = false
-	d.seq = 0
 	d.stream = 0
 }
 
@@ -354,6 +360,20 @@ func (s *Session) Reset() {
 	}
 	s.send.reset()
 	s.recv.reset()
+}
+
+// ResetStreams restarts both RC4 streams at the start of their keystreams
+// and keeps the sequence numbers. SPNEGO needs it: once the mechListMICs
+// have been exchanged over NTLM, both sides reset their sealing handles
+// (MS-SPNG 3.2.5.1), so the first message after the handshake is
+// protected with the RC4 state the mechListMIC started from, but with the
+// next sequence number. MIT krb5, Heimdal and Samba do the same.
+func (s *Session) ResetStreams() {
+	if s.destroyed {
+		return
+	}
+	s.send.resetStream()
+	s.recv.resetStream()
 }
 
 // Destroy zeroes the key material the Session holds. Afterwards Sign and

@@ -274,3 +274,47 @@ func TestSealInPlace(t *testing.T) {
 	assert.Equal(t, plain, buf)
 	assert.False(t, a2.SealInPlace(buf, make([]byte, 4)), "short signature buffer")
 }
+
+// After ResetStreams a session protects its next message with a fresh RC4
+// stream and the next sequence number: the state a session restored at
+// that sequence number and stream position zero has, which is how a
+// packed context records it.
+func TestSessionResetStreams(t *testing.T) {
+	client, server := sessions(t)
+	mic := client.Sign([]byte("mechTypes"))
+	require.NoError(t, server.Verify([]byte("mechTypes"), mic))
+	mic = server.Sign([]byte("mechTypes"))
+	require.NoError(t, client.Verify([]byte("mechTypes"), mic))
+	client.ResetStreams()
+	server.ResetStreams()
+	st := client.State()
+	assert.Equal(t, uint32(1), st.SendSeq)
+	assert.Equal(t, uint32(1), st.RecvSeq)
+	assert.Zero(t, st.SendStream)
+	assert.Zero(t, st.RecvStream)
+
+	// The same position, restored from scratch, makes the same bytes.
+	twin, err := RestoreSession(st)
+	require.NoError(t, err)
+	msg := []byte("first message after the handshake")
+	sealed, sig := client.Seal(msg)
+	tSealed, tSig := twin.Seal(msg)
+	assert.Equal(t, tSealed, sealed)
+	assert.Equal(t, tSig, sig)
+	assert.Equal(t, []byte{1, 0, 0, 0}, sig[12:], "sequence number 1: the MIC spent 0")
+	plain, err := server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	assert.Equal(t, msg, plain)
+
+	// Without the reset the server's stream would be 8 bytes on (the
+	// encrypted checksum of the MIC) and refuse the message.
+	c2, s2 := sessions(t)
+	require.NoError(t, s2.Verify([]byte("mechTypes"), c2.Sign([]byte("mechTypes"))))
+	c2.ResetStreams()
+	sealed, sig = c2.Seal(msg)
+	_, err = s2.Unseal(sealed, sig)
+	assert.ErrorIs(t, err, ErrMessageAltered)
+
+	client.Destroy()
+	client.ResetStreams() // no panic
+}
