@@ -76,15 +76,17 @@ func wantKerberosFirst(t *testing.T, tr transcript) {
 
 func TestMITSPNEGOKerberosFirst(t *testing.T) {
 	tier(t, toolGSSAPI, toolNTLMSSP, toolKDC)
+	converse(t, pairing{peer: peerMITKerberosFirst, fakePkg: "Negotiate", checkTranscript: wantKerberosFirst, start: kerberosFirstInitiator})
+}
+
+// kerberosFirstInitiator starts MIT's SPNEGO initiator with default
+// credentials, as a logged-on user has them: a Kerberos ticket, and NTLM
+// from gss-ntlmssp's user file.
+func kerberosFirstInitiator(t *testing.T, password string) peer {
 	r := startRealm(t)
-	converse(t, pairing{peer: peerMITKerberosFirst, fakePkg: "Negotiate", checkTranscript: wantKerberosFirst,
-		start: func(t *testing.T, password string) peer {
-			// Default credentials, as a logged-on user has: a Kerberos
-			// ticket, and NTLM from gss-ntlmssp's user file.
-			d := newPeerDir(t)
-			cc := r.ticket(t, d)
-			return startGSSInitiator(t, d.gssEnv(ntlmUsers(password), r.conf, "KRB5CCNAME="+cc), "spnego", gssTarget, "default", "")
-		}})
+	d := newPeerDir(t)
+	cc := r.ticket(t, d)
+	return startGSSInitiator(t, d.gssEnv(ntlmUsers(password), r.conf, "KRB5CCNAME="+cc), "spnego", gssTarget, "default", "")
 }
 
 const peerMITRawNTLM = "MIT GSSAPI + gss-ntlmssp, raw NTLM to Negotiate"
