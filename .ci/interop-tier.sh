@@ -19,6 +19,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+export PATH="/usr/local/go/bin:$PATH"
 say() { printf 'interop-tier: %s\n' "$*"; }
 die() { say "FAIL: $*" >&2; exit 1; }
 
