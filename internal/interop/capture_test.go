@@ -22,8 +22,9 @@ import (
 // testdata/interop so that the fake's own tests replay them without the
 // peers (internal/capture reads them and replays the fake's side).
 //
-// GOSSPI_INTEROP_CAPTURE=1 rewrites them. Without it the tier still makes
-// every capture and replays it, so the captures stay reproducible.
+// GOSSPI_INTEROP_CAPTURE=1 writes the captures that are not there yet,
+// GOSSPI_INTEROP_CAPTURE=rewrite all of them. Without it the tier still
+// makes every capture and replays it, so the captures stay reproducible.
 const envCapture = "GOSSPI_INTEROP_CAPTURE"
 
 var captureDir = filepath.Join("..", "..", "testdata", "interop")
@@ -77,6 +78,8 @@ func TestCapture(t *testing.T) {
 			peer: peerMITKerberosFirst, fakePkg: "Negotiate", start: kerberosFirstInitiator, tools: []*tool{toolGSSAPI, toolNTLMSSP, toolKDC}, versions: append([]string{"krb5-kdc"}, mitPkgs...)},
 		{name: "mit-ntlm-to-fake-negotiate", about: "MIT GSSAPI's NTLM initiator (raw NTLMSSP, no SPNEGO) against the fake's Negotiate acceptor",
 			peer: peerMITRawNTLM, fakePkg: "Negotiate", start: gssInitiator("ntlm"), tools: []*tool{toolGSSAPI, toolNTLMSSP}, versions: mitPkgs},
+		{name: "samba-ntlm-to-fake", about: "Samba's NTLM client (ntlm_auth --helper-protocol=ntlmssp-client-1) against the fake's NTLM acceptor",
+			peer: peerSambaNTLM, fakePkg: "NTLM", start: sambaClient("ntlmssp-client-1"), tools: []*tool{toolNTLMAuth}, versions: sambaPkgs},
 		{name: "samba-spnego-to-fake", about: "Samba's SPNEGO client (ntlm_auth --helper-protocol=gss-spnego-client), which sends no mechListMIC, against the fake's Negotiate acceptor",
 			peer: peerSambaSPNEGO, fakePkg: "Negotiate", start: sambaClient("gss-spnego-client"), tools: []*tool{toolNTLMAuth}, versions: sambaPkgs},
 		{name: "samba-ntlm-to-fake-negotiate", about: "Samba's NTLM client (ntlm_auth --helper-protocol=ntlmssp-client-1, raw NTLMSSP) against the fake's Negotiate acceptor",
@@ -97,15 +100,7 @@ func TestCapture(t *testing.T) {
 				t.Fatalf("the capture works, but knownIssues says issue %s breaks %s: remove it from the list", issue, s.peer)
 			}
 			require.NoError(t, capture.Replay(conv), "the capture does not replay")
-			out, err := conv.Marshal()
-			require.NoError(t, err)
-			path := filepath.Join(captureDir, s.name+".txt")
-			if os.Getenv(envCapture) != "1" {
-				t.Logf("%s=1 would write %s:\n%s", envCapture, path, out)
-				return
-			}
-			require.NoError(t, os.MkdirAll(captureDir, 0o755))
-			require.NoError(t, os.WriteFile(path, out, 0o644))
+			writeCapture(t, s.name, conv)
 		})
 	}
 }
@@ -256,10 +251,22 @@ func TestCaptureMITReference(t *testing.T) {
 	for _, w := range tr {
 		conv.Tokens = append(conv.Tokens, capture.Token{FromInitiator: w.fromInitiator, Data: w.tok})
 	}
+	writeCapture(t, "mit-kerberos-first-to-mit", conv)
+}
+
+// writeCapture writes a capture as GOSSPI_INTEROP_CAPTURE asks, or logs
+// what it would write.
+func writeCapture(t *testing.T, name string, conv *capture.Conversation) {
+	t.Helper()
 	out, err := conv.Marshal()
 	require.NoError(t, err)
-	path := filepath.Join(captureDir, "mit-kerberos-first-to-mit.txt")
-	if os.Getenv(envCapture) != "1" {
+	path := filepath.Join(captureDir, name+".txt")
+	mode := os.Getenv(envCapture)
+	if _, err := os.Stat(path); err == nil && mode != "rewrite" {
+		t.Logf("%s exists; %s=rewrite would replace it with:\n%s", path, envCapture, out)
+		return
+	}
+	if mode != "1" && mode != "rewrite" {
 		t.Logf("%s=1 would write %s:\n%s", envCapture, path, out)
 		return
 	}
