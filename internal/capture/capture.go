@@ -16,7 +16,8 @@
 //
 // "machine" is the fake machine the peer talked to: its name, domain and
 // clock, with randomness from [Counter], so that the fake says again what
-// it said then and a recorded reply of the peer still fits. "fake" names
+// it said then and a recorded reply of the peer still fits (package
+// replay plays the fake's side again). "fake" names
 // the side the fake played and its package; a capture of two real peers
 // has neither line. A sealed message's token is the signature followed by
 // the sealed data, as GSSAPI's wrap lays it out for NTLM.

@@ -15,12 +15,14 @@ import (
 
 	"github.com/gosspi/gosspi/backend/fake"
 	"github.com/gosspi/gosspi/internal/capture"
+	"github.com/gosspi/gosspi/internal/capture/replay"
 	"github.com/gosspi/gosspi/internal/spnego"
 )
 
 // Captures: conversations with real peers, written to the repository's
 // testdata/interop so that the fake's own tests replay them without the
-// peers (internal/capture reads them and replays the fake's side).
+// peers (internal/capture reads them, internal/capture/replay plays the
+// fake's side again).
 //
 // GOSSPI_INTEROP_CAPTURE=1 writes the captures that are not there yet,
 // GOSSPI_INTEROP_CAPTURE=rewrite all of them. Without it the tier still
@@ -99,7 +101,7 @@ func TestCapture(t *testing.T) {
 			case issue != "":
 				t.Fatalf("the capture works, but knownIssues says issue %s breaks %s: remove it from the list", issue, s.peer)
 			}
-			require.NoError(t, capture.Replay(conv), "the capture does not replay")
+			require.NoError(t, replay.Run(conv), "the capture does not replay")
 			writeCapture(t, s.name, conv)
 		})
 	}
@@ -145,7 +147,7 @@ func (s captureSpec) capture(t *testing.T) (*capture.Conversation, error) {
 			s.about + ".",
 			"Captured from " + pkgVersions(s.versions...) + " on Debian " + debianVersion() + ",",
 			"by `GOSSPI_INTEROP_CAPTURE=1 go test -run TestCapture ./internal/interop/` (bash .ci/interop-tier.sh installs the peers).",
-			"The fake's machine has a fixed clock and counter randomness, so internal/capture.Replay makes the fake say again what it said here.",
+			"The fake's machine has a fixed clock and counter randomness, so internal/capture/replay makes the fake say again what it said here.",
 		},
 		Machine: &capture.Machine{Name: captureMachine, Domain: testDomain, Time: captureTime},
 		Account: &capture.Account{Domain: testDomain, User: testUser, Password: testPassword},

@@ -1,4 +1,8 @@
-package capture
+// Package replay plays the fake's side of a conversation captured from a
+// real peer (package capture) against the peer's recorded tokens. It is
+// apart from package capture because it needs the fake backend, whose own
+// packages read captures too.
+package replay
 
 import (
 	"bytes"
@@ -9,22 +13,23 @@ import (
 	"github.com/gosspi/gosspi/backend/fake"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/capture"
 )
 
-// Replay plays the fake's side of a capture against the recorded peer: on
+// Run plays the fake's side of a capture against the recorded peer: on
 // a fresh fake machine as c.Machine describes, it makes the fake's context
 // of c.Package and checks that the fake accepts every token and message
 // the peer sent, says byte for byte what it said in the capture (the
 // peer's recorded replies only fit that), and, as an acceptor, names the
 // client as c.Account. It returns the first difference.
-func Replay(c *Conversation) (err error) {
+func Run(c *capture.Conversation) (err error) {
 	if c.Machine == nil || c.Account == nil || c.Fake == "" {
-		return errors.New("capture: not a capture of the fake (no machine, account or fake line)")
+		return errors.New("replay: not a capture of the fake (no machine, account or fake line)")
 	}
 	m := fake.NewMachine(fake.MachineConfig{
 		Name: c.Machine.Name, Domain: c.Machine.Domain,
 		Clock: func() time.Time { return c.Machine.Time },
-		Rand:  &Counter{},
+		Rand:  &capture.Counter{},
 	})
 	a := c.Account
 	m.AddUser(a.Domain, a.User, a.Password)
@@ -63,12 +68,12 @@ func Replay(c *Conversation) (err error) {
 			return err
 		}
 		if want := a.Domain + `\` + a.User; who != want {
-			return fmt.Errorf("capture: the fake authenticated %q, want %q", who, want)
+			return fmt.Errorf("replay: the fake authenticated %q, want %q", who, want)
 		}
 	}
 	for i, msg := range c.Messages {
 		if err := replayMessage(ctx, msg, msg.FromInitiator == initiator); err != nil {
-			return fmt.Errorf("capture: message %d: %w", i, err)
+			return fmt.Errorf("replay: message %d: %w", i, err)
 		}
 	}
 	return nil
@@ -77,34 +82,34 @@ func Replay(c *Conversation) (err error) {
 // replayHandshake steps the fake through the recorded tokens: each token
 // of the peer goes in, and what comes out must be the fake's next
 // recorded token.
-func replayHandshake(toks []Token, initiator bool, step func([]byte) ([]byte, bool, error)) error {
+func replayHandshake(toks []capture.Token, initiator bool, step func([]byte) ([]byte, bool, error)) error {
 	var in []byte
 	done := false
 	i := 0
 	if !initiator {
 		if len(toks) == 0 || !toks[0].FromInitiator {
-			return errors.New("capture: the handshake does not start with the initiator")
+			return errors.New("replay: the handshake does not start with the initiator")
 		}
 		in, i = toks[0].Data, 1
 	}
 	for n := 0; ; n++ {
 		if done {
 			if i < len(toks) {
-				return fmt.Errorf("capture: the fake is done, yet %d more tokens were recorded", len(toks)-i)
+				return fmt.Errorf("replay: the fake is done, yet %d more tokens were recorded", len(toks)-i)
 			}
 			return nil
 		}
 		out, d, err := step(in)
 		if err != nil {
-			return fmt.Errorf("capture: the fake's step %d: %w", n+1, err)
+			return fmt.Errorf("replay: the fake's step %d: %w", n+1, err)
 		}
 		done = d
 		if len(out) > 0 {
 			if i >= len(toks) || toks[i].FromInitiator != initiator {
-				return fmt.Errorf("capture: the fake's step %d sent %x, but the capture has no token of the fake there", n+1, out)
+				return fmt.Errorf("replay: the fake's step %d sent %x, but the capture has no token of the fake there", n+1, out)
 			}
 			if !bytes.Equal(out, toks[i].Data) {
-				return fmt.Errorf("capture: the fake's step %d sent\n%x\nbut in the capture it sent\n%x", n+1, out, toks[i].Data)
+				return fmt.Errorf("replay: the fake's step %d sent\n%x\nbut in the capture it sent\n%x", n+1, out, toks[i].Data)
 			}
 			i++
 		}
@@ -112,7 +117,7 @@ func replayHandshake(toks []Token, initiator bool, step func([]byte) ([]byte, bo
 			continue
 		}
 		if i >= len(toks) || toks[i].FromInitiator == initiator {
-			return fmt.Errorf("capture: the fake waits after step %d, but the capture has no token of the peer there", n+1)
+			return fmt.Errorf("replay: the fake waits after step %d, but the capture has no token of the peer there", n+1)
 		}
 		in = toks[i].Data
 		i++
@@ -124,7 +129,7 @@ const signatureSize = 16
 
 // replayMessage makes the fake protect a message it sent in the capture,
 // which must come out the same, or check one the peer sent.
-func replayMessage(ctx *sspictx.Context, m Message, byFake bool) error {
+func replayMessage(ctx *sspictx.Context, m capture.Message, byFake bool) error {
 	switch {
 	case byFake && m.Sealed:
 		tok, data, err := ctx.Seal(m.Plain)
