@@ -62,16 +62,29 @@ type goldenCase struct {
 	pkg    string
 	flags  flags.Export
 	server bool
+	// format and state are the blob's format version and its package
+	// state's layout version.
+	format uint16
+	state  uint8
 }
 
 var goldenCases = []goldenCase{
 	// The first release: NTLM state without the post-handshake position.
-	{"ntlm-server-v1", "NTLM", 0, true},
-	{"ntlm-server-reset-v1", "NTLM", flags.ResetNew, true},
-	{"ntlm-client-v1", "NTLM", flags.DeleteOld, false},
-	// With the post-handshake position, which Negotiate needs.
-	{"negotiate-server-v1b", "Negotiate", 0, true},
-	{"negotiate-server-reset-v1b", "Negotiate", flags.ResetNew, true},
+	{"ntlm-server-v1", "NTLM", 0, true, 1, 0},
+	{"ntlm-server-reset-v1", "NTLM", flags.ResetNew, true, 1, 0},
+	{"ntlm-client-v1", "NTLM", flags.DeleteOld, false, 1, 0},
+	// With the post-handshake position, which Negotiate needs, and still
+	// told apart from the first release's by its length.
+	{"negotiate-server-v1b", "Negotiate", 0, true, 1, 0},
+	{"negotiate-server-reset-v1b", "Negotiate", flags.ResetNew, true, 1, 0},
+	// Format 2: every package state says its layout version; Negotiate's
+	// names the mechanism inside.
+	{"ntlm-server-v2", "NTLM", 0, true, 2, 1},
+	{"ntlm-server-reset-v2", "NTLM", flags.ResetNew, true, 2, 1},
+	{"ntlm-client-v2", "NTLM", flags.DeleteOld, false, 2, 1},
+	{"negotiate-server-v2", "Negotiate", 0, true, 2, 1},
+	{"negotiate-server-reset-v2", "Negotiate", flags.ResetNew, true, 2, 1},
+	{"negotiate-client-v2", "Negotiate", 0, false, 2, 1},
 }
 
 // TestGoldenPackedContexts imports blobs exported by an earlier build and
@@ -95,6 +108,10 @@ func TestGoldenPackedContexts(t *testing.T) {
 			require.NoError(t, err)
 
 			m := keyedMachine()
+			packed, hdr, err := m.sealer.Open(blob)
+			require.NoError(t, err)
+			assert.Equal(t, gc.format, hdr.Version, "format version")
+			assert.Equal(t, gc.state, packed.PackageVersion, "package state version")
 			st := sspictx.NewStore(m.NewProcess())
 			ctx, err := st.Import(gc.pkg, blob, nil)
 			require.NoError(t, err)
