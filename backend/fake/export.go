@@ -43,9 +43,11 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 	version, pkgState := c.sess.appendState((*buf)[:0], f&flags.ResetNew != 0)
 	defer func() {
 		// The state holds the session key: zero it, and the pooled
-		// buffer too in case the state outgrew it.
+		// buffer too if the state outgrew it and left part of it there.
 		clear(pkgState)
-		clear((*buf)[:cap(*buf)])
+		if cap(pkgState) > cap(*buf) {
+			clear((*buf)[:cap(*buf)])
+		}
 		stateBufs.Put(buf)
 	}()
 	st := serialize.State{

@@ -170,27 +170,33 @@ type session interface {
 	destroy()
 }
 
-// host is what a mechanism may use of the machine and process it runs on.
-// A Process makes it once, so the names derived here cost nothing per
-// handshake.
+// host is what a mechanism sees of the machine it runs on: its names,
+// randomness, clock and directory. A Process makes it once, so the names
+// derived here cost nothing per handshake (a machine's names never change).
 type host struct {
-	m            *Machine
-	name, domain string // NetBIOS computer and domain names
+	m *Machine
 	// dnsName and dnsDomain are the machine's DNS names, lower case under
 	// the reserved .test domain.
 	dnsName, dnsDomain string
-	rand               io.Reader
-	clock              func() time.Time
 }
 
 func newHost(m *Machine) host {
 	return host{
-		m: m, name: m.name, domain: m.domain,
+		m:         m,
 		dnsName:   strings.ToLower(m.name) + ".test",
 		dnsDomain: strings.ToLower(m.domain) + ".test",
-		rand:      m.rand, clock: m.clock,
 	}
 }
+
+// name and domain are the machine's NetBIOS computer and domain names.
+func (h *host) name() string   { return h.m.name }
+func (h *host) domain() string { return h.m.domain }
+
+// rand is the source of challenges and keys (MachineConfig.Rand).
+func (h *host) rand() io.Reader { return h.m.rand }
+
+// clock is the machine's clock (MachineConfig.Clock).
+func (h *host) clock() func() time.Time { return h.m.clock }
 
 // lookup finds an account of the machine's directory.
 func (h *host) lookup(domain, user string) (*principal, bool) { return h.m.lookup(domain, user) }

@@ -37,21 +37,21 @@ type ntlmMech struct{}
 func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 	return &ntlmClient{cl: ntlm.NewClient(ntlm.ClientConfig{
 		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
-		Workstation:         h.name,
+		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
 		ChannelBindingsHash: bindingsHash(cfg.bindings),
-		Rand:                h.rand,
-		Now:                 h.clock,
+		Rand:                h.rand(),
+		Now:                 h.clock(),
 	})}
 }
 
 func (ntlmMech) server(h *host) handshake {
 	return &ntlmServer{srv: ntlm.NewServer(ntlm.ServerConfig{
-		NetBIOSDomain: h.domain, NetBIOSComputer: h.name,
+		NetBIOSDomain: h.domain(), NetBIOSComputer: h.name(),
 		DNSDomain: h.dnsDomain, DNSComputer: h.dnsName,
 		Lookup: h.ntHash,
-		Rand:   h.rand,
-		Now:    h.clock,
+		Rand:   h.rand(),
+		Now:    h.clock(),
 	})}
 }
 
