@@ -66,7 +66,7 @@ func FuzzParseHeader(f *testing.F) {
 			}
 			return
 		}
-		if h.Version != Version1 || len(h.Package) == 0 || len(h.Package) > MaxNameLen ||
+		if h.Version < Version1 || h.Version > CurrentVersion || len(h.Package) == 0 || len(h.Package) > MaxNameLen ||
 			len(h.MachineID) == 0 || len(h.MachineID) > MaxNameLen {
 			t.Fatalf("accepted header out of bounds: %+v", h)
 		}
@@ -74,32 +74,42 @@ func FuzzParseHeader(f *testing.F) {
 }
 
 // FuzzDecodeState reaches the state decoder directly, which FuzzOpen cannot
-// (the AEAD refuses every mutation): decode never panics, and what it
-// accepts re-encodes to the same bytes (the encoding is canonical).
+// (the AEAD refuses every mutation): decode never panics, in either format
+// version, and what it accepts re-encodes to the same bytes (the encoding
+// is canonical).
 func FuzzDecodeState(f *testing.F) {
 	for _, g := range goldens() {
-		n, err := g.state.encodedLen()
+		v := g.version()
+		n, err := g.state.encodedLen(v)
 		if err != nil {
 			f.Fatal(err)
 		}
 		b := make([]byte, n)
-		g.state.encode(b)
-		f.Add(b)
+		g.state.encode(b, v)
+		f.Add(v == Version2, b)
 	}
-	f.Add([]byte{})
-	f.Add(make([]byte, stateFixed+4))
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Add(false, []byte{})
+	f.Add(false, make([]byte, stateFixed+4))
+	f.Add(true, make([]byte, stateFixed+5))
+	f.Fuzz(func(t *testing.T, v2 bool, b []byte) {
+		version := uint16(Version1)
+		if v2 {
+			version = Version2
+		}
 		in := bytes.Clone(b)
 		var st State
-		if err := st.decode(b); err != nil {
+		if err := st.decode(b, version, []byte("NTLM")); err != nil {
 			return
 		}
-		n, err := st.encodedLen()
+		if (st.PackageVersion == 0) != (version == Version1) {
+			t.Fatalf("format version %d decoded PackageVersion %d", version, st.PackageVersion)
+		}
+		n, err := st.encodedLen(version)
 		if err != nil {
 			t.Fatalf("decoded state does not encode: %v", err)
 		}
 		out := make([]byte, n)
-		st.encode(out)
+		st.encode(out, version)
 		if !bytes.Equal(in, out) {
 			t.Fatalf("re-encoded state differs:\n got %x\nwant %x", out, in)
 		}

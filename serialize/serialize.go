@@ -7,11 +7,11 @@
 // "a newer format", "another machine" and "tampered with" apart before and
 // after decryption.
 //
-// # Blob layout (format version 1, all integers little-endian)
+// # Blob layout (all integers little-endian)
 //
 //	offset  size  field
 //	0       8     magic "GOSSPIPK"
-//	8       2     format version (uint16) = 1
+//	8       2     format version (uint16): 1 or 2
 //	10      1     p = length of the package name, 1..64
 //	11      p     package name
 //	.       1     m = length of the machine identity, 1..64
@@ -41,6 +41,7 @@
 //	29      2     g = number of Groups (uint16)
 //	31      2×g   length (uint16) of each group
 //	.       sum   the bytes of those strings, concatenated in that order
+//	.       1     PackageVersion (format version 2 only; 1..255)
 //	.       4     length of PackageState (uint32)
 //	.       n     PackageState
 //
@@ -48,6 +49,20 @@
 // authenticated header. Strings come first and PackageState last so that Open
 // can decode all strings with one allocation and hand PackageState out
 // without copying it.
+//
+// # Versions
+//
+// A packed context has two versions. The format version above is the
+// envelope's and belongs to this package. PackageVersion is the layout of
+// PackageState and belongs to the security package, which numbers its
+// layouts from 1 and may read old ones as long as it likes.
+//
+// Format version 2 differs from version 1 only by the PackageVersion byte.
+// Version 1 had none: a version 1 blob decodes with PackageVersion 0, and its
+// package has to tell its layouts apart by other means (the fake's NTLM state
+// did so by its length). Seal writes the oldest format that holds the State:
+// version 1 for PackageVersion 0, so such blobs stay byte for byte as they
+// were, and version 2 otherwise.
 package serialize
 
 import (
@@ -59,6 +74,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -66,8 +82,10 @@ import (
 const (
 	// Version1 is the first packed-context format, described in the package doc.
 	Version1 = 1
-	// CurrentVersion is the format Seal writes and the newest one Open reads.
-	CurrentVersion = Version1
+	// Version2 adds the PackageVersion byte.
+	Version2 = 2
+	// CurrentVersion is the newest format Seal writes and Open reads.
+	CurrentVersion = Version2
 )
 
 // Limits.
@@ -177,7 +195,7 @@ func parseHeader(blob []byte) (rawHeader, error) {
 		return h, fmt.Errorf("%w: %d bytes, the version field is cut off", ErrTruncated, len(blob))
 	}
 	h.version = binary.LittleEndian.Uint16(blob[versionOff:])
-	if h.version != Version1 {
+	if h.version < Version1 || h.version > CurrentVersion {
 		return h, fmt.Errorf("%w: version %d, this build reads up to %d", ErrVersion, h.version, CurrentVersion)
 	}
 
@@ -273,7 +291,11 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 	if len(st.Package) == 0 || len(st.Package) > MaxNameLen {
 		return nil, fmt.Errorf("serialize: package name length %d out of range 1..%d", len(st.Package), MaxNameLen)
 	}
-	plainLen, err := st.encodedLen()
+	version := uint16(Version1)
+	if st.PackageVersion != 0 {
+		version = Version2
+	}
+	plainLen, err := st.encodedLen(version)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +310,7 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 
 	out := make([]byte, total)
 	copy(out, Magic)
-	binary.LittleEndian.PutUint16(out[versionOff:], CurrentVersion)
+	binary.LittleEndian.PutUint16(out[versionOff:], version)
 	off := pkgLenOff
 	out[off] = byte(len(st.Package))
 	off += 1 + copy(out[off+1:], st.Package)
@@ -305,7 +327,7 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 	off += 4
 
 	plain := out[off : off+plainLen]
-	st.encode(plain)
+	st.encode(plain, version)
 	s.aead.Seal(plain[:0], nonce, plain, out[:off])
 	return out, nil
 }
@@ -332,13 +354,13 @@ func (s *Sealer) Open(blob []byte) (*State, Header, error) {
 	if err != nil {
 		return nil, Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
-	hdr := Header{Version: h.version, Package: string(h.pkg), MachineID: s.machineID}
-	copy(hdr.Nonce[:], h.nonce)
-	st := &State{Package: hdr.Package}
-	if err := st.decode(plain); err != nil {
+	st := &State{}
+	if err := st.decode(plain, h.version, h.pkg); err != nil {
 		clear(plain)
 		return nil, Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
+	hdr := Header{Version: h.version, Package: st.Package, MachineID: s.machineID}
+	copy(hdr.Nonce[:], h.nonce)
 	return st, hdr, nil
 }
 
@@ -369,6 +391,10 @@ type State struct {
 	// PackageState is opaque, package-specific state (keys, sequence
 	// numbers, cipher positions). Empty decodes as nil. Zero it with Wipe.
 	PackageState []byte
+	// PackageVersion is the layout of PackageState, numbered by the
+	// package from 1; 0 means unversioned, as in every format version 1
+	// blob (see "Versions" in the package doc).
+	PackageVersion uint8
 	// Reset is true when the context was exported with RESET_NEW.
 	Reset bool
 }
@@ -399,9 +425,13 @@ func (st *State) strings() [numStrings]string {
 
 var fieldNames = [numStrings]string{"ClientName", "ServerName", "Authority", "User", "Domain", "SID"}
 
-// encodedLen checks the State's bounds and returns the length of its encoding.
-func (st *State) encodedLen() (int, error) {
+// encodedLen checks the State's bounds and returns the length of its
+// encoding in the given format version.
+func (st *State) encodedLen(version uint16) (int, error) {
 	n := stateFixed + 4
+	if version >= Version2 {
+		n++
+	}
 	for i, s := range st.strings() {
 		if len(s) > MaxStringLen {
 			return 0, fmt.Errorf("serialize: %s is %d bytes, the limit is %d", fieldNames[i], len(s), MaxStringLen)
@@ -424,8 +454,8 @@ func (st *State) encodedLen() (int, error) {
 	return n, nil
 }
 
-// encode writes the State into b, which is exactly encodedLen bytes.
-func (st *State) encode(b []byte) {
+// encode writes the State into b, which is exactly encodedLen(version) bytes.
+func (st *State) encode(b []byte, version uint16) {
 	var bits byte
 	if st.Server {
 		bits |= bitServer
@@ -464,14 +494,19 @@ func (st *State) encode(b []byte) {
 	for _, g := range st.Groups {
 		off += copy(b[off:], g)
 	}
+	if version >= Version2 {
+		b[off] = st.PackageVersion
+		off++
+	}
 	binary.LittleEndian.PutUint32(b[off:], uint32(len(st.PackageState)))
 	off += 4
 	copy(b[off:], st.PackageState)
 }
 
-// decode fills st from b. PackageState aliases b; the rest of b is zeroed,
-// so b holds nothing but PackageState afterwards.
-func (st *State) decode(b []byte) error {
+// decode fills st from b, the encoding in the given format version, and
+// sets Package to pkg. PackageState aliases b; the rest of b is zeroed, so b
+// holds nothing but PackageState afterwards.
+func (st *State) decode(b []byte, version uint16, pkg []byte) error {
 	if len(b) < stateFixed {
 		return fmt.Errorf("state is %d bytes, shorter than its fixed part", len(b))
 	}
@@ -522,12 +557,21 @@ func (st *State) decode(b []byte) error {
 		}
 		total += n
 	}
-	if len(b)-off < total+4 {
+	tail := 4 // the PackageState length
+	if version >= Version2 {
+		tail++ // and PackageVersion
+	}
+	if len(b)-off < total+tail {
 		return fmt.Errorf("strings cut off")
 	}
 
-	// All strings share one allocation; each field is a substring of it.
-	all := string(b[off : off+total])
+	// All strings, the package name first, share one allocation; each
+	// field is a substring of it.
+	var sb strings.Builder
+	sb.Grow(len(pkg) + total)
+	sb.Write(pkg)
+	sb.Write(b[off : off+total])
+	all := sb.String()
 	off += total
 	pos := 0
 	next := func(n int) string {
@@ -535,6 +579,7 @@ func (st *State) decode(b []byte) error {
 		pos += n
 		return s
 	}
+	st.Package = next(len(pkg))
 	st.ClientName = next(lens[0])
 	st.ServerName = next(lens[1])
 	st.Authority = next(lens[2])
@@ -548,6 +593,13 @@ func (st *State) decode(b []byte) error {
 		}
 	}
 
+	if version >= Version2 {
+		if b[off] == 0 {
+			return errors.New("PackageVersion 0 in a format version 2 state")
+		}
+		st.PackageVersion = b[off]
+		off++
+	}
 	psLen := binary.LittleEndian.Uint32(b[off:])
 	off += 4
 	if uint64(psLen) != uint64(len(b)-off) {

@@ -1,13 +1,13 @@
 package serialize
 
-// The golden blobs in ../testdata/serialize/v1-*.blob and the fuzz seeds in
+// The golden blobs in ../testdata/serialize/v*-*.blob and the fuzz seeds in
 // testdata/fuzz/ are written by
 //
 //	go test ./serialize -run TestGolden -update
 //
-// Regenerate them only for a deliberate change. A change to the version 1
-// layout must not be made at all: it needs a new format version, with the
-// v1 goldens kept (and still opened) next to new ones.
+// Regenerate them only for a deliberate change. A change to the layout of a
+// released format version must not be made at all: it needs a new format
+// version, with the old goldens kept (and still opened) next to new ones.
 
 import (
 	"bytes"
@@ -68,6 +68,14 @@ type golden struct {
 	state State
 }
 
+// version is the format version Seal writes for the golden's state.
+func (g golden) version() uint16 {
+	if g.state.PackageVersion == 0 {
+		return Version1
+	}
+	return Version2
+}
+
 func goldens() []golden {
 	return []golden{
 		{
@@ -121,6 +129,47 @@ func goldens() []golden {
 				Reset:       true,
 			},
 		},
+		{
+			name:  "v2-server-ntlm.blob",
+			nonce: 0x24,
+			state: State{
+				Package:     "NTLM",
+				Server:      true,
+				Established: true,
+				ClientName:  `EXAMPLE\alice`,
+				ServerName:  `WEB01$`,
+				Authority:   "HTTP/web.example.com",
+				Flags:       0x0002_011c,
+				Expiry:      time.Date(2030, 1, 2, 11, 4, 5, 0, time.UTC),
+				User:        "alice",
+				Domain:      "EXAMPLE",
+				SID:         "S-1-5-21-1004336348-1177238915-682003330-1001",
+				Groups: []string{
+					"S-1-5-21-1004336348-1177238915-682003330-513",
+					"S-1-1-0",
+				},
+				PackageState:   seq(69, 0x10),
+				PackageVersion: 1,
+			},
+		},
+		{
+			name:  "v2-client-negotiate-reset.blob",
+			nonce: 0x25,
+			state: State{
+				Package:        "Negotiate",
+				Established:    true,
+				ClientName:     `EXAMPLE\alice`,
+				ServerName:     "HTTP/web.example.com",
+				Authority:      "HTTP/web.example.com",
+				Flags:          0x0001_011c,
+				Expiry:         time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC),
+				User:           "alice",
+				Domain:         "EXAMPLE",
+				PackageState:   seq(76, 0x60),
+				PackageVersion: 255,
+				Reset:          true,
+			},
+		},
 	}
 }
 
@@ -128,14 +177,18 @@ func goldens() []golden {
 func seeds(t testing.TB) map[string][]byte {
 	valid, err := goldenSealer(t).Seal(&goldens()[0].state, fixedNonce(0x44))
 	require.NoError(t, err)
+	// A version 1 blob that claims version 2: the checksum refuses it.
 	v2 := bytes.Clone(valid)
 	v2[versionOff] = 2
+	v3 := bytes.Clone(valid)
+	v3[versionOff] = 3
 	return map[string][]byte{
 		"empty":          {},
 		"magic-only":     []byte(Magic),
 		"magic-prefix":   []byte(Magic[:5]),
 		"wrong-magic":    append([]byte("GOSSPIPX"), valid[8:]...),
 		"version-2":      v2,
+		"version-3":      v3,
 		"header-only":    valid[:len(valid)-20],
 		"cut-in-names":   valid[:14],
 		"trailing-byte":  append(bytes.Clone(valid), 0),
@@ -208,7 +261,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("decoded state differs from the expected one (-want +got):\n%s", diff)
 			}
 			assert.Equal(t, Header{
-				Version:   Version1,
+				Version:   g.version(),
 				Package:   g.state.Package,
 				MachineID: goldenMachine,
 				Nonce:     [NonceSize]byte(bytes.Repeat([]byte{g.nonce}, NonceSize)),
@@ -221,6 +274,42 @@ func TestGolden(t *testing.T) {
 			assert.Equal(t, blob, again, "Seal no longer reproduces %s", g.name)
 		})
 	}
+}
+
+// Seal writes format version 1 for an unversioned package state, byte for
+// byte as before version 2 existed, and version 2 for a versioned one; a
+// version 2 blob must not claim an unversioned state.
+func TestFormatVersionFollowsPackageVersion(t *testing.T) {
+	s := goldenSealer(t)
+	st := State{Package: "NTLM", Established: true, PackageState: seq(45, 0)}
+	v1, err := s.Seal(&st, fixedNonce(1))
+	require.NoError(t, err)
+	st.PackageVersion = 7
+	v2, err := s.Seal(&st, fixedNonce(1))
+	require.NoError(t, err)
+	require.Equal(t, len(v1)+1, len(v2), "version 2 adds one byte")
+	for _, tc := range []struct {
+		blob    []byte
+		format  uint16
+		version uint8
+	}{{v1, Version1, 0}, {v2, Version2, 7}} {
+		got, h, err := s.Open(tc.blob)
+		require.NoError(t, err)
+		assert.Equal(t, tc.format, h.Version)
+		assert.Equal(t, tc.version, got.PackageVersion)
+		assert.Equal(t, st.PackageState, got.PackageState)
+	}
+
+	// Forge a version 2 body with PackageVersion 0: the AEAD accepts it,
+	// the decoder does not.
+	st.PackageVersion = 0
+	n, err := st.encodedLen(Version2)
+	require.NoError(t, err)
+	plain := make([]byte, n)
+	st.encode(plain, Version2)
+	var got State
+	err = got.decode(plain, Version2, []byte("NTLM"))
+	require.ErrorContains(t, err, "PackageVersion 0")
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -242,6 +331,8 @@ func TestRoundTrip(t *testing.T) {
 		"long-strings": {Package: "NTLM", ClientName: big, ServerName: big, Authority: big, User: big, Domain: big, SID: big},
 		"many-groups":  {Package: "NTLM", Groups: many},
 		"big-state":    {Package: "NTLM", PackageState: seq(40_000, 0)},
+		"versioned":    {Package: "NTLM", PackageState: seq(69, 1), PackageVersion: 1},
+		"version-255":  {Package: "Negotiate", PackageVersion: 255},
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -406,7 +497,8 @@ func TestOpenErrors(t *testing.T) {
 		"NTLM token":         {[]byte("NTLMSSP\x00\x03\x00\x00\x00 more bytes here"), ErrNotPacked},
 		"wrong magic":        {append([]byte("GOSSPIPX"), valid[8:]...), ErrNotPacked},
 		"version 0":          {withVersion(0), ErrVersion},
-		"version 2":          {withVersion(2), ErrVersion},
+		"version 1 as 2":     {withVersion(2), ErrTampered}, // the header checksum covers the version
+		"version 3":          {withVersion(3), ErrVersion},
 		"version 0xffff":     {withVersion(0xffff), ErrVersion},
 		"foreign machine":    {fromElsewhere, ErrForeignMachine},
 		"other key":          {fromOtherKey, ErrTampered},
@@ -439,7 +531,7 @@ func TestOpenErrorDetails(t *testing.T) {
 	b := readGolden(t, "v1-client-ntlm.blob")
 	b[versionOff] = 7
 	_, err := ParseHeader(b)
-	assert.EqualError(t, err, "serialize: unsupported packed context version: version 7, this build reads up to 1")
+	assert.EqualError(t, err, "serialize: unsupported packed context version: version 7, this build reads up to 2")
 
 	other, err := NewSealer("another-machine", goldenKey())
 	require.NoError(t, err)

@@ -21,4 +21,32 @@
 // Where Windows' behaviour is not documented, the fake takes the stricter
 // reading, so that code which passes on the fake does not fail on Windows.
 // Those rows are listed in README.md ("strict").
+//
+// # Adding a mechanism
+//
+// A security package is an entry of the registry, packages in mech.go: what
+// Windows reports for it (PackageInfo, SIZES), the OID under which
+// Negotiate offers it (nil for none), and its mechanism. The generic code
+// knows mechanisms only through three interfaces, also in mech.go:
+//
+//   - mechanism starts client and server handshakes, says which requested
+//     context flags it grants, and restores a session from packed state;
+//   - handshake steps through the peer's tokens, keeping its own position,
+//     until it yields a session (and, on a server, the client it
+//     authenticated);
+//   - session signs, verifies, seals and unseals, reports its SIZES and
+//     session key, records where RESET_NEW returns to, packs its state
+//     under a layout version of its own, and zeroes its keys.
+//
+// Refusals are mechErrors carrying the SSPI status; the generic code names
+// the call and the package. mech_ntlm.go is the model. Kerberos would be a
+// new mech_kerberos.go with its pkgDesc and one more entry in packages,
+// before NTLM: Negotiate offers every registered mechanism with an OID, in
+// registry order, and packs the chosen one's state inside its own. (The
+// Negotiate exchange in negotiate.go has NTLM's shape, where the mechanism
+// finishes on the client's second token; one that finishes on the first,
+// as Kerberos does, also needs that shape there.)
+//
+// A released state layout stays readable: a change gets a new version
+// number, and a golden blob of it joins the old ones in testdata.
 package fake

@@ -1,14 +1,12 @@
 package fake
 
 import (
-	"encoding/binary"
 	"errors"
-	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
-	"github.com/gosspi/gosspi/internal/ntlm"
 	"github.com/gosspi/gosspi/serialize"
 )
 
@@ -35,35 +33,39 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 	if f&flags.ToKernel != 0 {
 		return nil, 0, errf(op, name, backend.StatusUnsupportedFunction, "SECPKG_CONTEXT_EXPORT_TO_KERNEL is not supported")
 	}
-	if !c.established {
+	if c.phase != established {
 		return nil, 0, errf(op, name, backend.StatusInvalidHandle, "a context can be exported only after its handshake")
 	}
 	if err := p.faults.check(op, name); err != nil {
 		return nil, 0, err
 	}
-	ss := c.sess.State()
-	defer clear(ss.SessionKey[:])
-	if f&flags.ResetNew != 0 {
-		ss.SendSeq, ss.RecvSeq, ss.SendStream, ss.RecvStream = c.base.sendSeq, c.base.recvSeq, c.base.sendStream, c.base.recvStream
-	}
-	var pkgState [ntlmStateLen]byte
-	encodeNTLMState(pkgState[:], &ss, c.base)
-	defer clear(pkgState[:])
+	buf := stateBufs.Get().(*[]byte)
+	version, pkgState := c.sess.appendState((*buf)[:0], f&flags.ResetNew != 0)
+	defer func() {
+		// The state holds the session key: zero it, and the pooled
+		// buffer too if the state outgrew it and left part of it there.
+		clear(pkgState)
+		if cap(pkgState) > cap(*buf) {
+			clear((*buf)[:cap(*buf)])
+		}
+		stateBufs.Put(buf)
+	}()
 	st := serialize.State{
-		Package:      name,
-		Server:       c.server,
-		Established:  true,
-		ClientName:   c.domain + `\` + c.user,
-		ServerName:   c.serverName,
-		Authority:    c.target, // the SPN; serialize.State has no field of its own for it
-		Flags:        c.retFlags,
-		Expiry:       c.expiry,
-		User:         c.user,
-		Domain:       c.domain,
-		SID:          c.sid,
-		Groups:       c.groups,
-		PackageState: pkgState[:],
-		Reset:        f&flags.ResetNew != 0,
+		Package:        name,
+		Server:         c.server,
+		Established:    true,
+		ClientName:     c.domain + `\` + c.user,
+		ServerName:     c.serverName,
+		Authority:      c.target, // the SPN; serialize.State has no field of its own for it
+		Flags:          c.retFlags,
+		Expiry:         c.expiry,
+		User:           c.user,
+		Domain:         c.domain,
+		SID:            c.sid,
+		Groups:         c.groups,
+		PackageState:   pkgState,
+		PackageVersion: version,
+		Reset:          f&flags.ResetNew != 0,
 	}
 	// The nonce always comes from crypto/rand, never from MachineConfig.Rand:
 	// a repeated nonce under the machine key would break AES-GCM.
@@ -82,60 +84,12 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 	return blob, tok, nil
 }
 
-// ntlmStateLen is the size of the NTLM package state in a packed context:
-// key 16, flags 4, client 1, two sequence numbers 4+4, two stream
-// positions 8+8, then the post-handshake position (4+4+8+8) that RESET_NEW
-// returns to. Blobs of the first release end before that position
-// (ntlmStateLenV1) and mean position zero, which was right for the NTLM
-// contexts they could hold.
-const (
-	ntlmStateLenV1 = 16 + 4 + 1 + 4 + 4 + 8 + 8
-	ntlmStateLen   = ntlmStateLenV1 + 4 + 4 + 8 + 8
-)
-
-func encodeNTLMState(b []byte, s *ntlm.SessionState, base counters) {
-	copy(b[0:16], s.SessionKey[:])
-	binary.LittleEndian.PutUint32(b[16:], s.Flags)
-	if s.Client {
-		b[20] = 1
-	}
-	binary.LittleEndian.PutUint32(b[21:], s.SendSeq)
-	binary.LittleEndian.PutUint32(b[25:], s.RecvSeq)
-	binary.LittleEndian.PutUint64(b[29:], s.SendStream)
-	binary.LittleEndian.PutUint64(b[37:], s.RecvStream)
-	binary.LittleEndian.PutUint32(b[45:], base.sendSeq)
-	binary.LittleEndian.PutUint32(b[49:], base.recvSeq)
-	binary.LittleEndian.PutUint64(b[53:], base.sendStream)
-	binary.LittleEndian.PutUint64(b[61:], base.recvStream)
-}
-
-func decodeNTLMState(b []byte) (ntlm.SessionState, counters, error) {
-	if (len(b) != ntlmStateLen && len(b) != ntlmStateLenV1) || b[20] > 1 {
-		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLen)
-	}
-	st := ntlm.SessionState{
-		Flags:      binary.LittleEndian.Uint32(b[16:]),
-		Client:     b[20] == 1,
-		SendSeq:    binary.LittleEndian.Uint32(b[21:]),
-		RecvSeq:    binary.LittleEndian.Uint32(b[25:]),
-		SendStream: binary.LittleEndian.Uint64(b[29:]),
-		RecvStream: binary.LittleEndian.Uint64(b[37:]),
-	}
-	copy(st.SessionKey[:], b[0:16])
-	var base counters
-	if len(b) == ntlmStateLen {
-		base = counters{
-			sendSeq:    binary.LittleEndian.Uint32(b[45:]),
-			recvSeq:    binary.LittleEndian.Uint32(b[49:]),
-			sendStream: binary.LittleEndian.Uint64(b[53:]),
-			recvStream: binary.LittleEndian.Uint64(b[61:]),
-		}
-	}
-	if base.sendSeq > st.SendSeq || base.recvSeq > st.RecvSeq || base.sendStream > st.SendStream || base.recvStream > st.RecvStream {
-		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is behind its post-handshake position")
-	}
-	return st, base, nil
-}
+// stateBufs holds the buffers sessions append their export state to, so
+// that an export allocates only its blob.
+var stateBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 128)
+	return &b
+}}
 
 // ImportSecurityContext opens a blob exported on this machine. Every
 // malformed, foreign or replayed blob is refused with SEC_E_INVALID_TOKEN
@@ -166,37 +120,34 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 	if hdr.Package != name || st.Package != name {
 		return backend.Handle{}, errf(op, name, backend.StatusInvalidToken, "the blob holds a %q context, not %q", hdr.Package, name)
 	}
-	ss, base, err := decodeNTLMState(st.PackageState)
-	if err != nil {
-		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, "the package state does not decode", err)
-	}
-	if ss.Client == st.Server {
-		return backend.Handle{}, errf(op, name, backend.StatusInvalidToken, "the package state contradicts the context's side")
-	}
+	// Expiry is checked before the state is restored, which may replay
+	// cipher streams.
 	now := p.now()
 	if !now.Before(st.Expiry) {
 		return backend.Handle{}, errf(op, name, backend.StatusContextExpired, "the exported context expired at %s", st.Expiry.Format(time.RFC3339))
 	}
-	sess, err := ntlm.RestoreSession(ss)
-	clear(ss.SessionKey[:])
+	sess, runs, err := d.mech.restore(st.PackageVersion, st.PackageState, st.Server)
 	if err != nil {
-		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, "the session state does not restore", err)
+		return backend.Handle{}, mechFailure(op, name, "the package state does not restore", err)
+	}
+	if runs == nil {
+		runs = d
 	}
 	// Claim the blob last, so a refused blob does not use up its one import.
 	first, err := p.m.ledger.Claim(hdr.Nonce[:], st.Expiry)
 	if err != nil {
-		sess.Destroy()
+		sess.destroy()
 		return backend.Handle{}, backend.NewError(op, name, backend.StatusInternalError, "recording the import", err)
 	}
 	if !first {
-		sess.Destroy()
+		sess.destroy()
 		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, "the blob was already imported", ErrAlreadyImported)
 	}
 	c := &ctxEntry{
-		pkg: d, server: st.Server, established: true, retFlags: st.Flags,
+		pkg: d, runs: runs, server: st.Server, phase: established, retFlags: st.Flags,
 		target: st.Authority, sess: sess, start: now, expiry: st.Expiry,
 		user: st.User, domain: st.Domain, sid: st.SID, groups: st.Groups,
-		serverName: st.ServerName, base: base,
+		serverName: st.ServerName,
 	}
 	return p.addCtx(c), nil
 }

@@ -1,6 +1,8 @@
 package fake
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/serialize"
 )
 
 // Run `go test ./backend/fake -run Golden -update` to write golden packed
@@ -62,16 +65,29 @@ type goldenCase struct {
 	pkg    string
 	flags  flags.Export
 	server bool
+	// format and state are the blob's format version and its package
+	// state's layout version.
+	format uint16
+	state  uint8
 }
 
 var goldenCases = []goldenCase{
 	// The first release: NTLM state without the post-handshake position.
-	{"ntlm-server-v1", "NTLM", 0, true},
-	{"ntlm-server-reset-v1", "NTLM", flags.ResetNew, true},
-	{"ntlm-client-v1", "NTLM", flags.DeleteOld, false},
-	// With the post-handshake position, which Negotiate needs.
-	{"negotiate-server-v1b", "Negotiate", 0, true},
-	{"negotiate-server-reset-v1b", "Negotiate", flags.ResetNew, true},
+	{"ntlm-server-v1", "NTLM", 0, true, 1, 0},
+	{"ntlm-server-reset-v1", "NTLM", flags.ResetNew, true, 1, 0},
+	{"ntlm-client-v1", "NTLM", flags.DeleteOld, false, 1, 0},
+	// With the post-handshake position, which Negotiate needs, and still
+	// told apart from the first release's by its length.
+	{"negotiate-server-v1b", "Negotiate", 0, true, 1, 0},
+	{"negotiate-server-reset-v1b", "Negotiate", flags.ResetNew, true, 1, 0},
+	// Format 2: every package state says its layout version; Negotiate's
+	// names the mechanism inside.
+	{"ntlm-server-v2", "NTLM", 0, true, 2, 1},
+	{"ntlm-server-reset-v2", "NTLM", flags.ResetNew, true, 2, 1},
+	{"ntlm-client-v2", "NTLM", flags.DeleteOld, false, 2, 1},
+	{"negotiate-server-v2", "Negotiate", 0, true, 2, 1},
+	{"negotiate-server-reset-v2", "Negotiate", flags.ResetNew, true, 2, 1},
+	{"negotiate-client-v2", "Negotiate", 0, false, 2, 1},
 }
 
 // TestGoldenPackedContexts imports blobs exported by an earlier build and
@@ -95,6 +111,10 @@ func TestGoldenPackedContexts(t *testing.T) {
 			require.NoError(t, err)
 
 			m := keyedMachine()
+			packed, hdr, err := m.sealer.Open(blob)
+			require.NoError(t, err)
+			assert.Equal(t, gc.format, hdr.Version, "format version")
+			assert.Equal(t, gc.state, packed.PackageVersion, "package state version")
 			st := sspictx.NewStore(m.NewProcess())
 			ctx, err := st.Import(gc.pkg, blob, nil)
 			require.NoError(t, err)
@@ -210,5 +230,130 @@ func FuzzImport(f *testing.F) {
 		_, err = p.QueryContextAttributes(h, backend.AttrSizes)
 		require.NoError(t, err)
 		require.NoError(t, p.DeleteSecurityContext(h))
+	})
+}
+
+// A context exports its package's newest state layout, versioned: NTLM's
+// 69 bytes, and Negotiate's naming the mechanism around them.
+func TestPackedStateLayouts(t *testing.T) {
+	for _, pkg := range []string{"NTLM", "Negotiate"} {
+		t.Run(pkg, func(t *testing.T) {
+			m := keyedMachine()
+			c, s, cleanup := goldenPair(t, m, pkg)
+			defer cleanup()
+			for _, ctx := range []*sspictx.Context{&c.Context, &s.Context} {
+				blob, err := ctx.Export(0)
+				require.NoError(t, err)
+				st, hdr, err := m.sealer.Open(blob)
+				require.NoError(t, err)
+				assert.Equal(t, uint16(serialize.Version2), hdr.Version)
+				assert.Equal(t, uint8(1), st.PackageVersion)
+				state := st.PackageState
+				if pkg == "Negotiate" {
+					require.Greater(t, len(state), 6)
+					assert.Equal(t, "\x04NTLM\x01", string(state[:6]), "mechanism name and its state's version")
+					state = state[6:]
+				}
+				assert.Len(t, state, ntlmStateLenV1)
+			}
+		})
+	}
+}
+
+// Every package state that does not decode, or contradicts its blob, is
+// refused with SEC_E_INVALID_TOKEN and a detail, whatever the version.
+func TestRestoreRefusesBadStates(t *testing.T) {
+	m := keyedMachine()
+	_, s, cleanup := goldenPair(t, m, "Negotiate")
+	defer cleanup()
+	blob, err := s.Export(0)
+	require.NoError(t, err)
+	st, _, err := m.sealer.Open(blob)
+	require.NoError(t, err)
+	neg := bytes.Clone(st.PackageState) // server side, version 1
+	ntlmState := neg[6:]
+
+	behind := bytes.Clone(ntlmState)
+	behind[45] = 0xff // post-handshake send sequence ahead of the current one
+	side := bytes.Clone(ntlmState)
+	side[20] = 2
+	unknown := append([]byte("\x08Kerberos\x01"), ntlmState...)
+	unversioned := append([]byte("\x04NTLM\x00"), ntlmState...)
+	for _, tc := range []struct {
+		name    string
+		d       *pkgDesc
+		version uint8
+		state   []byte
+		server  bool
+		detail  string
+	}{
+		{"ntlm newer", ntlmPkg, 2, ntlmState, true, "version 2 is newer"},
+		{"ntlm v1 short", ntlmPkg, 1, ntlmState[:ntlmStateLenV0], true, "45 bytes, want 69"},
+		{"ntlm v0 odd length", ntlmPkg, 0, ntlmState[:50], true, "50 bytes, want 69"},
+		{"ntlm empty", ntlmPkg, 1, nil, true, "0 bytes"},
+		{"ntlm side byte", ntlmPkg, 1, side, true, "side byte 2"},
+		{"ntlm behind", ntlmPkg, 1, behind, true, "behind its post-handshake position"},
+		{"ntlm other side", ntlmPkg, 1, ntlmState, false, "contradicts the context's side"},
+		{"negotiate newer", negotiatePkg, 2, neg, true, "version 2 is newer"},
+		{"negotiate empty", negotiatePkg, 1, nil, true, "cut off"},
+		{"negotiate cut in the name", negotiatePkg, 1, neg[:4], true, "cut off"},
+		{"negotiate unknown mechanism", negotiatePkg, 1, unknown, true, `"Kerberos"`},
+		{"negotiate unversioned inside", negotiatePkg, 1, unversioned, true, "unversioned"},
+		{"negotiate inner refused", negotiatePkg, 1, neg[:len(neg)-1], true, "68 bytes, want 69"},
+		{"negotiate v0 not NTLM's", negotiatePkg, 0, neg, true, "75 bytes, want 69"},
+		{"negotiate other side", negotiatePkg, 1, neg, false, "contradicts the context's side"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sess, _, err := tc.d.mech.restore(tc.version, bytes.Clone(tc.state), tc.server)
+			require.Error(t, err)
+			require.Nil(t, sess)
+			err = mechFailure(backend.OpImportSecurityContext, tc.d.info.Name, "", err)
+			require.ErrorIs(t, err, backend.StatusInvalidToken)
+			assert.Contains(t, err.Error(), tc.detail)
+		})
+	}
+	sess, runs, err := negotiatePkg.mech.restore(1, neg, true)
+	require.NoError(t, err, "the unaltered state restores")
+	assert.Equal(t, ntlmPkg, runs)
+	sess.destroy()
+}
+
+// FuzzRestore feeds arbitrary package states to every mechanism: each is
+// refused with SEC_E_INVALID_TOKEN (or restored), never a panic. States
+// whose NTLM keystream positions would take long to replay are skipped.
+func FuzzRestore(f *testing.F) {
+	m := keyedMachine()
+	for _, gc := range goldenCases {
+		b, err := os.ReadFile(filepath.Join(goldenDir, gc.name+".blob"))
+		if err != nil {
+			continue
+		}
+		st, _, err := m.sealer.Open(b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(gc.pkg == "Negotiate", st.PackageVersion, gc.server, st.PackageState)
+	}
+	f.Add(false, uint8(1), true, []byte{})
+	f.Add(true, uint8(1), true, []byte("\x04NTLM"))
+	f.Fuzz(func(t *testing.T, negotiate bool, version uint8, server bool, state []byte) {
+		d, inner := ntlmPkg, state
+		if negotiate {
+			d = negotiatePkg
+			if version != 0 && len(state) > 0 && len(state) >= 2+int(state[0]) {
+				inner = state[2+int(state[0]):]
+			}
+		}
+		if len(inner) >= ntlmStateLenV0 && (binary.LittleEndian.Uint64(inner[29:]) > 1<<20 || binary.LittleEndian.Uint64(inner[37:]) > 1<<20) {
+			return
+		}
+		sess, _, err := d.mech.restore(version, state, server)
+		if err != nil {
+			if st := backend.StatusOf(mechFailure(backend.OpImportSecurityContext, d.info.Name, "", err)); st != backend.StatusInvalidToken {
+				t.Fatalf("restore answered %v: %v", st, err)
+			}
+			return
+		}
+		sess.destroy()
 	})
 }

@@ -2,7 +2,6 @@ package fake
 
 import (
 	"github.com/gosspi/gosspi/backend"
-	"github.com/gosspi/gosspi/internal/ntlm"
 )
 
 // QueryContextAttributes returns one attribute of a context.
@@ -19,19 +18,19 @@ func (p *Process) QueryContextAttributes(h backend.Handle, attr backend.Attribut
 	}
 	switch attr {
 	case backend.AttrSizes:
-		return c.pkg.sizes, nil
+		return c.sizes(), nil
 	case backend.AttrPackageInfo:
-		return c.pkg.selected().info, nil
+		return c.runs.info, nil
 	case backend.AttrNegotiationInfo:
 		state := uint32(1) // SECPKG_NEGOTIATION_IN_PROGRESS
-		if c.established {
+		if c.phase == established {
 			state = 0 // SECPKG_NEGOTIATION_COMPLETE
 		}
-		return backend.NegotiationInfo{Package: c.pkg.selected().info, State: state}, nil
+		return backend.NegotiationInfo{Package: c.runs.info, State: state}, nil
 	case backend.AttrFlags:
 		return backend.Flags{Flags: c.retFlags}, nil
 	}
-	if !c.established {
+	if c.phase != established {
 		return nil, errf(op, name, backend.StatusInvalidHandle, "%s needs an established context", attr)
 	}
 	switch attr {
@@ -44,10 +43,7 @@ func (p *Process) QueryContextAttributes(h backend.Handle, attr backend.Attribut
 	case backend.AttrAuthority:
 		return backend.Authority{Name: c.domain}, nil
 	case backend.AttrSessionKey:
-		st := c.sess.State()
-		key := append([]byte(nil), st.SessionKey[:]...)
-		clear(st.SessionKey[:])
-		return backend.SessionKey{Key: key}, nil
+		return backend.SessionKey{Key: c.sess.sessionKey()}, nil
 	case backend.AttrAccessToken:
 		if !c.server {
 			return nil, errf(op, name, backend.StatusUnsupportedFunction, "a client context has no access token of its peer")
@@ -97,9 +93,18 @@ func tokenIndex(msg []backend.Buffer) int {
 	return -1
 }
 
+// tokenNeed is the room a message call needs in the TOKEN buffer.
+type tokenNeed uint8
+
+const (
+	needNone      tokenNeed = iota // the token is read, not written
+	needSignature                  // MakeSignature: SIZES.MaxSignature
+	needTrailer                    // EncryptMessage: SIZES.SecurityTrailer
+)
+
 // protect is the shared preamble of the four message calls: it returns
 // the locked, usable context and the token buffer index.
-func (p *Process) protect(op backend.Op, h backend.Handle, qop uint32, msg []backend.Buffer, minToken uint32) (*ctxEntry, int, error) {
+func (p *Process) protect(op backend.Op, h backend.Handle, qop uint32, msg []backend.Buffer, need tokenNeed) (*ctxEntry, int, error) {
 	if qop != 0 {
 		return nil, 0, errf(op, "", backend.StatusQOPNotSupported, "quality of protection %#x is not supported", qop)
 	}
@@ -122,6 +127,13 @@ func (p *Process) protect(op backend.Op, h backend.Handle, qop uint32, msg []bac
 	if t < 0 {
 		return fail(errf(op, name, backend.StatusInvalidToken, "no SECBUFFER_TOKEN buffer"))
 	}
+	var minToken uint32
+	switch need {
+	case needSignature:
+		minToken = c.sess.sizes().MaxSignature
+	case needTrailer:
+		minToken = c.sess.sizes().SecurityTrailer
+	}
 	if uint32(len(msg[t].Data)) < minToken {
 		return fail(errf(op, name, backend.StatusBufferTooSmall, "the token buffer holds %d bytes, %d are needed", len(msg[t].Data), minToken))
 	}
@@ -131,27 +143,27 @@ func (p *Process) protect(op backend.Op, h backend.Handle, qop uint32, msg []bac
 // MakeSignature signs the DATA buffers into the TOKEN buffer.
 func (p *Process) MakeSignature(h backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
 	const op = backend.OpMakeSignature
-	c, t, err := p.protect(op, h, qop, msg, ntlm.SignatureSize)
+	c, t, err := p.protect(op, h, qop, msg, needSignature)
 	if err != nil {
 		return err
 	}
 	defer c.mu.Unlock()
 	data, _ := dataOf(msg)
-	msg[t].Data = msg[t].Data[:copy(msg[t].Data, c.sess.Sign(data))]
+	msg[t].Data = msg[t].Data[:c.sess.sign(data, msg[t].Data)]
 	return nil
 }
 
 // VerifySignature checks the TOKEN buffer against the DATA buffers.
 func (p *Process) VerifySignature(h backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
 	const op = backend.OpVerifySignature
-	c, t, err := p.protect(op, h, 0, msg, 0)
+	c, t, err := p.protect(op, h, 0, msg, needNone)
 	if err != nil {
 		return 0, err
 	}
 	defer c.mu.Unlock()
 	data, _ := dataOf(msg)
-	if err := c.sess.Verify(data, msg[t].Data); err != nil {
-		return 0, backend.NewError(op, c.pkg.info.Name, ntlmStatus(err), "signature refused", err)
+	if err := c.sess.verify(data, msg[t].Data); err != nil {
+		return 0, mechFailure(op, c.pkg.info.Name, "signature refused", err)
 	}
 	return 0, nil
 }
@@ -160,18 +172,17 @@ func (p *Process) VerifySignature(h backend.Handle, msg []backend.Buffer, seq ui
 // signature into the TOKEN buffer.
 func (p *Process) EncryptMessage(h backend.Handle, qop uint32, msg []backend.Buffer, seq uint32) error {
 	const op = backend.OpEncryptMessage
-	c, t, err := p.protect(op, h, qop, msg, ntlm.SignatureSize)
+	c, t, err := p.protect(op, h, qop, msg, needTrailer)
 	if err != nil {
 		return err
 	}
 	defer c.mu.Unlock()
 	data, single := dataOf(msg)
 	if single {
-		c.sess.SealInPlace(data, msg[t].Data)
-		msg[t].Data = msg[t].Data[:ntlm.SignatureSize]
+		msg[t].Data = msg[t].Data[:c.sess.sealInPlace(data, msg[t].Data)]
 		return nil
 	}
-	sealed, sig := c.sess.Seal(data)
+	sealed, sig := c.sess.seal(data)
 	scatter(msg, sealed)
 	msg[t].Data = msg[t].Data[:copy(msg[t].Data, sig)]
 	return nil
@@ -181,21 +192,21 @@ func (p *Process) EncryptMessage(h backend.Handle, qop uint32, msg []backend.Buf
 // place. A refused message leaves the context as it was.
 func (p *Process) DecryptMessage(h backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
 	const op = backend.OpDecryptMessage
-	c, t, err := p.protect(op, h, 0, msg, 0)
+	c, t, err := p.protect(op, h, 0, msg, needNone)
 	if err != nil {
 		return 0, err
 	}
 	defer c.mu.Unlock()
 	data, single := dataOf(msg)
 	if single {
-		if err := c.sess.UnsealInPlace(data, msg[t].Data); err != nil {
-			return 0, backend.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
+		if err := c.sess.unsealInPlace(data, msg[t].Data); err != nil {
+			return 0, mechFailure(op, c.pkg.info.Name, "message refused", err)
 		}
 		return 0, nil
 	}
-	plain, err := c.sess.Unseal(data, msg[t].Data)
+	plain, err := c.sess.unseal(data, msg[t].Data)
 	if err != nil {
-		return 0, backend.NewError(op, c.pkg.info.Name, ntlmStatus(err), "message refused", err)
+		return 0, mechFailure(op, c.pkg.info.Name, "message refused", err)
 	}
 	scatter(msg, plain)
 	return 0, nil

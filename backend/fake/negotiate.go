@@ -3,146 +3,385 @@ package fake
 import (
 	"encoding/asn1"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/gosspi/gosspi/backend"
+	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/internal/spnego"
 )
 
-// The fake's Negotiate package is SPNEGO (RFC 4178, MS-SPNG) with NTLM as
-// its only mechanism, as Windows runs it between hosts without a domain:
+// The fake's Negotiate package is SPNEGO (RFC 4178, MS-SPNG) over the
+// registered mechanisms that have an OID, in registry order (today NTLM
+// alone), as Windows runs it between hosts without a domain:
 //
 //	client                                   server
-//	NegTokenInit{NTLMSSP, NEGOTIATE}    ->
+//	NegTokenInit{mechs, NEGOTIATE}      ->
 //	                                    <-   NegTokenResp{accept-incomplete, NTLMSSP, CHALLENGE}
 //	NegTokenResp{AUTHENTICATE, MIC}     ->   (verifies the client's mechListMIC)
 //	                                    <-   NegTokenResp{accept-completed, MIC}
 //	(verifies the server's mechListMIC)
 //
-// The mechListMICs are NTLM signatures over the DER MechTypeList, so each
-// side's first sequence number is spent on them, as on Windows.
+// The mechListMICs are signatures of the chosen mechanism's session over
+// the DER MechTypeList, so each side's first sequence number is spent on
+// them, as on Windows.
 
-// errWrongMech is the cause when a peer offers no NTLM.
-var errWrongMech = errors.New("fake: the emulated Negotiate speaks only NTLM")
-
-// wrapInit puts the NTLM NEGOTIATE into a NegTokenInit offering NTLM and
-// remembers the MechTypeList for the MICs.
-func (c *ctxEntry) wrapInit(negotiate []byte) ([]byte, error) {
-	mechs := []asn1.ObjectIdentifier{spnego.OIDNTLMSSP}
-	list, err := spnego.MechTypeListDER(mechs)
-	if err != nil {
-		return nil, err
-	}
-	c.spnego, c.mechList = true, list
-	return (&spnego.NegTokenInit{MechTypes: mechs, MechToken: negotiate}).Marshal()
+// negotiatePkg carries the values Windows reports for Negotiate. Its
+// contexts report the package they run for SIZES and PACKAGE_INFO.
+var negotiatePkg = &pkgDesc{
+	info: backend.PackageInfo{
+		Name:         "Negotiate",
+		Comment:      "Microsoft Package Negotiator",
+		Capabilities: 0x00083BB3,
+		Version:      1,
+		RPCID:        9,
+		MaxToken:     48256,
+	},
+	mech: negotiateMech{},
 }
 
-// unwrapInit takes the NTLM NEGOTIATE out of the client's NegTokenInit.
-func (c *ctxEntry) unwrapInit(op backend.Op, in []byte) ([]byte, error) {
-	name := c.pkg.info.Name
-	init, err := spnego.ParseNegTokenInit(in)
-	if err != nil {
-		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "not a SPNEGO NegTokenInit", err)
-	}
-	// The optimistic token belongs to the first mechanism offered; the
-	// fake has no Kerberos to fall back from, so NTLM must come first.
-	if !init.MechTypes[0].Equal(spnego.OIDNTLMSSP) || len(init.MechToken) == 0 {
-		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "the client's first mechanism is not NTLM with a token", errWrongMech)
-	}
-	list, err := spnego.MechTypeListDER(init.MechTypes)
-	if err != nil {
-		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "the MechTypeList does not encode", err)
-	}
-	c.spnego, c.mechList = true, list
-	return init.MechToken, nil
+// offer is what Negotiate offers and accepts, fixed when the package
+// initializes.
+var offer = newNegOffer(packages)
+
+type negOffer struct {
+	mechs []*pkgDesc // most preferred first
+	oids  []asn1.ObjectIdentifier
+	list  []byte // DER MechTypeList of oids: what a client's MICs cover
+	names string // "NTLM", "Kerberos or NTLM", for people
 }
 
-// wrapChallenge puts the server's CHALLENGE into its first NegTokenResp.
-func wrapChallenge(challenge []byte) ([]byte, error) {
-	return (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: spnego.OIDNTLMSSP, ResponseToken: challenge}).Marshal()
+// newNegOffer collects the mechanisms with an OID. The registry is fixed
+// at build time, so an OID that does not encode is a bug of this package.
+func newNegOffer(reg []*pkgDesc) *negOffer {
+	o := &negOffer{}
+	var names []string
+	for _, d := range reg {
+		if d.oid != nil {
+			o.mechs = append(o.mechs, d)
+			o.oids = append(o.oids, d.oid)
+			names = append(names, d.info.Name)
+		}
+	}
+	list, err := spnego.MechTypeListDER(o.oids)
+	if err != nil || len(o.mechs) == 0 {
+		panic(fmt.Sprintf("fake: Negotiate cannot offer %v: %v", o.oids, err))
+	}
+	o.list = list
+	o.names = strings.Join(names, " or ")
+	return o
+}
+
+// find returns the offered mechanism with the given OID, or nil.
+func (o *negOffer) find(oid asn1.ObjectIdentifier) *pkgDesc {
+	for _, d := range o.mechs {
+		if d.oid.Equal(oid) {
+			return d
+		}
+	}
+	return nil
+}
+
+// named returns the offered mechanism of the given package name, or nil.
+func (o *negOffer) named(name []byte) *pkgDesc {
+	for _, d := range o.mechs {
+		if d.info.Name == string(name) {
+			return d
+		}
+	}
+	return nil
+}
+
+// errWrongMech is the cause when a peer offers no mechanism the fake has.
+var errWrongMech = errors.New("fake: the emulated Negotiate speaks only " + offer.names)
+
+// negotiateMech is SPNEGO: it runs the chosen mechanism's handshake inside
+// its tokens and then is that mechanism's session.
+type negotiateMech struct{}
+
+// client starts with the most preferred mechanism, whose first token goes
+// optimistically into the NegTokenInit.
+func (negotiateMech) client(h *host, cfg clientConfig) handshake {
+	d := offer.mechs[0]
+	return &negotiator{mech: d, inner: d.mech.client(h, cfg), mechList: offer.list}
+}
+
+func (negotiateMech) server(*host) handshake { return &negotiator{server: true} }
+
+// A Negotiate context is granted what its first mechanism grants, the one
+// the client starts with and the server takes when the client's token is
+// for it.
+func (negotiateMech) clientFlags(req flags.ClientReq) flags.ClientRet {
+	return offer.mechs[0].mech.clientFlags(req)
+}
+
+func (negotiateMech) serverFlags(req flags.ServerReq) flags.ServerRet {
+	return offer.mechs[0].mech.serverFlags(req)
+}
+
+// negState is the position of one side in the SPNEGO exchange.
+type negState uint8
+
+const (
+	negStart       negState = iota // nothing sent (client) or received (server)
+	negMech                        // the mechanism's exchange runs
+	negAwaitingMIC                 // client: the mechanism is done, the server's MIC is due
+	negDone                        // established: the negotiator is the session
+)
+
+// negotiator is one side of a Negotiate context: a handshake until it is
+// done, then the chosen mechanism's session, packed with Negotiate's state
+// layout around the mechanism's.
+type negotiator struct {
+	server   bool
+	state    negState
+	mech     *pkgDesc  // the chosen mechanism
+	inner    handshake // its handshake, until it yields the session
+	sess     session   // its session, from the end of its handshake
+	mechList []byte    // the DER MechTypeList the mechListMICs cover
+}
+
+func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
+	if n.server {
+		return n.serverStep(h, in)
+	}
+	return n.clientStep(h, in)
+}
+
+// clientStep sends the NegTokenInit, answers the server's first reply with
+// the mechanism's next token and the client's MIC, and checks the server's
+// MIC.
+func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
+	if n.state == negStart {
+		out, err := n.inner.step(h, in)
+		if err != nil {
+			return stepOut{}, err
+		}
+		tok, err := (&spnego.NegTokenInit{MechTypes: offer.oids, MechToken: out.token}).Marshal()
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenInit", err)
+		}
+		n.state = negMech
+		return stepOut{token: tok, runs: n.mech}, nil
+	}
+	resp, err := parseResp(in.token)
+	if err != nil {
+		return stepOut{}, err
+	}
+	switch n.state {
+	case negAwaitingMIC:
+		if resp.NegState != spnego.AcceptCompleted {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "the server's last token does not complete the negotiation", nil)
+		}
+		if len(resp.MechListMIC) == 0 {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "the server sent no mechListMIC", nil)
+		}
+		if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
+			return stepOut{}, refuse(backend.StatusMessageAltered, "the server's mechListMIC does not verify", causeOf(err))
+		}
+		n.state = negDone
+		return stepOut{sess: n}, nil
+	case negMech:
+		if resp.NegState != spnego.AcceptIncomplete || !resp.SupportedMech.Equal(n.mech.oid) || len(resp.ResponseToken) == 0 {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "the server did not continue with "+n.mech.info.Name, errWrongMech)
+		}
+		out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+		if err != nil {
+			return stepOut{}, err
+		}
+		if out.sess == nil {
+			return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" needs more than one round trip inside Negotiate", nil)
+		}
+		n.inner, n.sess = nil, out.sess
+		tok, err := (&spnego.NegTokenResp{NegState: spnego.NegStateAbsent, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+		if err != nil {
+			return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+		}
+		n.state = negAwaitingMIC
+		return stepOut{token: tok}, nil
+	}
+	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
+}
+
+// serverStep takes the mechanism's token out of the client's NegTokenInit
+// and answers it, then verifies the client's last token and MIC and
+// answers with its own MIC.
+func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
+	if n.state == negStart {
+		init, err := spnego.ParseNegTokenInit(in.token)
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "not a SPNEGO NegTokenInit", err)
+		}
+		// The optimistic token belongs to the first mechanism offered;
+		// the fake does not ask for another one, so the client's first
+		// mechanism must be one it has, with its token.
+		d := offer.find(init.MechTypes[0])
+		if d == nil || len(init.MechToken) == 0 {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "the client's first mechanism is not "+offer.names+" with a token", errWrongMech)
+		}
+		list := offer.list
+		if !sameOIDs(init.MechTypes, offer.oids) {
+			if list, err = spnego.MechTypeListDER(init.MechTypes); err != nil {
+				return stepOut{}, refuse(backend.StatusInvalidToken, "the MechTypeList does not encode", err)
+			}
+		}
+		inner := d.mech.server(h)
+		out, err := inner.step(h, stepIn{token: init.MechToken, bindings: in.bindings})
+		if err != nil {
+			return stepOut{}, err
+		}
+		if out.sess != nil {
+			inner.destroy()
+			out.sess.destroy()
+			return stepOut{}, abort(backend.StatusInternalError, d.info.Name+" finishes in one token, which the emulated Negotiate does not support", nil)
+		}
+		tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: d.oid, ResponseToken: out.token}).Marshal()
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
+		}
+		n.mech, n.inner, n.mechList, n.state = d, inner, list, negMech
+		return stepOut{token: tok, runs: d}, nil
+	}
+	if n.state != negMech {
+		return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
+	}
+	resp, err := parseResp(in.token)
+	if err != nil {
+		return stepOut{}, err
+	}
+	// The client's MIC comes with the mechanism's last token. Checking for
+	// it first keeps a token without it from using up the mechanism's one
+	// attempt.
+	if len(resp.ResponseToken) == 0 || len(resp.MechListMIC) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the client's NegTokenResp lacks its AUTHENTICATE or mechListMIC", nil)
+	}
+	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+	if err != nil {
+		return stepOut{}, err
+	}
+	if out.sess == nil {
+		return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" needs more than one round trip inside Negotiate", nil)
+	}
+	n.inner, n.sess = nil, out.sess
+	// From here on a failure ends the handshake: the mechanism is done.
+	if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
+		return stepOut{}, abort(backend.StatusMessageAltered, "the client's mechListMIC does not verify", causeOf(err))
+	}
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptCompleted, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	n.state = negDone
+	out.token, out.sess = tok, n
+	return out, nil
+}
+
+// mic signs the MechTypeList with the mechanism's session.
+func (n *negotiator) mic() []byte {
+	sig := make([]byte, n.sess.sizes().MaxSignature)
+	return sig[:n.sess.sign(n.mechList, sig)]
+}
+
+func sameOIDs(a, b []asn1.ObjectIdentifier) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseResp parses a NegTokenResp and refuses a rejection.
-func parseResp(op backend.Op, name string, in []byte) (*spnego.NegTokenResp, error) {
+func parseResp(in []byte) (*spnego.NegTokenResp, error) {
 	resp, err := spnego.ParseNegTokenResp(in)
 	if err != nil {
-		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "not a SPNEGO NegTokenResp", err)
+		return nil, refuse(backend.StatusInvalidToken, "not a SPNEGO NegTokenResp", err)
 	}
 	if resp.NegState == spnego.Reject {
-		return nil, errf(op, name, backend.StatusLogonDenied, "the peer rejected the negotiation")
+		return nil, refuse(backend.StatusLogonDenied, "the peer rejected the negotiation", nil)
 	}
 	return resp, nil
 }
 
-// negotiateClientStep runs the client's second and third Negotiate steps;
-// c.mu is held.
-func (p *Process) negotiateClientStep(op backend.Op, c *ctxEntry, in []byte) ([]byte, error) {
-	name := c.pkg.info.Name
-	resp, err := parseResp(op, name, in)
-	if err != nil {
-		return nil, err
+// destroy zeroes the mechanism's session, or forgets its handshake.
+func (n *negotiator) destroy() {
+	if n.sess != nil {
+		n.sess.destroy()
+		n.sess = nil
 	}
-	if c.awaitingMIC {
-		if resp.NegState != spnego.AcceptCompleted {
-			return nil, errf(op, name, backend.StatusInvalidToken, "the server's last token does not complete the negotiation")
-		}
-		if len(resp.MechListMIC) == 0 {
-			return nil, errf(op, name, backend.StatusInvalidToken, "the server sent no mechListMIC")
-		}
-		if err := c.sess.Verify(c.mechList, resp.MechListMIC); err != nil {
-			return nil, backend.NewError(op, name, backend.StatusMessageAltered, "the server's mechListMIC does not verify", err)
-		}
-		p.establish(c)
-		return nil, nil
+	if n.inner != nil {
+		n.inner.destroy()
+		n.inner = nil
 	}
-	if resp.NegState != spnego.AcceptIncomplete || !resp.SupportedMech.Equal(spnego.OIDNTLMSSP) || len(resp.ResponseToken) == 0 {
-		return nil, backend.NewError(op, name, backend.StatusInvalidToken, "the server did not continue with NTLM", errWrongMech)
-	}
-	auth, err := p.clientFinish(op, c, resp.ResponseToken)
-	if err != nil {
-		return nil, err
-	}
-	out, err := (&spnego.NegTokenResp{NegState: spnego.NegStateAbsent, ResponseToken: auth, MechListMIC: c.sess.Sign(c.mechList)}).Marshal()
-	if err != nil {
-		return nil, backend.NewError(op, name, backend.StatusInternalError, "building NegTokenResp", err)
-	}
-	c.awaitingMIC = true
-	return out, nil
 }
 
-// negotiateServerFinish verifies the client's AUTHENTICATE and mechListMIC
-// and answers with its own MIC; c.mu is held. On failure the context is
-// not established.
-func (p *Process) negotiateServerFinish(op backend.Op, c *ctxEntry, input []backend.Buffer, in []byte) ([]byte, error) {
-	name := c.pkg.info.Name
-	resp, err := parseResp(op, name, in)
-	if err != nil {
-		return nil, err
-	}
-	if len(resp.ResponseToken) == 0 || len(resp.MechListMIC) == 0 {
-		return nil, errf(op, name, backend.StatusInvalidToken, "the client's NegTokenResp lacks its AUTHENTICATE or mechListMIC")
-	}
-	if err := p.serverFinish(op, c, input, resp.ResponseToken); err != nil {
-		return nil, err
-	}
-	fail := func(err error) ([]byte, error) {
-		c.established = false // the caller deletes the half-made context
-		return nil, err
-	}
-	if err := c.sess.Verify(c.mechList, resp.MechListMIC); err != nil {
-		return fail(backend.NewError(op, name, backend.StatusMessageAltered, "the client's mechListMIC does not verify", err))
-	}
-	out, err := (&spnego.NegTokenResp{NegState: spnego.AcceptCompleted, MechListMIC: c.sess.Sign(c.mechList)}).Marshal()
-	if err != nil {
-		return fail(backend.NewError(op, name, backend.StatusInternalError, "building NegTokenResp", err))
-	}
-	return out, nil
+// Once done, a negotiator is its mechanism's session.
+
+func (n *negotiator) sizes() backend.Sizes                      { return n.sess.sizes() }
+func (n *negotiator) sign(msg, sig []byte) int                  { return n.sess.sign(msg, sig) }
+func (n *negotiator) verify(msg, sig []byte) error              { return n.sess.verify(msg, sig) }
+func (n *negotiator) seal(msg []byte) (sealed, sig []byte)      { return n.sess.seal(msg) }
+func (n *negotiator) sealInPlace(msg, sig []byte) int           { return n.sess.sealInPlace(msg, sig) }
+func (n *negotiator) unseal(sealed, sig []byte) ([]byte, error) { return n.sess.unseal(sealed, sig) }
+func (n *negotiator) unsealInPlace(msg, sig []byte) error       { return n.sess.unsealInPlace(msg, sig) }
+func (n *negotiator) sessionKey() []byte                        { return n.sess.sessionKey() }
+func (n *negotiator) handshakeDone()                            { n.sess.handshakeDone() }
+
+// Negotiate's state layout, version 1: the chosen mechanism's package name
+// (one length byte, then the name), its state's layout version (one
+// byte), then its state. Format 1 blobs carry no version (0): their state
+// is NTLM's, the only mechanism Negotiate had then.
+const negStateV1 = 1
+
+func (n *negotiator) appendState(dst []byte, reset bool) (uint8, []byte) {
+	name := n.mech.info.Name
+	dst = append(dst, byte(len(name)))
+	dst = append(dst, name...)
+	at := len(dst)
+	dst = append(dst, 0)
+	v, dst := n.sess.appendState(dst, reset)
+	dst[at] = v
+	return negStateV1, dst
 }
 
-// selected returns the package a context of d actually runs: Negotiate
-// reports the mechanism it chose.
-func (d *pkgDesc) selected() *pkgDesc {
-	if d.spnego {
-		return ntlmPkg
+func (negotiateMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+	d, inner, state, err := decodeNegState(version, state)
+	if err != nil {
+		return nil, nil, refuse(backend.StatusInvalidToken, "the package state does not decode", err)
 	}
-	return d
+	sess, _, err := d.mech.restore(inner, state, server)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &negotiator{server: server, state: negDone, mech: d, sess: sess}, d, nil
+}
+
+// decodeNegState returns the mechanism of a Negotiate state, and the
+// version and bytes of the mechanism's state inside.
+func decodeNegState(version uint8, b []byte) (*pkgDesc, uint8, []byte, error) {
+	switch version {
+	case 0:
+		if d := lookupPackage("NTLM"); d != nil {
+			return d, 0, b, nil
+		}
+		return nil, 0, nil, errors.New("the unversioned Negotiate state is NTLM's, which this build does not have")
+	case negStateV1:
+		if len(b) < 2 || len(b) < 2+int(b[0]) {
+			return nil, 0, nil, fmt.Errorf("the Negotiate state of %d bytes is cut off", len(b))
+		}
+		name := b[1 : 1+b[0]]
+		d := offer.named(name)
+		if d == nil {
+			return nil, 0, nil, fmt.Errorf("the Negotiate state is of mechanism %q, which this build does not offer", name)
+		}
+		v := b[1+len(name)]
+		if v == 0 {
+			return nil, 0, nil, errors.New("the Negotiate state holds an unversioned mechanism state")
+		}
+		return d, v, b[2+len(name):], nil
+	}
+	return nil, 0, nil, fmt.Errorf("the Negotiate state version %d is newer than this build reads", version)
 }

@@ -21,6 +21,7 @@ type Process struct {
 	tag  uintptr // in every handle's Upper word: another process's handles never match
 	user *logon  // whose default credentials this process has, or nil
 	next atomic.Uint64
+	host host // what the mechanisms see of the machine
 
 	mu     sync.RWMutex
 	creds  map[uintptr]*credEntry
@@ -53,6 +54,7 @@ func (m *Machine) NewProcess(opts ...ProcessOption) *Process {
 	p := &Process{
 		m:      m,
 		tag:    uintptr(binary.LittleEndian.Uint64(tag[:])) | 1,
+		host:   newHost(m),
 		creds:  make(map[uintptr]*credEntry),
 		ctxs:   make(map[uintptr]*ctxEntry),
 		tokens: make(map[uintptr]*tokenEntry),
@@ -146,7 +148,8 @@ func (p *Process) AcquireCredentialsHandle(principal, pkg string, use flags.Cred
 	p.mu.Lock()
 	p.creds[id] = c
 	p.mu.Unlock()
-	// NTLM credentials do not expire; Windows reports the largest time.
+	// The emulated credentials do not expire; Windows reports the largest
+	// time for NTLM's.
 	return backend.Handle{Lower: id, Upper: p.tag}, neverExpires, nil
 }
 

@@ -1,0 +1,366 @@
+package fake
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/gosspi/gosspi/backend"
+	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
+	"github.com/gosspi/gosspi/internal/spnego"
+)
+
+// ntlmPkg is NTLM (MS-NLMP), with the values Windows reports for it.
+var ntlmPkg = &pkgDesc{
+	info: backend.PackageInfo{
+		Name:         "NTLM",
+		Comment:      "NTLM Security Package",
+		Capabilities: 0x00082B37,
+		Version:      1,
+		RPCID:        10,
+		MaxToken:     2888,
+	},
+	sizes: ntlmSizes,
+	oid:   spnego.OIDNTLMSSP,
+	mech:  ntlmMech{},
+}
+
+var ntlmSizes = backend.Sizes{MaxToken: 2888, MaxSignature: ntlm.SignatureSize, BlockSize: 0, SecurityTrailer: ntlm.SignatureSize}
+
+// ntlmMech is NTLMv2 with extended session security: NEGOTIATE,
+// CHALLENGE, AUTHENTICATE, then an ntlm.Session.
+type ntlmMech struct{}
+
+func (ntlmMech) client(h *host, cfg clientConfig) handshake {
+	return &ntlmClient{cl: ntlm.NewClient(ntlm.ClientConfig{
+		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
+		Workstation:         h.name(),
+		TargetSPN:           cfg.target,
+		ChannelBindingsHash: bindingsHash(cfg.bindings),
+		Rand:                h.rand(),
+		Now:                 h.clock(),
+	})}
+}
+
+func (ntlmMech) server(h *host) handshake {
+	return &ntlmServer{srv: ntlm.NewServer(ntlm.ServerConfig{
+		NetBIOSDomain: h.domain(), NetBIOSComputer: h.name(),
+		DNSDomain: h.dnsDomain, DNSComputer: h.dnsName,
+		Lookup: h.ntHash,
+		Rand:   h.rand(),
+		Now:    h.clock(),
+	})}
+}
+
+// clientFlags is what NTLM can grant of a client request.
+func (ntlmMech) clientFlags(req flags.ClientReq) flags.ClientRet {
+	const same = flags.ClientReqReplayDetect | flags.ClientReqSequenceDetect | flags.ClientReqConfidentiality |
+		flags.ClientReqIntegrity | flags.ClientReqConnection | flags.ClientReqIdentify | flags.ClientReqDatagram
+	ret := flags.ClientRet(req & same)
+	if req&flags.ClientReqAllocateMemory != 0 {
+		ret |= flags.ClientRetAllocatedMemory
+	}
+	return ret
+}
+
+// serverFlags is what NTLM can grant of a server request.
+func (ntlmMech) serverFlags(req flags.ServerReq) flags.ServerRet {
+	const same = flags.ServerReqReplayDetect | flags.ServerReqSequenceDetect | flags.ServerReqConfidentiality |
+		flags.ServerReqIntegrity | flags.ServerReqConnection | flags.ServerReqIdentify | flags.ServerReqDatagram
+	ret := flags.ServerRet(req & same)
+	if req&flags.ServerReqAllocateMemory != 0 {
+		ret |= flags.ServerRetAllocatedMemory
+	}
+	return ret
+}
+
+// ntHash is the NTLM server's view of the principal directory.
+func (h *host) ntHash(domain, user string) ([]byte, bool) {
+	p, ok := h.lookup(domain, user)
+	if !ok {
+		return nil, false
+	}
+	return p.ntHash, true
+}
+
+func bindingsHash(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	h := md5.Sum(b)
+	return h[:]
+}
+
+// ntlmStatus maps an internal/ntlm error onto its SSPI status.
+func ntlmStatus(err error) backend.Status {
+	switch {
+	case errors.Is(err, ntlm.ErrLogonDenied):
+		return backend.StatusLogonDenied
+	case errors.Is(err, ntlm.ErrMessageAltered):
+		return backend.StatusMessageAltered
+	case errors.Is(err, ntlm.ErrOutOfSequence):
+		return backend.StatusOutOfSequence
+	}
+	return backend.StatusInvalidToken
+}
+
+// ntlmClient is the initiator: NEGOTIATE on the first step, AUTHENTICATE
+// for the server's CHALLENGE on the second. ntlm.Client keeps the position
+// and refuses steps out of order. The session lives in the same
+// allocation.
+type ntlmClient struct {
+	cl   *ntlm.Client // nil once done
+	sess ntlmSession
+}
+
+func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
+	if c.cl == nil {
+		return stepOut{}, refuse(backend.StatusInternalError, "the NTLM handshake is over", nil)
+	}
+	if in.token == nil {
+		out, err := c.cl.Negotiate()
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInternalError, "building NEGOTIATE", err)
+		}
+		return stepOut{token: out}, nil
+	}
+	out, err := c.cl.Authenticate(in.token)
+	if err != nil {
+		return stepOut{}, refuse(ntlmStatus(err), "CHALLENGE refused", err)
+	}
+	key := c.cl.SessionKey()
+	sess, err := ntlm.NewSession(key, c.cl.NegotiatedFlags(), true)
+	clear(key)
+	if err != nil {
+		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
+	}
+	c.cl = nil
+	c.sess.s = sess
+	return stepOut{token: out, sess: &c.sess}, nil
+}
+
+// destroy drops the client; internal/ntlm keeps only the password's
+// ResponseKeyNT, which it does not let us zero.
+func (c *ntlmClient) destroy() { c.cl = nil }
+
+// ntlmServer is the acceptor: CHALLENGE for the client's NEGOTIATE, then
+// verification of its AUTHENTICATE. ntlm.Server allows one AUTHENTICATE,
+// so a refused one ends what the context can do.
+type ntlmServer struct {
+	srv        *ntlm.Server // nil once done
+	challenged bool
+	sess       ntlmSession
+}
+
+func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
+	if s.srv == nil {
+		return stepOut{}, refuse(backend.StatusInternalError, "the NTLM handshake is over", nil)
+	}
+	if !s.challenged {
+		out, err := s.srv.Challenge(in.token)
+		if err != nil {
+			return stepOut{}, refuse(ntlmStatus(err), "NEGOTIATE refused", err)
+		}
+		s.challenged = true
+		return stepOut{token: out}, nil
+	}
+	res, err := s.srv.Authenticate(in.token)
+	if err != nil {
+		return stepOut{}, refuse(ntlmStatus(err), "AUTHENTICATE refused", err)
+	}
+	defer clear(res.SessionKey)
+	// A client that sent no bindings (or zeros) is not checked, as on
+	// Windows without extended protection required.
+	if b := in.bindings; b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
+		if !bytes.Equal(bindingsHash(b), res.ChannelBindings) {
+			return stepOut{}, refuse(backend.StatusBadBindings, "the client's channel bindings differ from the server's", nil)
+		}
+	}
+	pr, ok := h.lookup(res.Domain, res.User)
+	if !ok { // removed between CHALLENGE and AUTHENTICATE
+		return stepOut{}, refuse(backend.StatusLogonDenied, "unknown user", nil)
+	}
+	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
+	if err != nil {
+		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
+	}
+	s.srv = nil
+	s.sess.s = sess
+	return stepOut{
+		sess: &s.sess,
+		peer: tokenIdentity{domain: pr.domain, user: pr.user, sid: pr.sid, groups: pr.groups},
+		spn:  res.TargetName,
+	}, nil
+}
+
+func (s *ntlmServer) destroy() { s.srv = nil }
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ntlmSession is NTLM session security and the position RESET_NEW
+// returns to.
+type ntlmSession struct {
+	s    *ntlm.Session
+	base counters
+}
+
+// counters is the per-message position of an NTLM session.
+type counters struct {
+	sendSeq, recvSeq       uint32
+	sendStream, recvStream uint64
+}
+
+func (s *ntlmSession) sizes() backend.Sizes { return ntlmSizes }
+
+// sign copies out of Sign, which the compiler inlines here, so the
+// signature it makes stays on the stack.
+func (s *ntlmSession) sign(msg, sig []byte) int { return copy(sig, s.s.Sign(msg)) }
+
+func (s *ntlmSession) verify(msg, sig []byte) error {
+	if err := s.s.Verify(msg, sig); err != nil {
+		return refuse(ntlmStatus(err), "", err)
+	}
+	return nil
+}
+
+func (s *ntlmSession) seal(msg []byte) (sealed, sig []byte) { return s.s.Seal(msg) }
+
+func (s *ntlmSession) sealInPlace(msg, sig []byte) int {
+	s.s.SealInPlace(msg, sig)
+	return ntlm.SignatureSize
+}
+
+func (s *ntlmSession) unseal(sealed, sig []byte) ([]byte, error) {
+	plain, err := s.s.Unseal(sealed, sig)
+	if err != nil {
+		return nil, refuse(ntlmStatus(err), "", err)
+	}
+	return plain, nil
+}
+
+func (s *ntlmSession) unsealInPlace(msg, sig []byte) error {
+	if err := s.s.UnsealInPlace(msg, sig); err != nil {
+		return refuse(ntlmStatus(err), "", err)
+	}
+	return nil
+}
+
+func (s *ntlmSession) sessionKey() []byte {
+	st := s.s.State()
+	key := bytes.Clone(st.SessionKey[:])
+	clear(st.SessionKey[:])
+	return key
+}
+
+func (s *ntlmSession) handshakeDone() {
+	st := s.s.State()
+	clear(st.SessionKey[:])
+	s.base = counters{st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream}
+}
+
+func (s *ntlmSession) destroy() { s.s.Destroy() }
+
+// NTLM state layouts in a packed context. Version 1 is 69 bytes: key 16,
+// flags 4, client 1, the two sequence numbers 4+4 and keystream positions
+// 8+8, then the same four for the post-handshake position that RESET_NEW
+// returns to. Format 1 blobs carry no version (0): they hold either that
+// layout or, from the first release, its first 45 bytes, which mean
+// position zero after the handshake, right for the NTLM contexts they
+// could hold.
+const (
+	ntlmStateV1    = 1
+	ntlmStateLenV0 = 16 + 4 + 1 + 4 + 4 + 8 + 8
+	ntlmStateLenV1 = ntlmStateLenV0 + 4 + 4 + 8 + 8
+)
+
+func (s *ntlmSession) appendState(dst []byte, reset bool) (uint8, []byte) {
+	st := s.s.State()
+	defer clear(st.SessionKey[:])
+	if reset {
+		st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream = s.base.sendSeq, s.base.recvSeq, s.base.sendStream, s.base.recvStream
+	}
+	dst = append(dst, st.SessionKey[:]...)
+	dst = binary.LittleEndian.AppendUint32(dst, st.Flags)
+	client := byte(0)
+	if st.Client {
+		client = 1
+	}
+	dst = append(dst, client)
+	dst = binary.LittleEndian.AppendUint32(dst, st.SendSeq)
+	dst = binary.LittleEndian.AppendUint32(dst, st.RecvSeq)
+	dst = binary.LittleEndian.AppendUint64(dst, st.SendStream)
+	dst = binary.LittleEndian.AppendUint64(dst, st.RecvStream)
+	dst = binary.LittleEndian.AppendUint32(dst, s.base.sendSeq)
+	dst = binary.LittleEndian.AppendUint32(dst, s.base.recvSeq)
+	dst = binary.LittleEndian.AppendUint64(dst, s.base.sendStream)
+	dst = binary.LittleEndian.AppendUint64(dst, s.base.recvStream)
+	return ntlmStateV1, dst
+}
+
+// decodeNTLMState reads an NTLM state of the given layout version.
+func decodeNTLMState(version uint8, b []byte) (ntlm.SessionState, counters, error) {
+	switch version {
+	case 0:
+		if len(b) != ntlmStateLenV1 && len(b) != ntlmStateLenV0 {
+			return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLenV1)
+		}
+	case ntlmStateV1:
+		if len(b) != ntlmStateLenV1 {
+			return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLenV1)
+		}
+	default:
+		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state version %d is newer than this build reads", version)
+	}
+	if b[20] > 1 {
+		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state has side byte %d", b[20])
+	}
+	st := ntlm.SessionState{
+		Flags:      binary.LittleEndian.Uint32(b[16:]),
+		Client:     b[20] == 1,
+		SendSeq:    binary.LittleEndian.Uint32(b[21:]),
+		RecvSeq:    binary.LittleEndian.Uint32(b[25:]),
+		SendStream: binary.LittleEndian.Uint64(b[29:]),
+		RecvStream: binary.LittleEndian.Uint64(b[37:]),
+	}
+	copy(st.SessionKey[:], b[0:16])
+	var base counters
+	if len(b) == ntlmStateLenV1 {
+		base = counters{
+			sendSeq:    binary.LittleEndian.Uint32(b[45:]),
+			recvSeq:    binary.LittleEndian.Uint32(b[49:]),
+			sendStream: binary.LittleEndian.Uint64(b[53:]),
+			recvStream: binary.LittleEndian.Uint64(b[61:]),
+		}
+	}
+	if base.sendSeq > st.SendSeq || base.recvSeq > st.RecvSeq || base.sendStream > st.SendStream || base.recvStream > st.RecvStream {
+		clear(st.SessionKey[:])
+		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is behind its post-handshake position")
+	}
+	return st, base, nil
+}
+
+func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+	ss, base, err := decodeNTLMState(version, state)
+	if err != nil {
+		return nil, nil, refuse(backend.StatusInvalidToken, "the package state does not decode", err)
+	}
+	defer clear(ss.SessionKey[:])
+	if ss.Client == server {
+		return nil, nil, refuse(backend.StatusInvalidToken, "the package state contradicts the context's side", nil)
+	}
+	sess, err := ntlm.RestoreSession(ss)
+	if err != nil {
+		return nil, nil, refuse(backend.StatusInvalidToken, "the session state does not restore", err)
+	}
+	return &ntlmSession{s: sess, base: base}, nil, nil
+}
