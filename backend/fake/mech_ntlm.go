@@ -268,6 +268,10 @@ func (s *ntlmSession) handshakeDone() {
 	s.base = counters{st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream}
 }
 
+// mechListMICsDone restarts both RC4 streams once SPNEGO's mechListMICs
+// are exchanged, keeping the sequence numbers (MS-SPNG 3.2.5.1).
+func (s *ntlmSession) mechListMICsDone() { s.s.ResetStreams() }
+
 func (s *ntlmSession) destroy() { s.s.Destroy() }
 
 // NTLM state layouts in a packed context. Version 1 is 69 bytes: key 16,

@@ -24,7 +24,11 @@ import (
 //
 // The mechListMICs are signatures of the chosen mechanism's session over
 // the DER MechTypeList, so each side's first sequence number is spent on
-// them, as on Windows.
+// them, as on Windows. Once both are exchanged, both sides restart the
+// mechanism's per-message state where the mechanism says so: NTLM resets
+// its RC4 sealing handles, but not its sequence numbers (MS-SPNG 3.2.5.1),
+// so the first message after the handshake is protected with the RC4
+// state the mechListMIC started from and sequence number 1.
 
 // negotiatePkg carries the values Windows reports for Negotiate. Its
 // contexts report the package they run for SIZES and PACKAGE_INFO.
@@ -179,6 +183,7 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 		if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
 			return stepOut{}, refuse(backend.StatusMessageAltered, "the server's mechListMIC does not verify", causeOf(err))
 		}
+		n.micsExchanged()
 		n.state = negDone
 		return stepOut{sess: n}, nil
 	case negMech:
@@ -271,9 +276,24 @@ func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
 	if err != nil {
 		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
 	}
+	n.micsExchanged()
 	n.state = negDone
 	out.token, out.sess = tok, n
 	return out, nil
+}
+
+// micResetter is a session whose per-message state restarts once SPNEGO's
+// mechListMICs have been exchanged over it: NTLM's RC4 handles.
+type micResetter interface {
+	mechListMICsDone()
+}
+
+// micsExchanged is called on each side once both mechListMICs have been
+// made and checked.
+func (n *negotiator) micsExchanged() {
+	if r, ok := n.sess.(micResetter); ok {
+		r.mechListMICsDone()
+	}
 }
 
 // mic signs the MechTypeList with the mechanism's session.

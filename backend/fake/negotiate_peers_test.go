@@ -1,0 +1,131 @@
+package fake_test
+
+import (
+	"bytes"
+	"encoding/asn1"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosspi/gosspi/backend/fake"
+	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
+	"github.com/gosspi/gosspi/internal/spnego"
+)
+
+// The Negotiate acceptor against what real SPNEGO peers send (RFC 4178,
+// MS-SPNG), with clients driven by hand from internal/ntlm and
+// internal/spnego, so each token can be what a real peer sends rather
+// than what the fake's own initiator does. The live interop tier
+// (internal/interop) holds the same against MIT and Samba, and
+// internal/capture/replay replays what they said.
+
+const (
+	peerDomain   = "CONTOSO"
+	peerUser     = "alice"
+	peerPassword = "Passw0rd!"
+)
+
+// negServer is a fake Negotiate acceptor on a machine that knows alice.
+func negServer(t *testing.T) (*fake.Process, *sspictx.ServerContext) {
+	t.Helper()
+	store, proc := fake.NewTestStore(t, fake.User{Domain: peerDomain, Name: peerUser, Password: peerPassword},
+		fake.WithMachineConfig(fake.MachineConfig{Name: "WEB01", Domain: peerDomain}))
+	cred, err := store.AcquireCredentials("Negotiate", flags.Inbound, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cred.Release() })
+	s := cred.NewServerContext(flags.ServerReqIntegrity | flags.ServerReqConfidentiality)
+	t.Cleanup(func() { _ = s.Delete() })
+	return proc, s
+}
+
+// spnegoClient is an initiator made of the internal NTLM client and
+// session, which speaks to the fake as a real peer does.
+type spnegoClient struct {
+	t    *testing.T
+	cl   *ntlm.Client
+	sess *ntlm.Session
+	list []byte // the DER MechTypeList the MICs cover
+}
+
+func newSPNEGOClient(t *testing.T, mechs []asn1.ObjectIdentifier) *spnegoClient {
+	list, err := spnego.MechTypeListDER(mechs)
+	require.NoError(t, err)
+	return &spnegoClient{t: t, list: list, cl: ntlm.NewClient(ntlm.ClientConfig{
+		User: peerUser, Domain: peerDomain, Password: peerPassword, TargetSPN: "HTTP/web01.contoso.test",
+	})}
+}
+
+// authenticate answers the CHALLENGE and derives the client's session.
+func (c *spnegoClient) authenticate(challenge []byte) []byte {
+	auth, err := c.cl.Authenticate(challenge)
+	require.NoError(c.t, err)
+	key := c.cl.SessionKey()
+	c.sess, err = ntlm.NewSession(key, c.cl.NegotiatedFlags(), true)
+	require.NoError(c.t, err)
+	return auth
+}
+
+func marshalResp(t *testing.T, r *spnego.NegTokenResp) []byte {
+	t.Helper()
+	b, err := r.Marshal()
+	require.NoError(t, err)
+	return b
+}
+
+func parseResp(t *testing.T, b []byte) *spnego.NegTokenResp {
+	t.Helper()
+	r, err := spnego.ParseNegTokenResp(b)
+	require.NoError(t, err)
+	return r
+}
+
+// After the mechListMICs both sides restart their RC4 streams and keep
+// their sequence numbers (MS-SPNG 3.2.5.1), as MIT, Samba and Heimdal do:
+// the server's first message after the handshake opens with a client
+// session that was reset, and has sequence number 1. RESET_NEW returns an
+// exported context to that same state.
+func TestNegotiateRC4Reset(t *testing.T) {
+	proc, s := negServer(t)
+	mechs := []asn1.ObjectIdentifier{spnego.OIDNTLMSSP}
+	c := newSPNEGOClient(t, mechs)
+	neg, err := c.cl.Negotiate()
+	require.NoError(t, err)
+	init, err := (&spnego.NegTokenInit{MechTypes: mechs, MechToken: neg}).Marshal()
+	require.NoError(t, err)
+	out, _, err := s.Step(init)
+	require.NoError(t, err)
+	auth := c.authenticate(parseResp(t, out).ResponseToken)
+	out, done, err := s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: auth, MechListMIC: c.sess.Sign(c.list)}))
+	require.NoError(t, err)
+	require.True(t, done)
+	require.NoError(t, c.sess.Verify(c.list, parseResp(t, out).MechListMIC))
+	c.sess.ResetStreams()
+
+	msg := []byte("first after the handshake")
+	tok, data, err := s.Seal(msg)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 0, 0, 0}, tok[12:], "the MIC spent sequence number 0")
+	first := append(bytes.Clone(tok), data...)
+	plain, err := c.sess.Unseal(data, tok)
+	require.NoError(t, err)
+	assert.Equal(t, msg, plain)
+	sealed, sig := c.sess.Seal([]byte("and back"))
+	plain, err = s.Unseal(sig, sealed)
+	require.NoError(t, err)
+	assert.Equal(t, "and back", string(plain))
+
+	// Exported with ResetNew after those messages, the context seals the
+	// first message again exactly as it did right after the handshake.
+	blob, err := s.Export(flags.ResetNew)
+	require.NoError(t, err)
+	other := sspictx.NewStore(proc.Machine().NewProcess())
+	imp, err := other.Import("Negotiate", blob, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, imp.Delete()) }()
+	tok, data, err = imp.Seal(msg)
+	require.NoError(t, err)
+	assert.Equal(t, first, append(bytes.Clone(tok), data...))
+}
