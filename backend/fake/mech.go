@@ -131,6 +131,11 @@ type stepOut struct {
 	// asked for ("" if it named none).
 	peer tokenIdentity
 	spn  string
+	// mechListMIC is set by a mechanism that requires SPNEGO's
+	// mechListMIC exchange even when it is the client's first choice
+	// (RFC 4178 section 5): NTLM, when the client's AUTHENTICATE_MESSAGE
+	// carries a MIC (MsvAvFlags 0x2).
+	mechListMIC bool
 }
 
 // session is an established context's message protection: the keys and

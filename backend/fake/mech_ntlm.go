@@ -190,9 +190,10 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 	s.srv = nil
 	s.sess.s = sess
 	return stepOut{
-		sess: &s.sess,
-		peer: tokenIdentity{domain: pr.domain, user: pr.user, sid: pr.sid, groups: pr.groups},
-		spn:  res.TargetName,
+		sess:        &s.sess,
+		peer:        tokenIdentity{domain: pr.domain, user: pr.user, sid: pr.sid, groups: pr.groups},
+		spn:         res.TargetName,
+		mechListMIC: res.MIC,
 	}, nil
 }
 

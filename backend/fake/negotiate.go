@@ -29,6 +29,14 @@ import (
 // its RC4 sealing handles, but not its sequence numbers (MS-SPNG 3.2.5.1),
 // so the first message after the handshake is protected with the RC4
 // state the mechListMIC started from and sequence number 1.
+//
+// The acceptor takes what real clients send besides (RFC 4178):
+//
+//   - When the client's first choice was taken, the mechListMIC exchange
+//     is optional unless the mechanism requires it (section 5): NTLM does
+//     when the AUTHENTICATE_MESSAGE carries a MIC (MsvAvFlags 0x2).
+//     Without a client MIC the acceptor sends none either (Samba's client
+//     sends neither MIC).
 
 // negotiatePkg carries the values Windows reports for Negotiate. Its
 // contexts report the package they run for SIZES and PACKAGE_INFO.
@@ -254,11 +262,10 @@ func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
 	if err != nil {
 		return stepOut{}, err
 	}
-	// The client's MIC comes with the mechanism's last token. Checking for
-	// it first keeps a token without it from using up the mechanism's one
-	// attempt.
-	if len(resp.ResponseToken) == 0 || len(resp.MechListMIC) == 0 {
-		return stepOut{}, refuse(backend.StatusInvalidToken, "the client's NegTokenResp lacks its AUTHENTICATE or mechListMIC", nil)
+	// Checking this first keeps a token without it from using up the
+	// mechanism's one attempt.
+	if len(resp.ResponseToken) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the client's NegTokenResp lacks its "+n.mech.info.Name+" token", nil)
 	}
 	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
 	if err != nil {
@@ -269,14 +276,22 @@ func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
 	}
 	n.inner, n.sess = nil, out.sess
 	// From here on a failure ends the handshake: the mechanism is done.
-	if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
-		return stepOut{}, abort(backend.StatusMessageAltered, "the client's mechListMIC does not verify", causeOf(err))
+	reply := spnego.NegTokenResp{NegState: spnego.AcceptCompleted, ResponseToken: out.token}
+	switch {
+	case len(resp.MechListMIC) > 0:
+		// A client MIC is verified and answered even where it is optional.
+		if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
+			return stepOut{}, abort(backend.StatusMessageAltered, "the client's mechListMIC does not verify", causeOf(err))
+		}
+		reply.MechListMIC = n.mic()
+		n.micsExchanged()
+	case out.mechListMIC:
+		return stepOut{}, abort(backend.StatusInvalidToken, "the client sent no mechListMIC, which its "+n.mech.info.Name+" token requires", nil)
 	}
-	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptCompleted, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+	tok, err := reply.Marshal()
 	if err != nil {
 		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
 	}
-	n.micsExchanged()
 	n.state = negDone
 	out.token, out.sess = tok, n
 	return out, nil

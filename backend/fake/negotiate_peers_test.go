@@ -129,3 +129,69 @@ func TestNegotiateRC4Reset(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, first, append(bytes.Clone(tok), data...))
 }
+
+// withoutTimestamp drops MsvAvTimestamp from a CHALLENGE_MESSAGE, so the
+// NTLM client answers without a MIC in its AUTHENTICATE_MESSAGE, as
+// Samba's client does. (The server checks the NTLMv2 response against the
+// target info the client echoes, not against what it sent.)
+func withoutTimestamp(t *testing.T, challenge []byte) []byte {
+	t.Helper()
+	ch, err := ntlm.ParseChallenge(challenge)
+	require.NoError(t, err)
+	var info ntlm.AVPairs
+	for _, p := range ch.TargetInfo {
+		if p.ID != ntlm.AvTimestamp {
+			info = append(info, p)
+		}
+	}
+	ch.TargetInfo = info
+	return ch.Marshal()
+}
+
+// The client's first choice was taken and its AUTHENTICATE_MESSAGE has
+// no MIC: the mechListMIC is optional (RFC 4178 section 5). A client that
+// sends none gets accept-completed without one, and as no MICs were
+// exchanged no RC4 stream restarts and the first message has sequence
+// number 0.
+func TestNegotiateOptionalMIC(t *testing.T) {
+	_, s := negServer(t)
+	mechs := []asn1.ObjectIdentifier{spnego.OIDNTLMSSP}
+	c := newSPNEGOClient(t, mechs)
+	neg, err := c.cl.Negotiate()
+	require.NoError(t, err)
+	init, err := (&spnego.NegTokenInit{MechTypes: mechs, MechToken: neg}).Marshal()
+	require.NoError(t, err)
+	out, _, err := s.Step(init)
+	require.NoError(t, err)
+	auth := c.authenticate(withoutTimestamp(t, parseResp(t, out).ResponseToken))
+	out, done, err := s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: auth}))
+	require.NoError(t, err)
+	require.True(t, done)
+	assert.Equal(t, &spnego.NegTokenResp{NegState: spnego.AcceptCompleted}, parseResp(t, out))
+
+	tok, data, err := s.Seal([]byte("no MICs before me"))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 0}, tok[12:])
+	plain, err := c.sess.Unseal(data, tok)
+	require.NoError(t, err)
+	assert.Equal(t, "no MICs before me", string(plain))
+}
+
+// The client's first choice was taken, but its AUTHENTICATE_MESSAGE
+// carries a MIC (the fake's CHALLENGE has a timestamp, so the NTLM client
+// sends one): NTLM then requires the mechListMIC too.
+func TestNegotiateNTLMMICRequiresMechListMIC(t *testing.T) {
+	_, s := negServer(t)
+	mechs := []asn1.ObjectIdentifier{spnego.OIDNTLMSSP}
+	c := newSPNEGOClient(t, mechs)
+	neg, err := c.cl.Negotiate()
+	require.NoError(t, err)
+	init, err := (&spnego.NegTokenInit{MechTypes: mechs, MechToken: neg}).Marshal()
+	require.NoError(t, err)
+	out, _, err := s.Step(init)
+	require.NoError(t, err)
+	auth := c.authenticate(parseResp(t, out).ResponseToken)
+	_, _, err = s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: auth}))
+	assert.ErrorIs(t, err, sspictx.StatusInvalidToken)
+	assert.ErrorContains(t, err, "requires")
+}
