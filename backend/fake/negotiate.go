@@ -32,6 +32,16 @@ import (
 //
 // The acceptor takes what real clients send besides (RFC 4178):
 //
+//   - An offer whose first mechanism the fake does not have (Kerberos,
+//     which every domain-joined client offers first) is answered with
+//     request-mic, the first offered mechanism it has as supportedMech,
+//     and no token: the optimistic token belongs to the other mechanism
+//     and is dropped (section 3.2). The client then starts that mechanism
+//     in its next NegTokenResp, and both mechListMICs are required
+//     (section 5).
+//   - An offer of the fake's mechanism first but without its token is
+//     answered with accept-incomplete and no token, for the client to
+//     start the mechanism next.
 //   - When the client's first choice was taken, the mechListMIC exchange
 //     is optional unless the mechanism requires it (section 5): NTLM does
 //     when the AUTHENTICATE_MESSAGE carries a MIC (MsvAvFlags 0x2).
@@ -135,10 +145,11 @@ func (negotiateMech) serverFlags(req flags.ServerReq) flags.ServerRet {
 type negState uint8
 
 const (
-	negStart       negState = iota // nothing sent (client) or received (server)
-	negMech                        // the mechanism's exchange runs
-	negAwaitingMIC                 // client: the mechanism is done, the server's MIC is due
-	negDone                        // established: the negotiator is the session
+	negStart         negState = iota // nothing sent (client) or received (server)
+	negAwaitingToken                 // server: the mechanism is chosen, its first token is due
+	negMech                          // the mechanism's exchange runs
+	negAwaitingMIC                   // client: the mechanism is done, the server's MIC is due
+	negDone                          // established: the negotiator is the session
 )
 
 // negotiator is one side of a Negotiate context: a handshake until it is
@@ -151,6 +162,9 @@ type negotiator struct {
 	inner    handshake // its handshake, until it yields the session
 	sess     session   // its session, from the end of its handshake
 	mechList []byte    // the DER MechTypeList the mechListMICs cover
+	// micRequired is set on a server that did not take the client's first
+	// mechanism: both mechListMICs are then due (RFC 4178 section 5).
+	micRequired bool
 }
 
 func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
@@ -195,7 +209,9 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 		n.state = negDone
 		return stepOut{sess: n}, nil
 	case negMech:
-		if resp.NegState != spnego.AcceptIncomplete || !resp.SupportedMech.Equal(n.mech.oid) || len(resp.ResponseToken) == 0 {
+		// The client sends its mechListMIC anyway, so a server that asks
+		// for it (request-mic) gets what it wants.
+		if (resp.NegState != spnego.AcceptIncomplete && resp.NegState != spnego.RequestMIC) || !resp.SupportedMech.Equal(n.mech.oid) || len(resp.ResponseToken) == 0 {
 			return stepOut{}, refuse(backend.StatusInvalidToken, "the server did not continue with "+n.mech.info.Name, errWrongMech)
 		}
 		out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
@@ -216,56 +232,117 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
 }
 
-// serverStep takes the mechanism's token out of the client's NegTokenInit
-// and answers it, then verifies the client's last token and MIC and
-// answers with its own MIC.
+// serverStep takes the client's offer and answers it, runs the chosen
+// mechanism's exchange inside NegTokenResps, and ends it with the
+// mechListMICs where they are due.
 func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
-	if n.state == negStart {
-		init, err := spnego.ParseNegTokenInit(in.token)
-		if err != nil {
-			return stepOut{}, refuse(backend.StatusInvalidToken, "not a SPNEGO NegTokenInit", err)
+	switch n.state {
+	case negStart:
+		return n.serverOffer(h, in)
+	case negAwaitingToken:
+		return n.serverFirstToken(h, in)
+	case negMech:
+		return n.serverFinish(h, in)
+	}
+	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
+}
+
+// serverOffer answers the client's NegTokenInit. The acceptor takes the
+// first mechanism of the client's list that it has (RFC 4178 section
+// 3.2). If that is the client's first choice and the client sent its
+// token, the mechanism answers it at once; otherwise the reply names the
+// mechanism and carries no token, and the client starts it next.
+func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
+	init, err := spnego.ParseNegTokenInit(in.token)
+	if err != nil {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "not a SPNEGO NegTokenInit", err)
+	}
+	var d *pkgDesc
+	for _, oid := range init.MechTypes {
+		if d = offer.find(oid); d != nil {
+			break
 		}
-		// The optimistic token belongs to the first mechanism offered;
-		// the fake does not ask for another one, so the client's first
-		// mechanism must be one it has, with its token.
-		d := offer.find(init.MechTypes[0])
-		if d == nil || len(init.MechToken) == 0 {
-			return stepOut{}, refuse(backend.StatusInvalidToken, "the client's first mechanism is not "+offer.names+" with a token", errWrongMech)
+	}
+	if d == nil {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the client offers none of "+offer.names, errWrongMech)
+	}
+	list := offer.list
+	if !sameOIDs(init.MechTypes, offer.oids) {
+		if list, err = spnego.MechTypeListDER(init.MechTypes); err != nil {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "the MechTypeList does not encode", err)
 		}
-		list := offer.list
-		if !sameOIDs(init.MechTypes, offer.oids) {
-			if list, err = spnego.MechTypeListDER(init.MechTypes); err != nil {
-				return stepOut{}, refuse(backend.StatusInvalidToken, "the MechTypeList does not encode", err)
-			}
+	}
+	first := d.oid.Equal(init.MechTypes[0])
+	inner := d.mech.server(h)
+	if !first || len(init.MechToken) == 0 {
+		resp := spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: d.oid}
+		if !first {
+			resp.NegState = spnego.RequestMIC
 		}
-		inner := d.mech.server(h)
-		out, err := inner.step(h, stepIn{token: init.MechToken, bindings: in.bindings})
-		if err != nil {
-			return stepOut{}, err
-		}
-		if out.sess != nil {
-			inner.destroy()
-			out.sess.destroy()
-			return stepOut{}, abort(backend.StatusInternalError, d.info.Name+" finishes in one token, which the emulated Negotiate does not support", nil)
-		}
-		tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: d.oid, ResponseToken: out.token}).Marshal()
+		tok, err := resp.Marshal()
 		if err != nil {
 			return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
 		}
-		n.mech, n.inner, n.mechList, n.state = d, inner, list, negMech
+		n.mech, n.inner, n.mechList, n.micRequired, n.state = d, inner, list, !first, negAwaitingToken
 		return stepOut{token: tok, runs: d}, nil
 	}
-	if n.state != negMech {
-		return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
+	out, err := inner.step(h, stepIn{token: init.MechToken, bindings: in.bindings})
+	if err != nil {
+		return stepOut{}, err
 	}
+	if out.sess != nil {
+		inner.destroy()
+		out.sess.destroy()
+		return stepOut{}, abort(backend.StatusInternalError, d.info.Name+" finishes in one token, which the emulated Negotiate does not support", nil)
+	}
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: d.oid, ResponseToken: out.token}).Marshal()
+	if err != nil {
+		return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	n.mech, n.inner, n.mechList, n.state = d, inner, list, negMech
+	return stepOut{token: tok, runs: d}, nil
+}
+
+// serverFirstToken answers the mechanism's first token, which the client
+// sent in a NegTokenResp after the server named the mechanism.
+func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
 	resp, err := parseResp(in.token)
 	if err != nil {
 		return stepOut{}, err
 	}
-	// Checking this first keeps a token without it from using up the
+	if len(resp.ResponseToken) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the client's NegTokenResp carries no "+n.mech.info.Name+" token", nil)
+	}
+	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+	if err != nil {
+		return stepOut{}, err
+	}
+	if out.sess != nil {
+		return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" finishes in one token, which the emulated Negotiate does not support", nil)
+	}
+	// supportedMech went in the first reply only (RFC 4178 section 4.2.2).
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token}).Marshal()
+	if err != nil {
+		return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	n.state = negMech
+	return stepOut{token: tok}, nil
+}
+
+// serverFinish verifies the client's last token and, where it sent one,
+// its mechListMIC, and answers with accept-completed (and its own MIC).
+func (n *negotiator) serverFinish(h *host, in stepIn) (stepOut, error) {
+	resp, err := parseResp(in.token)
+	if err != nil {
+		return stepOut{}, err
+	}
+	// Checking these first keeps a token without them from using up the
 	// mechanism's one attempt.
 	if len(resp.ResponseToken) == 0 {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "the client's NegTokenResp lacks its "+n.mech.info.Name+" token", nil)
+	}
+	if n.micRequired && len(resp.MechListMIC) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the client sent no mechListMIC, which is required after another mechanism than its first was chosen", nil)
 	}
 	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
 	if err != nil {

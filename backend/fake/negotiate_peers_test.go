@@ -3,6 +3,8 @@ package fake_test
 import (
 	"bytes"
 	"encoding/asn1"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +13,7 @@ import (
 	"github.com/gosspi/gosspi/backend/fake"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/capture"
 	"github.com/gosspi/gosspi/internal/ntlm"
 	"github.com/gosspi/gosspi/internal/spnego"
 )
@@ -80,6 +83,15 @@ func parseResp(t *testing.T, b []byte) *spnego.NegTokenResp {
 	r, err := spnego.ParseNegTokenResp(b)
 	require.NoError(t, err)
 	return r
+}
+
+func readCapture(t *testing.T, name string) *capture.Conversation {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "interop", name))
+	require.NoError(t, err)
+	c, err := capture.Parse(b)
+	require.NoError(t, err)
+	return c
 }
 
 // After the mechListMICs both sides restart their RC4 streams and keep
@@ -194,4 +206,116 @@ func TestNegotiateNTLMMICRequiresMechListMIC(t *testing.T) {
 	_, _, err = s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: auth}))
 	assert.ErrorIs(t, err, sspictx.StatusInvalidToken)
 	assert.ErrorContains(t, err, "requires")
+}
+
+// A client that offers Kerberos first, with or without an optimistic
+// Kerberos token, is steered to NTLM: request-mic, NTLM as supportedMech,
+// no token (byte for byte what MIT's acceptor answers). The client starts
+// NTLM in its next token, both mechListMICs are required, and afterwards
+// both sides restart their RC4 streams (MS-SPNG 3.2.5.1) while the
+// sequence numbers go on.
+func TestNegotiateKerberosFirst(t *testing.T) {
+	mit := readCapture(t, "mit-kerberos-first-to-mit.txt")
+	mechs := []asn1.ObjectIdentifier{spnego.OIDMSKerberos, spnego.OIDKerberos, spnego.OIDNTLMSSP}
+	for name, krbToken := range map[string][]byte{
+		"with an optimistic token": {0x60, 0x03, 0x06, 0x01, 0x00}, // not even Kerberos: it is dropped unread
+		"without one":              nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, s := negServer(t)
+			c := newSPNEGOClient(t, mechs)
+			init, err := (&spnego.NegTokenInit{MechTypes: mechs, MechToken: krbToken}).Marshal()
+			require.NoError(t, err)
+			out, done, err := s.Step(init)
+			require.NoError(t, err)
+			require.False(t, done)
+			assert.Equal(t, mit.Tokens[1].Data, out, "the answer MIT's acceptor gives")
+
+			neg, err := c.cl.Negotiate()
+			require.NoError(t, err)
+			out, done, err = s.Step(marshalResp(t, &spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: neg}))
+			require.NoError(t, err)
+			require.False(t, done)
+			r := parseResp(t, out)
+			assert.Equal(t, spnego.AcceptIncomplete, r.NegState)
+			assert.Nil(t, r.SupportedMech, "supportedMech is only in the first reply")
+			auth := c.authenticate(r.ResponseToken)
+
+			out, done, err = s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: auth, MechListMIC: c.sess.Sign(c.list)}))
+			require.NoError(t, err)
+			require.True(t, done)
+			r = parseResp(t, out)
+			assert.Equal(t, spnego.AcceptCompleted, r.NegState)
+			require.NoError(t, c.sess.Verify(c.list, r.MechListMIC))
+			who, err := s.UserName()
+			require.NoError(t, err)
+			assert.Equal(t, peerDomain+`\`+peerUser, who)
+
+			// Both restart RC4; the server's first message has sequence
+			// number 1.
+			c.sess.ResetStreams()
+			tok, data, err := s.Seal([]byte("first after the handshake"))
+			require.NoError(t, err)
+			assert.Equal(t, []byte{1, 0, 0, 0}, tok[12:])
+			plain, err := c.sess.Unseal(data, tok)
+			require.NoError(t, err)
+			assert.Equal(t, "first after the handshake", string(plain))
+			sealed, sig := c.sess.Seal([]byte("and back"))
+			plain, err = s.Unseal(sig, sealed)
+			require.NoError(t, err)
+			assert.Equal(t, "and back", string(plain))
+		})
+	}
+}
+
+// After request-mic the client's mechListMIC is required: its last token
+// without one is refused before NTLM sees it.
+func TestNegotiateRequiredMICMissing(t *testing.T) {
+	_, s := negServer(t)
+	mechs := []asn1.ObjectIdentifier{spnego.OIDKerberos, spnego.OIDNTLMSSP}
+	c := newSPNEGOClient(t, mechs)
+	init, err := (&spnego.NegTokenInit{MechTypes: mechs}).Marshal()
+	require.NoError(t, err)
+	_, _, err = s.Step(init)
+	require.NoError(t, err)
+	neg, err := c.cl.Negotiate()
+	require.NoError(t, err)
+	out, _, err := s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: neg}))
+	require.NoError(t, err)
+	auth := c.authenticate(parseResp(t, out).ResponseToken)
+	_, _, err = s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: auth}))
+	assert.ErrorIs(t, err, sspictx.StatusInvalidToken)
+	assert.ErrorContains(t, err, "mechListMIC")
+}
+
+// NTLM first without its token: accept-incomplete, NTLM, no token; the
+// client starts NTLM next, and as its first choice was taken the
+// exchange is the usual one.
+func TestNegotiateFirstChoiceWithoutToken(t *testing.T) {
+	_, s := negServer(t)
+	mechs := []asn1.ObjectIdentifier{spnego.OIDNTLMSSP, spnego.OIDKerberos}
+	c := newSPNEGOClient(t, mechs)
+	init, err := (&spnego.NegTokenInit{MechTypes: mechs}).Marshal()
+	require.NoError(t, err)
+	out, _, err := s.Step(init)
+	require.NoError(t, err)
+	assert.Equal(t, &spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: spnego.OIDNTLMSSP}, parseResp(t, out))
+	neg, err := c.cl.Negotiate()
+	require.NoError(t, err)
+	out, _, err = s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: neg}))
+	require.NoError(t, err)
+	auth := c.authenticate(parseResp(t, out).ResponseToken)
+	out, done, err := s.Step(marshalResp(t, &spnego.NegTokenResp{ResponseToken: auth, MechListMIC: c.sess.Sign(c.list)}))
+	require.NoError(t, err)
+	require.True(t, done)
+	require.NoError(t, c.sess.Verify(c.list, parseResp(t, out).MechListMIC))
+}
+
+// An offer without any mechanism the fake has is refused.
+func TestNegotiateNothingInCommon(t *testing.T) {
+	_, s := negServer(t)
+	init, err := (&spnego.NegTokenInit{MechTypes: []asn1.ObjectIdentifier{spnego.OIDMSKerberos, spnego.OIDKerberos}, MechToken: []byte{0x60, 0}}).Marshal()
+	require.NoError(t, err)
+	_, _, err = s.Step(init)
+	assert.ErrorIs(t, err, sspictx.StatusInvalidToken)
 }

@@ -13,11 +13,6 @@ var knownIssues = []struct {
 	ops   []string
 }{
 	{
-		// A Kerberos-first offer must be steered to NTLM.
-		issue: "3", peers: []string{peerMITKerberosFirst, peerCurlKerberos},
-		ops: []string{opHandshake, opPassword},
-	},
-	{
 		// A raw NTLMSSP token to the Negotiate acceptor.
 		issue: "4", peers: []string{peerMITRawNTLM, peerSambaRawNTLM},
 		ops: []string{opHandshake, opPassword},
