@@ -1,6 +1,7 @@
 package backendtest_test
 
 import (
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"strings"
@@ -46,6 +47,8 @@ func TestSuite(t *testing.T) {
 		h.NewBackend = func(testing.TB) backend.Backend { return &sharedSeq{Process: m.NewProcess()} }
 	case "panic":
 		h.NewBackend = func(testing.TB) backend.Backend { return &panicky{Process: m.NewProcess()} }
+	case "ownclient":
+		h.NewBackend = func(testing.TB) backend.Backend { return ownClient{m.NewProcess()} }
 	case "hang":
 		h.Timeout = 300 * time.Millisecond
 		h.NewBackend = func(testing.TB) backend.Backend { return hanging{m.NewProcess()} }
@@ -76,6 +79,12 @@ func TestSuiteCatches(t *testing.T) {
 			"--- FAIL: TestSuite/NTLM/Unsynchronized",
 			"panicked: two queries at once",
 			"backendtest_test.(*panicky).QueryContextAttributes",
+		}},
+		{"ownclient", []string{
+			"--- PASS: TestSuite/NTLM/Handshake", // its own client asks for signing
+			"--- PASS: TestSuite/NTLM/RealClients/MIT",
+			"--- FAIL: TestSuite/NTLM/RealClients/Samba",
+			"fake/ownclient: AcceptSecurityContext of Samba 4.17 ntlm_auth's NEGOTIATE_MESSAGE",
 		}},
 		{"hang", []string{
 			"panic: backendtest: fake/hang: scenario TestSuite/NTLM/Sign did not finish within 300ms",
@@ -191,6 +200,21 @@ func (b *panicky) QueryContextAttributes(ctx backend.Handle, attr backend.Attrib
 	}
 	time.Sleep(100 * time.Microsecond)
 	return b.Process.QueryContextAttributes(ctx, attr)
+}
+
+// ownClient takes only NEGOTIATE_MESSAGEs that ask for signing, as its
+// own client's do: tested against itself alone, such a backend never
+// meets Samba's client, which asks for none.
+type ownClient struct{ *fake.Process }
+
+func (b ownClient) AcceptSecurityContext(req *backend.AcceptRequest) (backend.AcceptResult, error) {
+	const negotiateSign = 0x10
+	for _, in := range req.Input {
+		if req.Context.IsZero() && in.Type.Kind() == backend.BufferToken && len(in.Data) >= 16 && binary.LittleEndian.Uint32(in.Data[12:])&negotiateSign == 0 {
+			return backend.AcceptResult{}, backend.NewError(backend.OpAcceptSecurityContext, "NTLM", backend.StatusInvalidToken, "a NEGOTIATE_MESSAGE that asks for no signing", nil)
+		}
+	}
+	return b.Process.AcceptSecurityContext(req)
 }
 
 // hanging never returns from MakeSignature.

@@ -149,6 +149,13 @@ type Caps struct {
 	// ContextFlags reports that the handshake returns the granted
 	// ISC_RET_*/ASC_RET_* flags (Wine's NTLM returns none).
 	ContextFlags Support
+	// RawNTLM reports that the acceptor takes a raw NTLMSSP
+	// NEGOTIATE_MESSAGE that a real client sent (captured from MIT's
+	// gss-ntlmssp and Samba) and answers with a raw CHALLENGE_MESSAGE: NTLM
+	// does everywhere, and Windows' Negotiate does for HTTP clients that
+	// send "Negotiate TlRMTVNT...". Anything but Supported leaves the check
+	// out; Kerberos has none.
+	RawNTLM Support
 	// BadTokenStatus is the status a server answers for a first token that
 	// is not a security token at all. Zero means SEC_E_INVALID_TOKEN, what
 	// Windows answers; Wine's NTLM answers SEC_E_INTERNAL_ERROR.

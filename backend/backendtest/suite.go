@@ -44,6 +44,7 @@ func Run(t *testing.T, h Harness) {
 				{"Credentials", s.testCredentials},
 				{"Handshake", s.testHandshake},
 				{"HandshakeFailures", s.testHandshakeFailures},
+				{"RealClients", s.testRealClients},
 				{"Attributes", s.testAttributes},
 				{"Sign", s.testSign},
 				{"Seal", s.testSeal},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
 	"github.com/gosspi/gosspi/internal/spnego"
 )
 
@@ -47,6 +48,9 @@ import (
 //     when the AUTHENTICATE_MESSAGE carries a MIC (MsvAvFlags 0x2).
 //     Without a client MIC the acceptor sends none either (Samba's client
 //     sends neither MIC).
+//   - A raw NTLMSSP token, without SPNEGO, is NTLM: the acceptor answers
+//     with raw NTLM tokens, as IIS, MIT and Samba do for HTTP clients
+//     that send "Negotiate TlRMTVNT...".
 
 // negotiatePkg carries the values Windows reports for Negotiate. Its
 // contexts report the package they run for SIZES and PACKAGE_INFO.
@@ -149,6 +153,7 @@ const (
 	negAwaitingToken                 // server: the mechanism is chosen, its first token is due
 	negMech                          // the mechanism's exchange runs
 	negAwaitingMIC                   // client: the mechanism is done, the server's MIC is due
+	negRaw                           // server: raw NTLMSSP tokens, no SPNEGO around them
 	negDone                          // established: the negotiator is the session
 )
 
@@ -234,15 +239,21 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 
 // serverStep takes the client's offer and answers it, runs the chosen
 // mechanism's exchange inside NegTokenResps, and ends it with the
-// mechListMICs where they are due.
+// mechListMICs where they are due; or, for a raw NTLMSSP token, runs NTLM
+// bare.
 func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
 	switch n.state {
 	case negStart:
+		if ntlm.IsMessage(in.token) {
+			return n.serverRawStart(h, in)
+		}
 		return n.serverOffer(h, in)
 	case negAwaitingToken:
 		return n.serverFirstToken(h, in)
 	case negMech:
 		return n.serverFinish(h, in)
+	case negRaw:
+		return n.serverRaw(h, in)
 	}
 	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
 }
@@ -255,7 +266,7 @@ func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
 func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
 	init, err := spnego.ParseNegTokenInit(in.token)
 	if err != nil {
-		return stepOut{}, refuse(backend.StatusInvalidToken, "not a SPNEGO NegTokenInit", err)
+		return stepOut{}, refuse(backend.StatusInvalidToken, "neither a SPNEGO NegTokenInit nor a raw NTLMSSP token", err)
 	}
 	var d *pkgDesc
 	for _, oid := range init.MechTypes {
@@ -371,6 +382,37 @@ func (n *negotiator) serverFinish(h *host, in stepIn) (stepOut, error) {
 	}
 	n.state = negDone
 	out.token, out.sess = tok, n
+	return out, nil
+}
+
+// serverRawStart takes a raw NTLMSSP token as the start of bare NTLM.
+func (n *negotiator) serverRawStart(h *host, in stepIn) (stepOut, error) {
+	d := offer.named([]byte(ntlmPkg.info.Name))
+	if d == nil {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "a raw NTLMSSP token, and Negotiate offers no NTLM", errWrongMech)
+	}
+	inner := d.mech.server(h)
+	out, err := inner.step(h, in)
+	if err != nil {
+		return stepOut{}, err
+	}
+	if out.sess != nil {
+		inner.destroy()
+		out.sess.destroy()
+		return stepOut{}, abort(backend.StatusInternalError, "NTLM finishes in one token, which the emulated Negotiate does not support", nil)
+	}
+	n.mech, n.inner, n.state = d, inner, negRaw
+	return stepOut{token: out.token, runs: d}, nil
+}
+
+// serverRaw passes the client's raw tokens to NTLM and its answers back.
+func (n *negotiator) serverRaw(h *host, in stepIn) (stepOut, error) {
+	out, err := n.inner.step(h, in)
+	if err != nil || out.sess == nil {
+		return out, err
+	}
+	n.inner, n.sess, n.state = nil, out.sess, negDone
+	out.sess = n
 	return out, nil
 }
 

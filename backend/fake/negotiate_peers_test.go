@@ -319,3 +319,72 @@ func TestNegotiateNothingInCommon(t *testing.T) {
 	_, _, err = s.Step(init)
 	assert.ErrorIs(t, err, sspictx.StatusInvalidToken)
 }
+
+// A raw NTLMSSP client (the NTLM package, or an HTTP client sending
+// "Negotiate TlRMTVNT...") gets raw NTLM from the Negotiate acceptor: no
+// SPNEGO, no mechListMICs, no RC4 restart, and a context that protects
+// messages, reports NTLM, and moves between processes.
+func TestNegotiateRawNTLM(t *testing.T) {
+	store, proc := fake.NewTestStore(t, fake.User{Domain: peerDomain, Name: peerUser, Password: peerPassword},
+		fake.WithMachineConfig(fake.MachineConfig{Name: "WEB01", Domain: peerDomain}))
+	sc, err := store.AcquireCredentials("Negotiate", flags.Inbound, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sc.Release()) }()
+	cc, err := store.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: peerDomain, User: peerUser, Password: peerPassword})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cc.Release()) }()
+	c := cc.NewClientContext("HTTP/web01.contoso.test", flags.ClientReqIntegrity|flags.ClientReqConfidentiality)
+	defer func() { _ = c.Delete() }()
+	s := sc.NewServerContext(flags.ServerReqIntegrity | flags.ServerReqConfidentiality)
+	defer func() { _ = s.Delete() }()
+
+	neg, _, err := c.Step(nil)
+	require.NoError(t, err)
+	chal, done, err := s.Step(neg)
+	require.NoError(t, err)
+	require.False(t, done)
+	require.True(t, ntlm.IsMessage(chal), "a raw CHALLENGE: %x", chal)
+	auth, done, err := c.Step(chal)
+	require.NoError(t, err)
+	require.True(t, done)
+	out, done, err := s.Step(auth)
+	require.NoError(t, err)
+	require.True(t, done)
+	assert.Empty(t, out, "raw NTLM ends with the client's AUTHENTICATE")
+
+	info, err := s.PackageInfo()
+	require.NoError(t, err)
+	assert.Equal(t, "NTLM", info.Name)
+	sig, err := c.Sign([]byte("raw"))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 0}, sig[12:], "no MIC spent sequence number 0")
+	require.NoError(t, s.Verify([]byte("raw"), sig))
+
+	blob, err := s.Export(flags.DeleteOld)
+	require.NoError(t, err)
+	other := sspictx.NewStore(proc.Machine().NewProcess())
+	imp, err := other.Import("Negotiate", blob, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, imp.Delete()) }()
+	tok, data, err := imp.Seal([]byte("moved"))
+	require.NoError(t, err)
+	plain, err := c.Unseal(tok, data)
+	require.NoError(t, err)
+	assert.Equal(t, "moved", string(plain))
+}
+
+// The Negotiate acceptor takes the raw NEGOTIATE_MESSAGEs real clients
+// sent, and answers with a raw CHALLENGE_MESSAGE.
+func TestNegotiateRawNTLMCaptured(t *testing.T) {
+	for _, name := range []string{"mit-ntlm-to-fake.txt", "samba-ntlm-to-fake.txt"} {
+		t.Run(name, func(t *testing.T) {
+			c := readCapture(t, name)
+			_, s := negServer(t)
+			out, done, err := s.Step(c.Tokens[0].Data)
+			require.NoError(t, err)
+			require.False(t, done)
+			_, err = ntlm.ParseChallenge(out)
+			require.NoError(t, err)
+		})
+	}
+}

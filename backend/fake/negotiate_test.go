@@ -140,15 +140,16 @@ func TestNegotiateMICTampered(t *testing.T) {
 	})
 }
 
-// Tokens that are not SPNEGO, or SPNEGO without NTLM, are refused. (A
-// Kerberos-first offer that lists NTLM too is steered to NTLM:
-// negotiate_peers_test.go.)
+// Tokens that are neither SPNEGO nor NTLMSSP, SPNEGO without NTLM, and a
+// raw NTLMSSP token that is not a NEGOTIATE_MESSAGE are refused. (A
+// Kerberos-first offer that lists NTLM too is steered to NTLM, and a raw
+// NEGOTIATE_MESSAGE is NTLM: negotiate_peers_test.go.)
 func TestNegotiateBadTokens(t *testing.T) {
 	_, _, _, sc := negEnv(t)
 	krbOnly, err := (&spnego.NegTokenInit{MechTypes: []asn1.ObjectIdentifier{spnego.OIDMSKerberos, spnego.OIDKerberos}, MechToken: []byte("krb")}).Marshal()
 	require.NoError(t, err)
-	rawNTLM := []byte("NTLMSSP\x00\x01\x00\x00\x00\x07\x82\x08\xa2\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")
-	for name, tok := range map[string][]byte{"Kerberos only": krbOnly, "raw NTLM": rawNTLM, "garbage": []byte("\x60\x03\x06\x01\x00")} {
+	rawChallenge := []byte("NTLMSSP\x00\x02\x00\x00\x00\x07\x82\x08\xa2\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+	for name, tok := range map[string][]byte{"Kerberos only": krbOnly, "raw NTLM, not a NEGOTIATE": rawChallenge, "garbage": []byte("\x60\x03\x06\x01\x00")} {
 		t.Run(name, func(t *testing.T) {
 			s := sc.NewServerContext(0)
 			_, _, err := s.Step(tok)

@@ -11,13 +11,7 @@ var knownIssues = []struct {
 	peers []string
 	dir   string // "" for both directions
 	ops   []string
-}{
-	{
-		// A raw NTLMSSP token to the Negotiate acceptor.
-		issue: "4", peers: []string{peerMITRawNTLM, peerSambaRawNTLM},
-		ops: []string{opHandshake, opPassword},
-	},
-}
+}{}
 
 // knownIssue returns the issue that breaks op for peer in dir, or "".
 func knownIssue(peer, dir, op string) string {
