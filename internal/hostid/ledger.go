@@ -132,6 +132,7 @@ type Ledger struct {
 	ibuf   [indexSize]byte
 	hbuf   [headerSize]byte
 	pbuf   [probeSlots * slotSize]byte
+	sbuf   [slotSize]byte
 }
 
 // tableKey names one generation of one epoch's table.
@@ -178,7 +179,13 @@ func openLedger(dir string, now func() time.Time) (*Ledger, error) {
 	// Read, and if need be rebuild, the index now: a ledger this build
 	// cannot use should fail here, not at every import.
 	l.mu.Lock()
-	err = l.locked(func() error { return l.loadIndex(now()) })
+	err = l.lock()
+	if err == nil {
+		err = l.loadIndex(now())
+		if uerr := l.unlock(); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+	}
 	l.mu.Unlock()
 	if err != nil {
 		l.Close()
@@ -252,33 +259,38 @@ func (l *Ledger) Claim(id []byte, exportedAt time.Time) (bool, error) {
 	epoch := epochOf(exportedAt)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.index == nil {
-		return false, errClosed
+	if err := l.lock(); err != nil {
+		return false, err
 	}
-	var ok bool
-	err := l.locked(func() (err error) {
-		ok, err = l.claim(&fp, epoch, now)
-		return err
-	})
+	ok, err := l.claim(&fp, epoch, now)
+	if uerr := l.unlock(); uerr != nil {
+		return false, errors.Join(err, uerr)
+	}
 	return ok, err
 }
 
-// locked runs f holding the ledger's OS lock; l.mu must be held, because
-// the lock belongs to the open file, not to a goroutine.
-func (l *Ledger) locked(f func() error) error {
+// lock takes the ledger's OS lock. l.mu must be held: the OS lock belongs
+// to the open file, not to a goroutine.
+func (l *Ledger) lock() error {
+	if l.index == nil {
+		return errClosed
+	}
 	if err := lockFile(l.index); err != nil {
 		return fmt.Errorf("hostid: locking the ledger: %w", err)
 	}
-	err := f()
-	if uerr := unlockFile(l.index); uerr != nil {
+	return nil
+}
+
+func (l *Ledger) unlock() error {
+	if err := unlockFile(l.index); err != nil {
 		// Unreachable in practice; the lock would outlive the call, so
 		// close the file, which drops it, and let Claim fail from now on.
 		l.dropAll()
 		l.index.Close()
 		l.index = nil
-		return errors.Join(err, fmt.Errorf("hostid: unlocking the ledger: %w", uerr))
+		return fmt.Errorf("hostid: unlocking the ledger: %w", err)
 	}
-	return err
+	return nil
 }
 
 // checkExportTime refuses export times outside the window a ledger
@@ -443,7 +455,7 @@ func (l *Ledger) step(r int, cur, src *table, fp *[fpSize]byte, at uint64) error
 	if src.f != nil {
 		end = min(cur.h.cursor+migrateStep, src.h.size)
 		buf := l.pbuf[:(end-cur.h.cursor)*slotSize]
-		if err := readFull(src.f, buf, slotOffset(cur.h.cursor), src.name()); err != nil {
+		if err := readFull(src, buf, slotOffset(cur.h.cursor)); err != nil {
 			return err
 		}
 		for i := cur.h.cursor; i < end; i++ {
@@ -513,7 +525,7 @@ func (l *Ledger) find(t *table, fp *[fpSize]byte) (found bool, empty uint64, err
 	for left := size; left > 0; {
 		n := min(probeSlots, size-i, left)
 		buf := l.pbuf[:n*slotSize]
-		if err := readFull(t.f, buf, slotOffset(i), t.name()); err != nil {
+		if err := readFull(t, buf, slotOffset(i)); err != nil {
 			return false, 0, err
 		}
 		for j := uint64(0); j < n; j++ {
@@ -536,25 +548,24 @@ func (l *Ledger) find(t *table, fp *[fpSize]byte) (found bool, empty uint64, err
 
 func slotOffset(i uint64) int64 { return headerPage + int64(i)*slotSize }
 
-// readFull reads len(b) bytes at off; a file too short is damage.
-func readFull(f *os.File, b []byte, off int64, name string) error {
-	n, err := f.ReadAt(b, off)
+// readFull reads len(b) bytes of t at off; a file too short is damage.
+func readFull(t *table, b []byte, off int64) error {
+	n, err := t.f.ReadAt(b, off)
 	if n == len(b) {
 		return nil
 	}
 	if err == nil || err == io.EOF {
-		return corruptf("table %s is truncated", name)
+		return corruptf("table %s is truncated", t.name())
 	}
-	return fmt.Errorf("hostid: reading ledger table %s: %w", name, err)
+	return fmt.Errorf("hostid: reading ledger table %s: %w", t.name(), err)
 }
 
 func (l *Ledger) writeSlot(t *table, i uint64, fp *[fpSize]byte) error {
 	if err := hookWrite(); err != nil {
 		return err
 	}
-	var b [slotSize]byte
-	encodeSlot(b[:], fp, i)
-	if _, err := t.f.WriteAt(b[:], slotOffset(i)); err != nil {
+	encodeSlot(l.sbuf[:], fp, i)
+	if _, err := t.f.WriteAt(l.sbuf[:], slotOffset(i)); err != nil {
 		return fmt.Errorf("hostid: writing ledger table %s: %w", t.name(), err)
 	}
 	return nil
@@ -599,7 +610,7 @@ func (l *Ledger) table(epoch int64, gen uint32) (table, error) {
 		t.f = f
 		l.tables[key] = f
 	}
-	if err := readFull(t.f, l.hbuf[:], 0, t.name()); err != nil {
+	if err := readFull(&t, l.hbuf[:], 0); err != nil {
 		return table{}, err
 	}
 	h, err := decodeHeader(l.hbuf[:])
@@ -753,6 +764,9 @@ func (l *Ledger) poison(r int, cause error) error {
 }
 
 func isCorrupt(err error) bool {
+	if err == nil {
+		return false
+	}
 	var ce *corruptError
 	return errors.As(err, &ce)
 }

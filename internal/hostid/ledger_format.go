@@ -45,7 +45,8 @@ import (
 //	60  u32  checksum of bytes 0..59
 //
 // A slot is 16 bytes: all zero when empty, else a 12-byte fingerprint of
-// the claimed ID and the checksum of the fingerprint and the slot's number.
+// the claimed ID and a u32 check: the checksum of the fingerprint, exclusive
+// or a hash of the slot's number.
 // Every write is one pwrite inside one page, so the death of a process
 // never leaves half of one; the checksums catch what a failing disk or a
 // host crash may leave.
@@ -281,17 +282,18 @@ func home(fp *[fpSize]byte, size uint64) uint64 {
 	return hi
 }
 
-// slotSum binds a fingerprint to its slot, so that a slot copied or
-// written to the wrong place is caught as well as a torn one.
-func slotSum(fp []byte, i uint64) uint32 {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], i)
-	return crc32.Update(crc32.Checksum(fp, castagnoli), castagnoli, n[:])
+// slotCheck is the check of a slot holding fp (the slot's first fpSize
+// bytes) at number i: the hash of i binds the entry to its place, so that
+// a slot written to the wrong place is caught as well as a torn one.
+func slotCheck(fp []byte, i uint64) uint32 {
+	return crc32.Checksum(fp, castagnoli) ^ uint32((i*0x9e3779b97f4a7c15)>>32)
 }
 
+// encodeSlot writes fp as slot i into b, which must not be on the stack of
+// a hot caller: the checksum makes it escape.
 func encodeSlot(b []byte, fp *[fpSize]byte, i uint64) {
 	copy(b, fp[:])
-	binary.LittleEndian.PutUint32(b[fpSize:], slotSum(fp[:], i))
+	binary.LittleEndian.PutUint32(b[fpSize:], slotCheck(b[:fpSize], i))
 }
 
 // Slot kinds, as decodeSlot reads them.
@@ -307,7 +309,7 @@ func decodeSlot(b []byte, i uint64) (kind int, fp [fpSize]byte) {
 		return slotEmpty, fp
 	}
 	copy(fp[:], b)
-	if fp == ([fpSize]byte{}) || slotSum(fp[:], i) != binary.LittleEndian.Uint32(b[fpSize:]) {
+	if fp == ([fpSize]byte{}) || slotCheck(b[:fpSize], i) != binary.LittleEndian.Uint32(b[fpSize:]) {
 		return slotBad, fp
 	}
 	return slotFull, fp
