@@ -178,15 +178,23 @@ func decodeIndex(b []byte) (index, error) {
 		return x, errors.New("index has nonzero reserved bytes")
 	}
 	x.floor = int64(le.Uint64(b[24:]))
+	// The epochs in use so far, to refuse one listed twice; a claim reads
+	// the index, so this avoids a search over all records for each.
+	var used [indexRecs]int64
+	n := 0
 	for i := range x.recs {
 		o := 32 + 16*i
 		r := record{epoch: int64(le.Uint64(b[o:])), gen: le.Uint32(b[o+8:]), state: le.Uint32(b[o+12:])}
 		switch {
 		case r.state == stateFree && r.epoch == 0 && r.gen == 0:
 		case r.state >= stateLive && r.state <= stateCopying && r.gen >= 1:
-			if x.find(r.epoch) >= 0 {
-				return index{}, fmt.Errorf("index lists epoch %d twice", r.epoch)
+			for _, e := range used[:n] {
+				if e == r.epoch {
+					return index{}, fmt.Errorf("index lists epoch %d twice", r.epoch)
+				}
 			}
+			used[n] = r.epoch
+			n++
 		default:
 			return index{}, fmt.Errorf("index record %d is malformed", i)
 		}
