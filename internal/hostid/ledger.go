@@ -337,8 +337,10 @@ func (l *Ledger) claim(fp *[fpSize]byte, epoch int64, now time.Time) (bool, erro
 	}
 	if epoch < l.idx.floor {
 		// Only a clock set back gets here: checkExportTime passed.
-		return false, fmt.Errorf("%w: claims of contexts exported before %s are forgotten (the clock was set back)",
-			ErrTooOld, epochStart(l.idx.floor).Format(time.RFC3339))
+		return false, fmt.Errorf("%w: the ledger in %s has forgotten contexts exported before %s, "+
+			"because the clock was set back; removing the directory starts over, letting contexts "+
+			"imported during the last %s be imported again",
+			ErrTooOld, l.dir, epochStart(l.idx.floor).Format(time.RFC3339), Retention)
 	}
 	r := l.idx.find(epoch)
 	if r < 0 {
@@ -348,7 +350,8 @@ func (l *Ledger) claim(fp *[fpSize]byte, epoch int64, now time.Time) (bool, erro
 		}
 	}
 	if l.idx.recs[r].state == statePoisoned {
-		return false, poisonedError(epoch, "it was found damaged earlier")
+		return false, l.poisonedError(epoch, fmt.Sprintf("table %s was found damaged earlier",
+			tableName(epoch, l.idx.recs[r].gen)))
 	}
 	ok, err := l.claimIn(r, fp)
 	if isCorrupt(err) {
@@ -756,7 +759,7 @@ func (l *Ledger) referenced(epoch int64, gen uint32) bool {
 // claims from now on, and returns the error that says so.
 func (l *Ledger) poison(r int, cause error) error {
 	l.idx.recs[r].state = statePoisoned
-	err := poisonedError(l.idx.recs[r].epoch, cause.Error())
+	err := l.poisonedError(l.idx.recs[r].epoch, cause.Error())
 	if werr := l.writeIndex(); werr != nil {
 		return errors.Join(err, werr)
 	}
@@ -771,11 +774,13 @@ func isCorrupt(err error) bool {
 	return errors.As(err, &ce)
 }
 
-func poisonedError(epoch int64, cause string) error {
+func (l *Ledger) poisonedError(epoch int64, cause string) error {
 	from := epochStart(epoch)
 	to := from.Add(epochLen)
-	return fmt.Errorf("%w: %s; contexts exported from %s to %s cannot be imported (the table is dropped at %s); others can",
-		ErrCorruptLedger, cause, from.Format(time.RFC3339), to.Format(time.RFC3339), to.Add(Retention).Format(time.RFC3339))
+	return fmt.Errorf("%w (%s): %s; contexts exported from %s to %s cannot be imported "+
+		"until the table is dropped at %s; others can",
+		ErrCorruptLedger, l.dir, cause,
+		from.Format(time.RFC3339), to.Format(time.RFC3339), to.Add(Retention).Format(time.RFC3339))
 }
 
 // loadIndex reads the index, rebuilding it from the tables if it is new
