@@ -117,10 +117,12 @@ var errClosed = errors.New("hostid: the ledger is closed")
 //
 // Every write is a single write within one page, ordered so that a process
 // killed at any point leaves a state the next claim continues from: a
-// claim that returned true stays recorded for Retention. Damage a crash of
-// the host or a failing disk may leave is caught by checksums; the index
-// is rebuilt from the tables, and a damaged table makes its epoch refuse
-// all claims (ErrCorruptLedger) rather than forget any.
+// claim that returned true stays recorded for Retention. Claims are not
+// synced to disk (that would cost milliseconds each), so a crash of the
+// host itself may lose its last few seconds of claims. Torn or garbled
+// data a host crash or a failing disk may leave is caught by checksums:
+// the index is rebuilt from the tables, and a damaged table makes its
+// epoch refuse all claims (ErrCorruptLedger) rather than forget any.
 type Ledger struct {
 	dir string
 	now func() time.Time // real time; tests replace it
