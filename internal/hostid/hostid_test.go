@@ -375,7 +375,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTemplates()
+	os.Exit(code)
 }
 
 // helperProcess waits for the release file, then creates or reads the

@@ -77,6 +77,15 @@ func filledLedger(b *testing.B, live int) string {
 	return copyLedger(b, parent)
 }
 
+// removeTemplates removes the directories filledLedger made; TestMain
+// calls it, since they outlive any one benchmark.
+func removeTemplates() {
+	templates.Range(func(_, d any) bool {
+		os.RemoveAll(d.(string))
+		return true
+	})
+}
+
 func copyLedger(b *testing.B, parent string) string {
 	b.Helper()
 	dst := b.TempDir()
