@@ -9,7 +9,11 @@
 //     file, created atomically, so every process of the user on the host
 //     gets the same key.
 //   - Ledger records which packed contexts were imported, across processes,
-//     so that each is imported only once.
+//     so that each is imported only once. It keeps each claim for
+//     Retention of real time after the context's export, and refuses
+//     contexts exported longer ago, so that no clock, real or emulated, can
+//     make an imported context importable again. MemLedger does the same
+//     for one process.
 //
 // Hosts cloned from one image (containers built with a baked-in
 // /etc/machine-id, VMs cloned without sysprep) share an identity; the key
