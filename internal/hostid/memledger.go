@@ -21,8 +21,13 @@ type MemLedger struct {
 }
 
 // NewMemLedger returns an empty in-memory ledger.
-func NewMemLedger() *MemLedger {
-	return &MemLedger{now: time.Now, epochs: make(map[int64]map[string]struct{})}
+func NewMemLedger() *MemLedger { return NewMemLedgerAt(time.Now) }
+
+// NewMemLedgerAt returns an empty in-memory ledger that reads real time
+// from now: time.Now, except in tests that replay blobs sealed at a fixed
+// time.
+func NewMemLedgerAt(now func() time.Time) *MemLedger {
+	return &MemLedger{now: now, epochs: make(map[int64]map[string]struct{})}
 }
 
 // Claim is Ledger.Claim for this process alone.
