@@ -38,6 +38,11 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 	if c.phase != established {
 		return nil, 0, errf(op, name, backend.StatusInvalidHandle, "a context can be exported only after its handshake")
 	}
+	if !p.now().Before(c.expiry) {
+		// Exporting it would hand out a token and, with DeleteOld, lose
+		// the context for a blob no process can import.
+		return nil, 0, errf(op, name, backend.StatusContextExpired, "the context expired at %s", c.expiry.Format(time.RFC3339))
+	}
 	if err := p.faults.check(op, name); err != nil {
 		return nil, 0, err
 	}
@@ -78,7 +83,7 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 	}
 	var tok backend.TokenHandle
 	if wantToken && c.server {
-		tok = backend.TokenHandle(p.newToken(c.identity()))
+		tok = backend.TokenHandle(p.newToken(c.identity(), false))
 	}
 	// Nothing can fail past this point.
 	if f&flags.DeleteOld != 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosspi/gosspi/internal/hostid"
@@ -52,6 +53,7 @@ type Machine struct {
 	// that replay golden blobs pin it.
 	realNow   func() time.Time
 	hostBound bool
+	nextToken atomic.Uint64 // token handle values, unique on the machine
 	rand      io.Reader
 	lifetime  time.Duration
 	sealer    *serialize.Sealer
