@@ -20,6 +20,12 @@ import (
 // HostMachine on a host without a readable machine identity.
 var ErrNoHostIdentity = hostid.ErrNoIdentity
 
+// ErrBadKeyFile is matched (with errors.Is) by the error of HostMachine
+// when the machine's key file is unusable: the wrong size, all zeros, not a
+// regular file, or replaced while it was read. Removing the file makes a
+// new key (and makes blobs sealed with the old one unimportable).
+var ErrBadKeyFile = hostid.ErrBadKeyFile
+
 // ErrForeignMachine is matched (with errors.Is) by the error of an import
 // whose blob was exported on another machine.
 var ErrForeignMachine = serialize.ErrForeignMachine

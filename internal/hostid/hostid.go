@@ -272,6 +272,16 @@ func readKey(path string) ([]byte, error) {
 		clear(key)
 		return nil, fmt.Errorf("%w: %s is %d bytes, want %d (remove it to make a new key)", ErrBadKeyFile, path, fi.Size(), KeySize)
 	}
+	var acc byte
+	for _, b := range key {
+		acc |= b
+	}
+	if acc == 0 {
+		// No key this package writes is all zeros (crypto/rand), but a
+		// file truncated and re-extended, or zeroed by a tool, would be a
+		// key every such host shares.
+		return nil, fmt.Errorf("%w: %s holds only zero bytes (remove it to make a new key)", ErrBadKeyFile, path)
+	}
 	return key, nil
 }
 

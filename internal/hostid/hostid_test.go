@@ -272,6 +272,11 @@ func TestLoadOrCreateKeyRefusesBadFiles(t *testing.T) {
 			assert.EqualValues(t, size, fi.Size())
 		})
 	}
+	t.Run("all zeros", func(t *testing.T) {
+		_, err := LoadOrCreateKey(write(t, make([]byte, KeySize), 0o600), id)
+		require.ErrorIs(t, err, ErrBadKeyFile)
+		assert.Contains(t, err.Error(), "only zero bytes")
+	})
 	t.Run("directory in its place", func(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.Mkdir(filepath.Join(dir, KeyFileName(id)), 0o700))
