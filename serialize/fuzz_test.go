@@ -86,16 +86,14 @@ func FuzzDecodeState(f *testing.F) {
 		}
 		b := make([]byte, n)
 		g.state.encode(b, v)
-		f.Add(v == Version2, b)
+		f.Add(uint8(v), b)
 	}
-	f.Add(false, []byte{})
-	f.Add(false, make([]byte, stateFixed+4))
-	f.Add(true, make([]byte, stateFixed+5))
-	f.Fuzz(func(t *testing.T, v2 bool, b []byte) {
-		version := uint16(Version1)
-		if v2 {
-			version = Version2
-		}
+	f.Add(uint8(Version1), []byte{})
+	f.Add(uint8(Version1), make([]byte, stateFixed+4))
+	f.Add(uint8(Version2), make([]byte, stateFixed+5))
+	f.Add(uint8(Version3), make([]byte, stateFixed+13))
+	f.Fuzz(func(t *testing.T, v uint8, b []byte) {
+		version := uint16(v%CurrentVersion) + 1
 		in := bytes.Clone(b)
 		var st State
 		if err := st.decode(b, version, []byte("NTLM")); err != nil {

@@ -41,7 +41,9 @@
 //	29      2     g = number of Groups (uint16)
 //	31      2×g   length (uint16) of each group
 //	.       sum   the bytes of those strings, concatenated in that order
-//	.       1     PackageVersion (format version 2 only; 1..255)
+//	.       1     PackageVersion (format version 2 and later; 1..255)
+//	.       8     ExportedAt, nanoseconds since the Unix epoch (int64 > 0;
+//	              format version 3 and later)
 //	.       4     length of PackageState (uint32)
 //	.       n     PackageState
 //
@@ -63,6 +65,13 @@
 // did so by its length). Seal writes the oldest format that holds the State:
 // version 1 for PackageVersion 0, so such blobs stay byte for byte as they
 // were, and version 2 otherwise.
+//
+// Format version 3 adds ExportedAt: the real time (never an emulated
+// machine's clock) at which the blob was sealed. The importer's "import
+// only once" record keeps a blob's nonce for a fixed real-time window after
+// ExportedAt and refuses blobs older than that, so no clock setting can
+// make a blob importable twice. Seal writes version 3 whenever ExportedAt
+// is set.
 package serialize
 
 import (
@@ -84,8 +93,10 @@ const (
 	Version1 = 1
 	// Version2 adds the PackageVersion byte.
 	Version2 = 2
+	// Version3 adds ExportedAt.
+	Version3 = 3
 	// CurrentVersion is the newest format Seal writes and Open reads.
-	CurrentVersion = Version2
+	CurrentVersion = Version3
 )
 
 // Limits.
@@ -292,7 +303,13 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("serialize: package name length %d out of range 1..%d", len(st.Package), MaxNameLen)
 	}
 	version := uint16(Version1)
-	if st.PackageVersion != 0 {
+	switch {
+	case !st.ExportedAt.IsZero():
+		if st.PackageVersion == 0 || st.ExportedAt.UnixNano() <= 0 {
+			return nil, errors.New("serialize: ExportedAt needs a PackageVersion and a time after 1970")
+		}
+		version = Version3
+	case st.PackageVersion != 0:
 		version = Version2
 	}
 	plainLen, err := st.encodedLen(version)
@@ -397,6 +414,9 @@ type State struct {
 	PackageVersion uint8
 	// Reset is true when the context was exported with RESET_NEW.
 	Reset bool
+	// ExportedAt is the real time the blob was sealed (format version 3);
+	// zero in older blobs. A decoded ExportedAt is in UTC.
+	ExportedAt time.Time
 }
 
 // Wipe zeros PackageState, which holds key material, and drops it.
@@ -431,6 +451,9 @@ func (st *State) encodedLen(version uint16) (int, error) {
 	n := stateFixed + 4
 	if version >= Version2 {
 		n++
+	}
+	if version >= Version3 {
+		n += 8
 	}
 	for i, s := range st.strings() {
 		if len(s) > MaxStringLen {
@@ -498,6 +521,10 @@ func (st *State) encode(b []byte, version uint16) {
 		b[off] = st.PackageVersion
 		off++
 	}
+	if version >= Version3 {
+		binary.LittleEndian.PutUint64(b[off:], uint64(st.ExportedAt.UnixNano()))
+		off += 8
+	}
 	binary.LittleEndian.PutUint32(b[off:], uint32(len(st.PackageState)))
 	off += 4
 	copy(b[off:], st.PackageState)
@@ -561,6 +588,9 @@ func (st *State) decode(b []byte, version uint16, pkg []byte) error {
 	if version >= Version2 {
 		tail++ // and PackageVersion
 	}
+	if version >= Version3 {
+		tail += 8 // and ExportedAt
+	}
 	if len(b)-off < total+tail {
 		return fmt.Errorf("strings cut off")
 	}
@@ -599,6 +629,14 @@ func (st *State) decode(b []byte, version uint16, pkg []byte) error {
 		}
 		st.PackageVersion = b[off]
 		off++
+	}
+	if version >= Version3 {
+		ns := int64(binary.LittleEndian.Uint64(b[off:]))
+		if ns <= 0 {
+			return fmt.Errorf("ExportedAt %d is not after 1970", ns)
+		}
+		st.ExportedAt = time.Unix(0, ns).UTC()
+		off += 8
 	}
 	psLen := binary.LittleEndian.Uint32(b[off:])
 	off += 4

@@ -11,6 +11,7 @@ package serialize
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -70,7 +71,10 @@ type golden struct {
 
 // version is the format version Seal writes for the golden's state.
 func (g golden) version() uint16 {
-	if g.state.PackageVersion == 0 {
+	switch {
+	case !g.state.ExportedAt.IsZero():
+		return Version3
+	case g.state.PackageVersion == 0:
 		return Version1
 	}
 	return Version2
@@ -170,6 +174,27 @@ func goldens() []golden {
 				Reset:          true,
 			},
 		},
+		{
+			name:  "v3-server-ntlm.blob",
+			nonce: 0x26,
+			state: State{
+				Package:        "NTLM",
+				Server:         true,
+				Established:    true,
+				ClientName:     `EXAMPLE\alice`,
+				ServerName:     `WEB01$`,
+				Authority:      "HTTP/web.example.com",
+				Flags:          0x0002_011c,
+				Expiry:         time.Date(2030, 1, 2, 11, 4, 5, 0, time.UTC),
+				User:           "alice",
+				Domain:         "EXAMPLE",
+				SID:            "S-1-5-21-1004336348-1177238915-682003330-1001",
+				Groups:         []string{"S-1-1-0"},
+				PackageState:   seq(69, 0x30),
+				PackageVersion: 1,
+				ExportedAt:     time.Date(2029, 12, 31, 23, 59, 58, 123_456_789, time.UTC),
+			},
+		},
 	}
 }
 
@@ -182,6 +207,8 @@ func seeds(t testing.TB) map[string][]byte {
 	v2[versionOff] = 2
 	v3 := bytes.Clone(valid)
 	v3[versionOff] = 3
+	v4 := bytes.Clone(valid)
+	v4[versionOff] = 4
 	return map[string][]byte{
 		"empty":          {},
 		"magic-only":     []byte(Magic),
@@ -189,6 +216,7 @@ func seeds(t testing.TB) map[string][]byte {
 		"wrong-magic":    append([]byte("GOSSPIPX"), valid[8:]...),
 		"version-2":      v2,
 		"version-3":      v3,
+		"version-4":      v4,
 		"header-only":    valid[:len(valid)-20],
 		"cut-in-names":   valid[:14],
 		"trailing-byte":  append(bytes.Clone(valid), 0),
@@ -288,11 +316,20 @@ func TestFormatVersionFollowsPackageVersion(t *testing.T) {
 	v2, err := s.Seal(&st, fixedNonce(1))
 	require.NoError(t, err)
 	require.Equal(t, len(v1)+1, len(v2), "version 2 adds one byte")
+	st.ExportedAt = time.Unix(1_900_000_000, 5)
+	v3, err := s.Seal(&st, fixedNonce(1))
+	require.NoError(t, err)
+	require.Equal(t, len(v2)+8, len(v3), "version 3 adds eight bytes")
+	st.PackageVersion = 0
+	_, err = s.Seal(&st, fixedNonce(1))
+	require.Error(t, err, "an export time needs a versioned package state")
+	st.PackageVersion = 7
+	st.ExportedAt = time.Time{}
 	for _, tc := range []struct {
 		blob    []byte
 		format  uint16
 		version uint8
-	}{{v1, Version1, 0}, {v2, Version2, 7}} {
+	}{{v1, Version1, 0}, {v2, Version2, 7}, {v3, Version3, 7}} {
 		got, h, err := s.Open(tc.blob)
 		require.NoError(t, err)
 		assert.Equal(t, tc.format, h.Version)
@@ -498,7 +535,8 @@ func TestOpenErrors(t *testing.T) {
 		"wrong magic":        {append([]byte("GOSSPIPX"), valid[8:]...), ErrNotPacked},
 		"version 0":          {withVersion(0), ErrVersion},
 		"version 1 as 2":     {withVersion(2), ErrTampered}, // the header checksum covers the version
-		"version 3":          {withVersion(3), ErrVersion},
+		"version 1 as 3":     {withVersion(3), ErrTampered},
+		"version 4":          {withVersion(4), ErrVersion},
 		"version 0xffff":     {withVersion(0xffff), ErrVersion},
 		"foreign machine":    {fromElsewhere, ErrForeignMachine},
 		"other key":          {fromOtherKey, ErrTampered},
@@ -531,7 +569,7 @@ func TestOpenErrorDetails(t *testing.T) {
 	b := readGolden(t, "v1-client-ntlm.blob")
 	b[versionOff] = 7
 	_, err := ParseHeader(b)
-	assert.EqualError(t, err, "serialize: unsupported packed context version: version 7, this build reads up to 2")
+	assert.EqualError(t, err, "serialize: unsupported packed context version: version 7, this build reads up to 3")
 
 	other, err := NewSealer("another-machine", goldenKey())
 	require.NoError(t, err)
@@ -571,6 +609,11 @@ func TestBitFlips(t *testing.T) {
 			}
 			for bit := uint(0); bit < 8; bit++ {
 				b := flipBit(valid, i, bit)
+				if v := binary.LittleEndian.Uint16(b[versionOff:]); i >= versionOff && i < pkgLenOff && v >= Version1 && v <= CurrentVersion {
+					want = ErrTampered // another known version: the header checksum refuses it
+				} else if i >= versionOff && i < pkgLenOff {
+					want = ErrVersion
+				}
 				st, _, err := s.Open(b)
 				requireOnly(t, err, want, "%s: byte %d bit %d", g.name, i, bit)
 				require.Nil(t, st)

@@ -2,11 +2,13 @@ package fake
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/hostid"
 	"github.com/gosspi/gosspi/serialize"
 )
 
@@ -35,6 +37,11 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 	}
 	if c.phase != established {
 		return nil, 0, errf(op, name, backend.StatusInvalidHandle, "a context can be exported only after its handshake")
+	}
+	if !p.now().Before(c.expiry) {
+		// Exporting it would hand out a token and, with DeleteOld, lose
+		// the context for a blob no process can import.
+		return nil, 0, errf(op, name, backend.StatusContextExpired, "the context expired at %s", c.expiry.Format(time.RFC3339))
 	}
 	if err := p.faults.check(op, name); err != nil {
 		return nil, 0, err
@@ -66,6 +73,7 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 		PackageState:   pkgState,
 		PackageVersion: version,
 		Reset:          f&flags.ResetNew != 0,
+		ExportedAt:     p.m.realNow(),
 	}
 	// The nonce always comes from crypto/rand, never from MachineConfig.Rand:
 	// a repeated nonce under the machine key would break AES-GCM.
@@ -75,7 +83,7 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 	}
 	var tok backend.TokenHandle
 	if wantToken && c.server {
-		tok = backend.TokenHandle(p.newToken(c.identity()))
+		tok = backend.TokenHandle(p.newToken(c.identity(), false))
 	}
 	// Nothing can fail past this point.
 	if f&flags.DeleteOld != 0 {
@@ -120,6 +128,13 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 	if hdr.Package != name || st.Package != name {
 		return backend.Handle{}, errf(op, name, backend.StatusInvalidToken, "the blob holds a %q context, not %q", hdr.Package, name)
 	}
+	if st.ExportedAt.IsZero() && p.m.hostBound {
+		// Without an export time the import-once record could not be kept
+		// for long enough across processes; only in-memory machines, whose
+		// record lives as long as they do, still take such blobs.
+		return backend.Handle{}, errf(op, name, backend.StatusInvalidToken,
+			"the blob is format version %d, which has no export time; a host-bound machine imports only blobs of version %d or later: export it again", hdr.Version, serialize.Version3)
+	}
 	// Expiry is checked before the state is restored, which may replay
 	// cipher streams.
 	now := p.now()
@@ -134,10 +149,10 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 		runs = d
 	}
 	// Claim the blob last, so a refused blob does not use up its one import.
-	first, err := p.m.ledger.Claim(hdr.Nonce[:], st.Expiry)
+	first, err := p.m.ledger.Claim(hdr.Nonce[:], st.ExportedAt)
 	if err != nil {
 		sess.destroy()
-		return backend.Handle{}, backend.NewError(op, name, backend.StatusInternalError, "recording the import", err)
+		return backend.Handle{}, claimFailure(op, name, err)
 	}
 	if !first {
 		sess.destroy()
@@ -150,6 +165,18 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 		serverName: st.ServerName,
 	}
 	return p.addCtx(c), nil
+}
+
+// claimFailure maps a refusal of the import ledger onto its status.
+func claimFailure(op backend.Op, name string, err error) error {
+	switch {
+	case errors.Is(err, hostid.ErrTooOld):
+		return backend.NewError(op, name, backend.StatusContextExpired,
+			fmt.Sprintf("a packed context must be imported within %v (real time) of its export", hostid.Retention), err)
+	case errors.Is(err, hostid.ErrInFuture):
+		return backend.NewError(op, name, backend.StatusInvalidToken, "the blob's export time is ahead of this host's clock", err)
+	}
+	return backend.NewError(op, name, backend.StatusInternalError, "recording the import", err)
 }
 
 // importDetail says in words which check a blob failed.

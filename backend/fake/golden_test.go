@@ -44,6 +44,9 @@ func keyedMachine() *Machine {
 		Rand:            &counterReader{},
 		ContextLifetime: 100 * 365 * 24 * time.Hour,
 	})
+	// Real time is pinned too, so blobs stamped when the goldens were
+	// written are still inside the import window when they are replayed.
+	m.realNow = func() time.Time { return goldenEpoch }
 	m.withKey("golden-machine", key)
 	m.AddUser("CONTOSO", "alice", "Passw0rd!")
 	return m
@@ -88,6 +91,10 @@ var goldenCases = []goldenCase{
 	{"negotiate-server-v2", "Negotiate", 0, true, 2, 1},
 	{"negotiate-server-reset-v2", "Negotiate", flags.ResetNew, true, 2, 1},
 	{"negotiate-client-v2", "Negotiate", 0, false, 2, 1},
+	// Format 3: the blob carries the real time of its export.
+	{"ntlm-server-v3", "NTLM", 0, true, 3, 1},
+	{"ntlm-client-v3", "NTLM", flags.DeleteOld, false, 3, 1},
+	{"negotiate-server-reset-v3", "Negotiate", flags.ResetNew, true, 3, 1},
 }
 
 // TestGoldenPackedContexts imports blobs exported by an earlier build and
@@ -246,7 +253,8 @@ func TestPackedStateLayouts(t *testing.T) {
 				require.NoError(t, err)
 				st, hdr, err := m.sealer.Open(blob)
 				require.NoError(t, err)
-				assert.Equal(t, uint16(serialize.Version2), hdr.Version)
+				assert.Equal(t, uint16(serialize.Version3), hdr.Version)
+				assert.Equal(t, goldenEpoch, st.ExportedAt, "stamped with the machine's real time")
 				assert.Equal(t, uint8(1), st.PackageVersion)
 				state := st.PackageState
 				if pkg == "Negotiate" {

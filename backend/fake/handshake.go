@@ -103,6 +103,9 @@ func tokenOf(in []backend.Buffer) []byte {
 // calls answer the server's tokens until the mechanism is done.
 func (p *Process) InitializeSecurityContext(req *backend.InitializeRequest) (backend.InitializeResult, error) {
 	const op = backend.OpInitializeSecurityContext
+	if req == nil {
+		return backend.InitializeResult{}, errf(op, "", backend.StatusInvalidParameter, "no request")
+	}
 	cred, err := p.cred(op, req.Credential)
 	if err != nil {
 		return backend.InitializeResult{}, err
@@ -158,6 +161,9 @@ func (p *Process) InitializeSecurityContext(req *backend.InitializeRequest) (bac
 // calls take the client's next tokens until the mechanism is done.
 func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.AcceptResult, error) {
 	const op = backend.OpAcceptSecurityContext
+	if req == nil {
+		return backend.AcceptResult{}, errf(op, "", backend.StatusInvalidParameter, "no request")
+	}
 	cred, err := p.cred(op, req.Credential)
 	if err != nil {
 		return backend.AcceptResult{}, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosspi/gosspi/internal/hostid"
@@ -18,6 +19,12 @@ import (
 // ErrNoHostIdentity is matched (with errors.Is) by the error of
 // HostMachine on a host without a readable machine identity.
 var ErrNoHostIdentity = hostid.ErrNoIdentity
+
+// ErrBadKeyFile is matched (with errors.Is) by the error of HostMachine
+// when the machine's key file is unusable: the wrong size, all zeros, not a
+// regular file, or replaced while it was read. Removing the file makes a
+// new key (and makes blobs sealed with the old one unimportable).
+var ErrBadKeyFile = hostid.ErrBadKeyFile
 
 // ErrForeignMachine is matched (with errors.Is) by the error of an import
 // whose blob was exported on another machine.
@@ -47,11 +54,17 @@ type MachineConfig struct {
 type Machine struct {
 	name, domain string
 	clock        func() time.Time
-	rand         io.Reader
-	lifetime     time.Duration
-	sealer       *serialize.Sealer
-	ledger       ledger
-	sidBase      string
+	// realNow is the real time, never the emulated clock: blobs are
+	// stamped with it, and the import ledger keeps records by it. Tests
+	// that replay golden blobs pin it.
+	realNow   func() time.Time
+	hostBound bool
+	nextToken atomic.Uint64 // token handle values, unique on the machine
+	rand      io.Reader
+	lifetime  time.Duration
+	sealer    *serialize.Sealer
+	ledger    ledger
+	sidBase   string
 
 	mu    sync.RWMutex
 	users map[string]*principal // key: upper(domain)\upper(user)
@@ -66,25 +79,40 @@ type principal struct {
 	groups       []string
 }
 
-// ledger records the blobs already imported on a machine.
+// ledger records the blobs already imported on a machine. exportedAt is
+// the real time the blob was sealed: the record is kept for a fixed
+// real-time window after it, and blobs older than that are refused, so no
+// setting of the machine's clock can make a blob importable twice.
 type ledger interface {
-	Claim(id []byte, expires time.Time) (bool, error)
+	Claim(id []byte, exportedAt time.Time) (bool, error)
 }
 
+// memLedger is an in-memory machine's ledger. Blobs from before export
+// times existed (format versions 1 and 2) are claimed in a set that is
+// never pruned; no build writes them any more, so it cannot grow without
+// bound.
 type memLedger struct {
-	mu   sync.Mutex
-	seen map[[12]byte]time.Time
+	live   *hostid.MemLedger
+	mu     sync.Mutex
+	legacy map[[serialize.NonceSize]byte]struct{}
 }
 
-func (l *memLedger) Claim(id []byte, expires time.Time) (bool, error) {
-	var k [12]byte
+func newMemLedger(realNow func() time.Time) *memLedger {
+	return &memLedger{live: hostid.NewMemLedgerAt(realNow), legacy: make(map[[serialize.NonceSize]byte]struct{})}
+}
+
+func (l *memLedger) Claim(id []byte, exportedAt time.Time) (bool, error) {
+	if !exportedAt.IsZero() {
+		return l.live.Claim(id, exportedAt)
+	}
+	var k [serialize.NonceSize]byte
 	copy(k[:], id)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.seen[k]; ok {
+	if _, ok := l.legacy[k]; ok {
 		return false, nil
 	}
-	l.seen[k] = expires
+	l.legacy[k] = struct{}{}
 	return true, nil
 }
 
@@ -115,7 +143,7 @@ func (m *Machine) withKey(id string, key []byte) *Machine {
 		panic("fake: " + err.Error()) // unreachable: callers pass 32-byte keys
 	}
 	m.sealer = s
-	m.ledger = &memLedger{seen: make(map[[12]byte]time.Time)}
+	m.ledger = newMemLedger(m.realNow)
 	m.sidBase = sidBase([]byte(id))
 	return m
 }
@@ -152,6 +180,7 @@ func HostMachine(cfg MachineConfig) (*Machine, error) {
 	m := newMachine(cfg)
 	m.sealer = s
 	m.ledger = l
+	m.hostBound = true
 	m.sidBase = sidBase([]byte(id))
 	return m, nil
 }
@@ -161,6 +190,7 @@ func newMachine(cfg MachineConfig) *Machine {
 		name:     cfg.Name,
 		domain:   cfg.Domain,
 		clock:    cfg.Clock,
+		realNow:  time.Now,
 		rand:     cfg.Rand,
 		lifetime: cfg.ContextLifetime,
 		users:    make(map[string]*principal),

@@ -33,13 +33,19 @@ func (p *Process) QueryContextAttributes(h backend.Handle, attr backend.Attribut
 	if c.phase != established {
 		return nil, errf(op, name, backend.StatusInvalidHandle, "%s needs an established context", attr)
 	}
+	if attr == backend.AttrLifespan {
+		// Answered after expiry too: it is how a caller learns when.
+		return backend.Lifespan{Start: c.start, Expiry: c.expiry}, nil
+	}
+	// What the context knows of its peer and its keys ends with it.
+	if err := c.usable(op, p.now()); err != nil {
+		return nil, err
+	}
 	switch attr {
 	case backend.AttrNames:
 		return backend.Names{UserName: c.domain + `\` + c.user}, nil
 	case backend.AttrNativeNames:
 		return backend.NativeNames{ClientName: c.domain + `\` + c.user, ServerName: c.serverName}, nil
-	case backend.AttrLifespan:
-		return backend.Lifespan{Start: c.start, Expiry: c.expiry}, nil
 	case backend.AttrAuthority:
 		return backend.Authority{Name: c.domain}, nil
 	case backend.AttrSessionKey:
@@ -49,7 +55,7 @@ func (p *Process) QueryContextAttributes(h backend.Handle, attr backend.Attribut
 			return nil, errf(op, name, backend.StatusUnsupportedFunction, "a client context has no access token of its peer")
 		}
 		if c.attrToken == 0 {
-			c.attrToken = p.newToken(c.identity())
+			c.attrToken = p.newToken(c.identity(), true)
 		}
 		return backend.TokenHandle(c.attrToken), nil
 	}

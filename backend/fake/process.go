@@ -84,6 +84,9 @@ type credEntry struct {
 // tokenEntry is one access token handle.
 type tokenEntry struct {
 	id tokenIdentity
+	// owned: the SECPKG_ATTR_ACCESS_TOKEN of a context, which the caller
+	// must not close; the context's deletion frees it.
+	owned bool
 }
 
 // tokenIdentity is what an access token says about its user.
@@ -242,11 +245,14 @@ func (p *Process) DeleteSecurityContext(h backend.Handle) error {
 	return nil
 }
 
-// newToken stores an access token and returns its handle.
-func (p *Process) newToken(id tokenIdentity) uintptr {
-	h := p.newID()
+// newToken stores an access token and returns its handle. Token handle
+// values come from the machine, not the process, so a value issued to one
+// process never names a token in another (as a Windows HANDLE is only
+// meaningful in the process that holds it).
+func (p *Process) newToken(id tokenIdentity, owned bool) uintptr {
+	h := uintptr(p.m.nextToken.Add(1))
 	p.mu.Lock()
-	p.tokens[h] = &tokenEntry{id: id}
+	p.tokens[h] = &tokenEntry{id: id, owned: owned}
 	p.mu.Unlock()
 	return h
 }
@@ -269,7 +275,7 @@ func (p *Process) QuerySecurityContextToken(h backend.Handle) (backend.TokenHand
 	if !c.server {
 		return 0, errf(op, c.pkg.info.Name, backend.StatusNoImpersonation, "a client context has no access token of its peer")
 	}
-	return backend.TokenHandle(p.newToken(c.identity())), nil
+	return backend.TokenHandle(p.newToken(c.identity(), false)), nil
 }
 
 // ImpersonateSecurityContext records that the caller acts as the client.
@@ -330,13 +336,12 @@ func (p *Process) CloseToken(t backend.TokenHandle) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.tokens[uintptr(t)]; !ok {
+	e, ok := p.tokens[uintptr(t)]
+	if !ok {
 		return errf(op, "", backend.StatusInvalidHandle, "token handle %#x is not valid: never issued or closed", uintptr(t))
 	}
-	for _, c := range p.ctxs {
-		if c.attrToken == uintptr(t) {
-			return errf(op, "", backend.StatusInvalidHandle, "token handle %#x belongs to its context (SECPKG_ATTR_ACCESS_TOKEN) and must not be closed", uintptr(t))
-		}
+	if e.owned {
+		return errf(op, "", backend.StatusInvalidHandle, "token handle %#x belongs to its context (SECPKG_ATTR_ACCESS_TOKEN) and must not be closed", uintptr(t))
 	}
 	delete(p.tokens, uintptr(t))
 	return nil
@@ -347,11 +352,10 @@ func (p *Process) CloseToken(t backend.TokenHandle) error {
 func (p *Process) Leaks() (creds, contexts, tokens int) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	attr := 0
-	for _, c := range p.ctxs {
-		if c.attrToken != 0 {
-			attr++
+	for _, e := range p.tokens {
+		if !e.owned {
+			tokens++
 		}
 	}
-	return len(p.creds), len(p.ctxs), len(p.tokens) - attr
+	return len(p.creds), len(p.ctxs), tokens
 }

@@ -9,7 +9,11 @@
 //     file, created atomically, so every process of the user on the host
 //     gets the same key.
 //   - Ledger records which packed contexts were imported, across processes,
-//     so that each is imported only once.
+//     so that each is imported only once. It keeps each claim for
+//     Retention of real time after the context's export, and refuses
+//     contexts exported longer ago, so that no clock, real or emulated, can
+//     make an imported context importable again. MemLedger does the same
+//     for one process.
 //
 // Hosts cloned from one image (containers built with a baked-in
 // /etc/machine-id, VMs cloned without sysprep) share an identity; the key
@@ -267,6 +271,16 @@ func readKey(path string) ([]byte, error) {
 	if len(key) != KeySize {
 		clear(key)
 		return nil, fmt.Errorf("%w: %s is %d bytes, want %d (remove it to make a new key)", ErrBadKeyFile, path, fi.Size(), KeySize)
+	}
+	var acc byte
+	for _, b := range key {
+		acc |= b
+	}
+	if acc == 0 {
+		// No key this package writes is all zeros (crypto/rand), but a
+		// file truncated and re-extended, or zeroed by a tool, would be a
+		// key every such host shares.
+		return nil, fmt.Errorf("%w: %s holds only zero bytes (remove it to make a new key)", ErrBadKeyFile, path)
 	}
 	return key, nil
 }

@@ -174,7 +174,7 @@ func TestKeyFileName(t *testing.T) {
 }
 
 // entries lists dir, to see that no temporary file is left behind.
-func entries(t *testing.T, dir string) []string {
+func entries(t testing.TB, dir string) []string {
 	t.Helper()
 	es, err := os.ReadDir(dir)
 	require.NoError(t, err)
@@ -272,6 +272,11 @@ func TestLoadOrCreateKeyRefusesBadFiles(t *testing.T) {
 			assert.EqualValues(t, size, fi.Size())
 		})
 	}
+	t.Run("all zeros", func(t *testing.T) {
+		_, err := LoadOrCreateKey(write(t, make([]byte, KeySize), 0o600), id)
+		require.ErrorIs(t, err, ErrBadKeyFile)
+		assert.Contains(t, err.Error(), "only zero bytes")
+	})
 	t.Run("directory in its place", func(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.Mkdir(filepath.Join(dir, KeyFileName(id)), 0o700))
@@ -312,10 +317,6 @@ func TestLoadOrCreateKeyRefusesBadFiles(t *testing.T) {
 	})
 }
 
-// helperEnv, when set, makes the test binary act as one of the processes
-// started by TestAcrossProcesses; it names their shared directory.
-const helperEnv = "GOSSPI_HOSTID_TEST_HELPER_DIR"
-
 // TestAcrossProcesses runs several real OS processes (this test binary,
 // re-executed) that create the host key and claim one ledger ID at the
 // same moment: all must get the same key, and exactly one the claim.
@@ -327,9 +328,9 @@ func TestAcrossProcesses(t *testing.T) {
 	const n = 6
 	cmds := make([]*exec.Cmd, n)
 	outs := make([]*bytes.Buffer, n)
+	at := fmt.Sprint(time.Now().UnixNano())
 	for i := range cmds {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), helperEnv+"="+dir)
+		cmd := helperCmd(dir, map[string]string{"AT": at})
 		outs[i] = new(bytes.Buffer)
 		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
 		require.NoError(t, cmd.Start())
@@ -369,31 +370,31 @@ func TestAcrossProcesses(t *testing.T) {
 	assert.Equal(t, keys[0], hex.EncodeToString(key))
 }
 
-// TestMain lets the test binary play one of TestAcrossProcesses's
-// processes when helperEnv is set, instead of running the tests.
+// TestMain lets the test binary play one of the processes of a
+// cross-process test when helperEnv is set, instead of running the tests.
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(helperEnv); dir != "" {
-		if err := helperProcess(dir); err != nil {
+		if err := runHelper(os.Getenv(helperModeEnv), dir); err != nil {
 			fmt.Fprintln(os.Stderr, "helper process:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTemplates()
+	os.Exit(code)
 }
 
 // helperProcess waits for the release file, then creates or reads the
-// shared key and claims one ledger ID, and prints what it got.
+// shared key and claims one ledger ID exported at $AT, and prints what it
+// got.
 func helperProcess(dir string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("never released")
-		}
-		time.Sleep(time.Millisecond)
+	at, err := helperTime("AT")
+	if err != nil {
+		return err
+	}
+	if err := waitRelease(dir); err != nil {
+		return err
 	}
 	key, err := LoadOrCreateKey(filepath.Join(dir, "keys"), "shared-machine")
 	if err != nil {
@@ -403,7 +404,8 @@ func helperProcess(dir string) error {
 	if err != nil {
 		return err
 	}
-	won, err := l.Claim([]byte("the-one-blob"), time.Now().Add(time.Hour))
+	defer l.Close()
+	won, err := l.Claim([]byte("the-one-blob"), at)
 	if err != nil {
 		return err
 	}

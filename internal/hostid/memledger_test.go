@@ -1,0 +1,77 @@
+package hostid
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMemLedger(t *testing.T) {
+	l := NewMemLedger()
+	now := time.Now()
+	ok, err := l.Claim([]byte("a"), now)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = l.Claim([]byte("a"), now)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	for _, id := range [][]byte{nil, make([]byte, MaxClaimID+1)} {
+		_, err := l.Claim(id, now)
+		assert.Error(t, err)
+	}
+	assert.Equal(t, 1, l.Len())
+}
+
+// TestMemLedgerForgets: claims are dropped an epoch at a time once
+// Retention old, memory follows the claims of the last Retention, and a
+// clock set back cannot revive them.
+func TestMemLedgerForgets(t *testing.T) {
+	c := newTestClock(t0)
+	l := &MemLedger{now: c.Now, epochs: map[int64]map[string]struct{}{}}
+	const perHour = 100
+	for h := 0; h < 3*int(Retention/time.Hour); h++ {
+		for i := 0; i < perHour; i++ {
+			c.Add(time.Hour / perHour)
+			ok, err := l.Claim([]byte(fmt.Sprint(h, "-", i)), c.Now())
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		// Kept: at most Retention plus an epoch of claims.
+		require.LessOrEqual(t, l.Len(), perHour*int((Retention+epochLen)/time.Hour))
+	}
+	first := t0.Add(time.Hour / perHour)
+	ok, err := l.Claim([]byte("0-0"), first)
+	assert.ErrorIs(t, err, ErrTooOld)
+	assert.False(t, ok)
+	c.Set(first.Add(time.Minute)) // set back
+	ok, err = l.Claim([]byte("0-0"), first)
+	assert.ErrorIs(t, err, ErrTooOld, "a forgotten claim must not come back")
+	assert.False(t, ok)
+}
+
+func TestMemLedgerConcurrent(t *testing.T) {
+	l := NewMemLedger()
+	now := time.Now()
+	var wins [100]atomic.Int32
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range wins {
+				if ok, err := l.Claim([]byte(fmt.Sprint(i)), now); assert.NoError(t, err) && ok {
+					wins[i].Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range wins {
+		assert.EqualValues(t, 1, wins[i].Load(), i)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package hostid
+
+const raceEnabled = false
