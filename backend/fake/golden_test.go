@@ -95,6 +95,12 @@ var goldenCases = []goldenCase{
 	{"ntlm-server-v3", "NTLM", 0, true, 3, 1},
 	{"ntlm-client-v3", "NTLM", flags.DeleteOld, false, 3, 1},
 	{"negotiate-server-reset-v3", "Negotiate", flags.ResetNew, true, 3, 1},
+	// The same layout after Negotiate began restarting NTLM's RC4 streams
+	// once the mechListMICs are exchanged (MS-SPNG 3.2.5.1): the position
+	// is sequence number 1 in a fresh stream, which RESET_NEW returns to.
+	// The blobs above keep the stream their peers went on with.
+	{"negotiate-server-v3b", "Negotiate", 0, true, 3, 1},
+	{"negotiate-server-reset-v3b", "Negotiate", flags.ResetNew, true, 3, 1},
 }
 
 // TestGoldenPackedContexts imports blobs exported by an earlier build and
