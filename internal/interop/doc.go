@@ -21,6 +21,12 @@
 // and runs the tier. The tier ends by printing which operation held
 // against which peer in which direction.
 //
+// TestCapture records conversations with the peers into the repository's
+// testdata/interop (GOSSPI_INTEROP_CAPTURE=1 writes those not there yet),
+// talking to a fake machine with a fixed clock and randomness, so that
+// internal/capture/replay and the fake's own tests replay them without the
+// peers.
+//
 // Environment variables for the peers (GSS_MECH_CONFIG, KRB5_CONFIG,
 // KRB5CCNAME, NTLM_USER_FILE) are set for the child processes only, so the
 // tests neither read the machine's GSSAPI configuration nor change it.
