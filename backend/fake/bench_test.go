@@ -230,3 +230,43 @@ func BenchmarkStoreParallel(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkHostExportImport is BenchmarkExportImport on a host-bound
+// machine: the import claims the blob in the on-disk ledger shared by all
+// processes of the host (in a temporary key directory).
+func BenchmarkHostExportImport(b *testing.B) {
+	b.Setenv("GOSSPI_KEY_DIR", b.TempDir())
+	m, err := HostMachine(MachineConfig{Name: "BENCH", Domain: "CONTOSO"})
+	if err != nil {
+		b.Skipf("no host-bound machine here: %v", err)
+	}
+	m.AddUser("CONTOSO", "alice", "Passw0rd!")
+	st := sspictx.NewStore(m.NewProcess())
+	sc, err := st.AcquireCredentials("NTLM", flags.Inbound, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sc.Release()
+	cc, err := st.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Release()
+	c, s := benchHandshake(b, cc, sc)
+	defer c.Delete()
+	defer s.Delete()
+	other := sspictx.NewStore(m.NewProcess())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		blob, err := s.Export(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		imp, err := other.Import("NTLM", blob, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = imp.Delete()
+	}
+}
