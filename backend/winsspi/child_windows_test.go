@@ -1,0 +1,114 @@
+//go:build windows
+
+package winsspi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gosspi/gosspi/backend/backendtest"
+	"github.com/gosspi/gosspi/backend/winsspi"
+)
+
+// The test binary runs itself again for what must happen in another OS
+// process: an import (Microsoft describes ImportSecurityContext as the way
+// into a different process) and the strict-rows report (which feeds
+// garbage blobs to the security package: an access violation there would
+// otherwise kill the whole run).
+const (
+	envImportJob    = "GOSSPI_IMPORT_JOB"        // path of the ImportJob (JSON) TestImportChild does
+	envImportResult = "GOSSPI_IMPORT_RESULT"     // path it writes the ImportResult (JSON) to
+	envStrictChild  = "GOSSPI_STRICT_ROWS_CHILD" // "1": TestStrictRowsReport runs the report itself
+	childTimeout    = 2 * time.Minute
+)
+
+// runChild runs the test binary again with only the test named test, -v,
+// and env added to the environment. It returns the child's output and a
+// description of how it failed, or "" if it passed.
+func runChild(t testing.TB, test string, env ...string) (out []byte, failed string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	switch {
+	case err == nil:
+		return out, ""
+	case ctx.Err() != nil:
+		return out, fmt.Sprintf("it did not finish within %v and was killed", childTimeout)
+	case bytes.Contains(bytes.ToLower(out), []byte("exception 0xc0000005")):
+		return out, fmt.Sprintf("an access violation (0xC0000005) inside the security package killed it (%v)", err)
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && uint32(ee.ExitCode()) >= 0xC0000000 {
+		return out, fmt.Sprintf("it died of exception 0x%08X", uint32(ee.ExitCode()))
+	}
+	return out, fmt.Sprintf("it failed: %v", err)
+}
+
+// importInChild is the native Windows harness's Importer: it does job in a
+// child process (TestImportChild) and returns what the child reports.
+func importInChild(t testing.TB, job backendtest.ImportJob) backendtest.ImportResult {
+	t.Helper()
+	dir := t.TempDir()
+	jobPath, resultPath := filepath.Join(dir, "job.json"), filepath.Join(dir, "result.json")
+	b, err := json.Marshal(job)
+	if err != nil {
+		t.Fatalf("encoding the import job: %v", err)
+	}
+	if err := os.WriteFile(jobPath, b, 0o600); err != nil {
+		t.Fatalf("writing the import job: %v", err)
+	}
+	out, failed := runChild(t, "TestImportChild", envImportJob+"="+jobPath, envImportResult+"="+resultPath)
+	if failed != "" {
+		t.Fatalf("the child process that imports failed: %s; its output:\n%s", failed, out)
+	}
+	t.Logf("winsspi: the import ran in child process %s (pid of this one: %d); its log:\n%s", filepath.Base(os.Args[0]), os.Getpid(), out)
+	b, err = os.ReadFile(resultPath)
+	if err != nil {
+		t.Fatalf("the child process that imports wrote no result (%v); its output:\n%s", err, out)
+	}
+	var r backendtest.ImportResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("decoding the import result: %v", err)
+	}
+	return r
+}
+
+// TestImportChild does one ImportJob when an Importer of the conformance
+// suite starts the test binary for it; otherwise it skips.
+func TestImportChild(t *testing.T) {
+	jobPath, resultPath := os.Getenv(envImportJob), os.Getenv(envImportResult)
+	if jobPath == "" || resultPath == "" {
+		t.Skip("runs only in the child process that the conformance suite's Importer starts")
+	}
+	b, err := os.ReadFile(jobPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job backendtest.ImportJob
+	if err := json.Unmarshal(b, &job); err != nil {
+		t.Fatalf("decoding the import job: %v", err)
+	}
+	be, err := winsspi.New()
+	if err != nil {
+		t.Fatalf("winsspi.New: %v", err)
+	}
+	t.Logf("winsspi: child process %d imports a blob of %d bytes under %v", os.Getpid(), len(job.Blob), job.Packages)
+	r := backendtest.DoImport(logged{b: be, t: t}, job)
+	if b, err = json.Marshal(r); err != nil {
+		t.Fatalf("encoding the import result: %v", err)
+	}
+	if err := os.WriteFile(resultPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
