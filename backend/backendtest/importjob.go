@@ -32,7 +32,8 @@ type Signed struct {
 }
 
 // Outcome is what one call returned, in a form that crosses a process
-// boundary: all zero when it succeeded.
+// boundary: all zero when it succeeded. Text is the error's detail and
+// cause.
 type Outcome struct {
 	Op      backend.Op
 	Package string
@@ -47,7 +48,14 @@ func outcomeOf(err error) Outcome {
 	}
 	var e *backend.Error
 	if errors.As(err, &e) {
-		return Outcome{Op: e.Op, Package: e.Package, Status: e.Status, Text: err.Error()}
+		text := e.Detail
+		if e.Err != nil {
+			if text != "" {
+				text += ": "
+			}
+			text += e.Err.Error()
+		}
+		return Outcome{Op: e.Op, Package: e.Package, Status: e.Status, Text: text}
 	}
 	return Outcome{Status: backend.StatusOf(err), Text: err.Error()}
 }

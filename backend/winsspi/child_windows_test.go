@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/backend/backendtest"
 	"github.com/gosspi/gosspi/backend/winsspi"
 )
@@ -59,7 +60,13 @@ func runChild(t testing.TB, test string, env ...string) (out []byte, failed stri
 // child process (TestImportChild) and returns what the child reports.
 func importInChild(t testing.TB, job backendtest.ImportJob) backendtest.ImportResult {
 	t.Helper()
-	dir := t.TempDir()
+	// Not t.TempDir: under Wine its RemoveAll fails ("Invalid function")
+	// and fails the test; a directory left behind there harms nothing.
+	dir, err := os.MkdirTemp("", "gosspi-import-")
+	if err != nil {
+		t.Fatalf("a directory for the import job: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	jobPath, resultPath := filepath.Join(dir, "job.json"), filepath.Join(dir, "result.json")
 	b, err := json.Marshal(job)
 	if err != nil {
@@ -111,4 +118,19 @@ func TestImportChild(t *testing.T) {
 	if err := os.WriteFile(resultPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestImportInChild checks the plumbing of importInChild on any Windows,
+// Wine included: a job for a package that does not exist comes back from
+// the child process with the child's ImportSecurityContext failure.
+func TestImportInChild(t *testing.T) {
+	r := importInChild(t, backendtest.ImportJob{Packages: []string{"NoSuchPackage"}, Blob: []byte("not a packed context")})
+	if len(r.Attempts) != 1 || r.Package != "" {
+		t.Fatalf("the child reports %d import attempts, imported under %q; want one failed attempt", len(r.Attempts), r.Package)
+	}
+	err := r.ImportErr()
+	if err == nil || r.Attempts[0].Op != backend.OpImportSecurityContext {
+		t.Fatalf("the child's import of an unknown package answered %v, want a failure from %v", err, backend.OpImportSecurityContext)
+	}
+	t.Logf("winsspi: the child process answered %v", err)
 }
