@@ -61,6 +61,8 @@ func TestSuite(t *testing.T) {
 		h.Importer = func(t testing.TB, job backendtest.ImportJob) backendtest.ImportResult {
 			var j backendtest.ImportJob
 			roundTrip(t, job, &j)
+			// A fake token handle is bound to its process: one that
+			// crossed to another answers as a foreign handle does.
 			var r backendtest.ImportResult
 			roundTrip(t, backendtest.DoImport(desync{&sharedSeq{Process: m.NewProcess()}}, j), &r)
 			return r
@@ -76,6 +78,7 @@ func TestSuite(t *testing.T) {
 			backendtest.CheckExportCopies: seq,
 			backendtest.CheckImport:       {sspictx.StatusOK, sspictx.StatusInvalidToken},
 			backendtest.CheckToKernel:     {sspictx.StatusUnsupportedFunction, sspictx.StatusOK},
+			backendtest.CheckImportToken:  {sspictx.StatusOK, sspictx.StatusInvalidHandle, sspictx.StatusInvalidToken},
 		}
 	case "hang":
 		h.Timeout = 300 * time.Millisecond
@@ -162,6 +165,7 @@ func TestSuiteObserves(t *testing.T) {
 		"backendtest: observed ExportCopies TestSuite/NTLM/Export/Flags=0",
 		"backendtest: observed Import TestSuite/NTLM/Export/Token on fake/observed: ImportSecurityContext with no token answered SEC_E_OK",
 		"backendtest: observed ToKernel TestSuite/NTLM/Export/ToKernel",
+		"backendtest: observed ImportToken TestSuite/NTLM/Export/Token on fake/observed: ImportSecurityContext with the exported token answered SEC_E_",
 		"backendtest: observing TestSuite/NTLM/Unsynchronized on fake/observed",
 		"backendtest: observed TestSuite/NTLM/Unsynchronized on fake/observed, where unsynchronized calls on one handle is declared Unknown",
 		"two calls took one sequence number",

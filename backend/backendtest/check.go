@@ -92,7 +92,7 @@ func (s *suite) observeStatus(t testing.TB, p Package, check Check, err error, o
 			s.fatalf(t, "%s (check %s, where the harness accepts what is plausible): %s", what, check, msg)
 		}
 	}
-	t.Logf("backendtest: observed %s %s on %s: %s answered %s (the suite expects %s where it is documented)", check, t.Name(), s.h.Name, what, got.String(), want.Name())
+	t.Logf("backendtest: observed %s %s on %s: %s answered %s (the answer the suite expects where nothing is declared: %s)", check, t.Name(), s.h.Name, what, got.String(), want.Name())
 	return got
 }
 

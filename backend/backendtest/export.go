@@ -51,6 +51,11 @@ func (s *suite) testExport(t *testing.T, p Package) {
 			tracked = tracked || l.Kind == "token"
 		}
 		s.isTrue(t, tracked, "the exported token is not tracked until closed")
+		if s.h.Importer == nil {
+			s.leftOutCheck(t, "WithToken", "a token handle means nothing in another process, and the harness has no Importer to carry it there")
+		} else {
+			s.importWithToken(t, p, pr, tok)
+		}
 		s.noError(t, tok.Close(), "CloseHandle of the exported token")
 		if r := s.runImport(t, ImportJob{Packages: s.importNames(t, p, &pr.server.Context), Blob: blob}); s.imported(t, p, r) {
 			s.noError(t, r.Delete.Err(), "DeleteSecurityContext of the import")
@@ -175,6 +180,23 @@ func (s *suite) testExportFlags(t *testing.T, p Package, f flags.Export) {
 	// Without DELETE_OLD the old context stays valid and independent.
 	_, err = pr.server.Sizes()
 	s.noError(t, err, "the old context stays valid; SECPKG_ATTR_SIZES")
+}
+
+// importWithToken exports the server context of pr again and imports the
+// blob, through the harness's Importer, with tok, the client's access token
+// an earlier export returned.
+func (s *suite) importWithToken(t *testing.T, p Package, pr pair, tok *sspictx.Token) {
+	t.Helper()
+	blob, err := pr.server.Export(0)
+	s.noError(t, err, "ExportSecurityContext for the import with the token")
+	var th backend.TokenHandle
+	s.noError(t, tok.Raw(func(h backend.TokenHandle) error { th = h; return nil }), "the exported token's handle")
+	r := s.runImport(t, ImportJob{Packages: s.importNames(t, p, &pr.server.Context), Blob: blob, Token: th})
+	if s.observeStatus(t, p, CheckImportToken, r.ImportErr(), backend.OpImportSecurityContext, sspictx.StatusOK, "ImportSecurityContext with the exported token") != sspictx.StatusOK {
+		return
+	}
+	s.noError(t, r.Sizes.Err(), "SECPKG_ATTR_SIZES of the import with the token")
+	s.noError(t, r.Delete.Err(), "DeleteSecurityContext of the import with the token")
 }
 
 // importNames returns the names to import c's blob under: the package's

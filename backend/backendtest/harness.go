@@ -48,6 +48,7 @@ type Harness struct {
 	// is what the winsspi harness does on Windows by running its test
 	// binary again. Nil does every import in this process, on a backend
 	// from NewBackend (the fake's NewBackend already is a new process).
+	// An Importer must carry ImportJob.Token into the other process.
 	Importer func(t testing.TB, job ImportJob) ImportResult
 	// Packages lists the security packages to test, each with the
 	// credentials and capabilities it has on this backend.
@@ -222,4 +223,9 @@ const (
 	// failure comes instead, the suite leaves out the checks that need the
 	// import.
 	CheckImport Check = "Import"
+	// CheckImportToken is ImportSecurityContext, in another process, of a
+	// server context's blob with the client's access token that
+	// ExportWithToken returned: SEC_E_OK. The suite makes it only through
+	// a Harness.Importer, which can carry the token there.
+	CheckImportToken Check = "ImportToken"
 )

@@ -24,6 +24,14 @@ type ImportJob struct {
 	Blob     []byte
 	Verify   []Signed
 	Sign     [][]byte
+	// Token, if not zero, is an access token to import with: the one
+	// ExportWithToken returned. A handle means nothing in another
+	// process, so an Importer must put there a handle of the importing
+	// process (duplicated or inherited) before it calls DoImport. The
+	// Store takes no raw token, so with one DoImport calls the backend
+	// below the Store, and makes no message calls (Verify and Sign are
+	// ignored): it imports, queries SECPKG_ATTR_SIZES and deletes.
+	Token backend.TokenHandle
 }
 
 // Signed is a message with its signature.
@@ -97,6 +105,9 @@ func (r ImportResult) ImportErr() error {
 // DoImport does job on b, through a Store of its own: what the other
 // process of a Harness.Importer runs.
 func DoImport(b backend.Backend, job ImportJob) ImportResult {
+	if job.Token != 0 {
+		return doImportWithToken(b, job)
+	}
 	st := sspictx.NewStore(b)
 	var r ImportResult
 	var imp *sspictx.Context
@@ -123,6 +134,33 @@ func DoImport(b backend.Backend, job ImportJob) ImportResult {
 	}
 	for _, l := range st.Leaks() {
 		r.Leaks = append(r.Leaks, fmt.Sprint(l))
+	}
+	return r
+}
+
+// doImportWithToken is DoImport of a job with a token, on the backend
+// itself.
+func doImportWithToken(b backend.Backend, job ImportJob) ImportResult {
+	var r ImportResult
+	ex, ok := b.(backend.Exporter)
+	if !ok {
+		r.Attempts = []Outcome{{Op: backend.OpImportSecurityContext, Status: backend.StatusUnsupportedFunction,
+			Text: fmt.Sprintf("the backend (%T) does not implement backend.Exporter", b)}}
+		return r
+	}
+	var h backend.Handle
+	for _, name := range job.Packages {
+		got, err := ex.ImportSecurityContext(name, job.Blob, job.Token)
+		r.Attempts = append(r.Attempts, outcomeOf(err))
+		if err == nil {
+			h, r.Package = got, name
+			break
+		}
+	}
+	if r.Package != "" {
+		_, err := b.QueryContextAttributes(h, backend.AttrSizes)
+		r.Sizes = outcomeOf(err)
+		r.Delete = outcomeOf(b.DeleteSecurityContext(h))
 	}
 	return r
 }

@@ -11,8 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/windows"
 
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/backend/backendtest"
@@ -36,10 +39,20 @@ const (
 // description of how it failed, or "" if it passed.
 func runChild(t testing.TB, test string, env ...string) (out []byte, failed string) {
 	t.Helper()
+	return runChildInheriting(t, test, nil, env...)
+}
+
+// runChildInheriting is runChild with handles, marked inheritable, that
+// the child inherits under the same values.
+func runChildInheriting(t testing.TB, test string, inherit []syscall.Handle, env ...string) (out []byte, failed string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), env...)
+	if len(inherit) > 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{AdditionalInheritedHandles: inherit}
+	}
 	out, err := cmd.CombinedOutput()
 	switch {
 	case err == nil:
@@ -68,6 +81,19 @@ func importInChild(t testing.TB, job backendtest.ImportJob) backendtest.ImportRe
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	jobPath, resultPath := filepath.Join(dir, "job.json"), filepath.Join(dir, "result.json")
+	var inherit []syscall.Handle
+	if job.Token != 0 {
+		// The child inherits a duplicate of the token under the same
+		// value, which the job names.
+		self := windows.CurrentProcess()
+		var dup windows.Handle
+		if err := windows.DuplicateHandle(self, windows.Handle(job.Token), self, &dup, 0, true, windows.DUPLICATE_SAME_ACCESS); err != nil {
+			t.Fatalf("duplicating the token for the child process: %v", err)
+		}
+		defer windows.CloseHandle(dup)
+		job.Token = backend.TokenHandle(dup)
+		inherit = []syscall.Handle{syscall.Handle(dup)}
+	}
 	b, err := json.Marshal(job)
 	if err != nil {
 		t.Fatalf("encoding the import job: %v", err)
@@ -75,7 +101,7 @@ func importInChild(t testing.TB, job backendtest.ImportJob) backendtest.ImportRe
 	if err := os.WriteFile(jobPath, b, 0o600); err != nil {
 		t.Fatalf("writing the import job: %v", err)
 	}
-	out, failed := runChild(t, "TestImportChild", envImportJob+"="+jobPath, envImportResult+"="+resultPath)
+	out, failed := runChildInheriting(t, "TestImportChild", inherit, envImportJob+"="+jobPath, envImportResult+"="+resultPath)
 	if failed != "" {
 		t.Fatalf("the child process that imports failed: %s; its output:\n%s", failed, out)
 	}
@@ -110,7 +136,15 @@ func TestImportChild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("winsspi.New: %v", err)
 	}
-	t.Logf("winsspi: child process %d imports a blob of %d bytes under %v", os.Getpid(), len(job.Blob), job.Packages)
+	t.Logf("winsspi: child process %d imports a blob of %d bytes under %v, token %#x", os.Getpid(), len(job.Blob), job.Packages, job.Token)
+	if job.Token != 0 {
+		// Shows that the token crossed: the handle is valid here.
+		if u, err := windows.Token(job.Token).GetTokenUser(); err != nil {
+			t.Logf("winsspi: the inherited token %#x: GetTokenInformation: %v", job.Token, err)
+		} else {
+			t.Logf("winsspi: the inherited token %#x is valid here: its user is %v", job.Token, u.User.Sid)
+		}
+	}
 	r := backendtest.DoImport(logged{b: be, t: t}, job)
 	if b, err = json.Marshal(r); err != nil {
 		t.Fatalf("encoding the import result: %v", err)
@@ -133,4 +167,28 @@ func TestImportInChild(t *testing.T) {
 		t.Fatalf("the child's import of an unknown package answered %v, want a failure from %v", err, backend.OpImportSecurityContext)
 	}
 	t.Logf("winsspi: the child process answered %v", err)
+
+	// With a token (this process's own): the child inherits it.
+	tok, err := windows.OpenCurrentProcessToken()
+	if err != nil {
+		t.Fatalf("OpenProcessToken: %v", err)
+	}
+	defer tok.Close()
+	var log bytes.Buffer
+	r = importInChild(logTo{t, &log}, backendtest.ImportJob{Packages: []string{"NoSuchPackage"}, Blob: []byte("x"), Token: backend.TokenHandle(tok)})
+	if len(r.Attempts) != 1 || !bytes.Contains(log.Bytes(), []byte("is valid here: its user is S-1-")) {
+		t.Fatalf("the child did not report the inherited token valid (%d attempts); its log:\n%s", len(r.Attempts), log.Bytes())
+	}
+}
+
+// logTo is a testing.TB whose Logf also writes to w.
+type logTo struct {
+	testing.TB
+	w *bytes.Buffer
+}
+
+func (l logTo) Logf(format string, args ...any) {
+	l.TB.Helper()
+	fmt.Fprintf(l.w, format+"\n", args...)
+	l.TB.Logf(format, args...)
 }

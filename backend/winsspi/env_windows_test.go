@@ -147,6 +147,8 @@ func windowsCaps(pkg string) backendtest.Caps {
 	// receiver's RC4 stream is out of step, and the checksum may fail
 	// before the sequence number is compared.
 	seq := []sspictx.Status{sspictx.StatusOutOfSequence, sspictx.StatusMessageAltered}
+	importStatuses := []sspictx.Status{sspictx.StatusOK, sspictx.StatusInvalidToken, sspictx.StatusNoImpersonation,
+		sspictx.StatusInvalidParameter, sspictx.StatusUnknownCredentials, sspictx.StatusInternalError}
 	return backendtest.Caps{
 		// Impersonation and one handle driven from many goroutines at
 		// once: run the checks, log what does not hold.
@@ -164,8 +166,10 @@ func windowsCaps(pkg string) backendtest.Caps {
 			backendtest.CheckToKernel: {sspictx.StatusUnsupportedFunction, sspictx.StatusInvalidParameter, sspictx.StatusOK},
 			// The suite imports with no access token; a server context
 			// may need its client's token to be imported.
-			backendtest.CheckImport: {sspictx.StatusOK, sspictx.StatusInvalidToken, sspictx.StatusNoImpersonation,
-				sspictx.StatusInvalidParameter, sspictx.StatusUnknownCredentials, sspictx.StatusInternalError},
+			backendtest.CheckImport: importStatuses,
+			// The same blob with the client's token, which the child
+			// process inherits.
+			backendtest.CheckImportToken: importStatuses,
 		},
 	}
 }
