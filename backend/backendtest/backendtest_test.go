@@ -167,7 +167,7 @@ func TestSuiteObserves(t *testing.T) {
 		"backendtest: observed ToKernel TestSuite/NTLM/Export/ToKernel",
 		"backendtest: observed ImportToken TestSuite/NTLM/Export/Token on fake/observed: ImportSecurityContext with the exported token answered SEC_E_",
 		"backendtest: observing TestSuite/NTLM/Unsynchronized on fake/observed",
-		"backendtest: observed TestSuite/NTLM/Unsynchronized on fake/observed, where unsynchronized calls on one handle is declared Unknown",
+		"backendtest: observed TestSuite/NTLM/Unsynchronized on fake/observed, where Unsynchronized is declared Unknown",
 		"two calls took one sequence number",
 		"--- PASS: TestSuite/NTLM/Export/Flags=0",
 		"--- PASS: TestSuite/NTLM/Export/Flags=ResetNew",

@@ -7,7 +7,15 @@
 // The suite asserts only what holds on Windows. Where a backend cannot do
 // something (Wine implements no export or import, for example), the Harness
 // declares it, and the suite then checks the declared answer exactly instead
-// of skipping silently.
+// of skipping silently. Where nothing documents the answer and no run has
+// observed it yet, the Harness says so instead of guessing: a capability
+// declared Unknown runs its checks but logs what does not hold, and
+// Caps.Observed lets one check accept the plausible statuses and log which
+// one came. Both write "backendtest: observed" lines, so a first run on a
+// new platform reports what it does.
+//
+// Imports can run in another OS process (Harness.Importer), as Microsoft
+// describes ImportSecurityContext; the job and its result cross as JSON.
 //
 // Every error the suite provokes is checked for its Status and for its Op,
 // the call that failed: a backend must name the call the same way on every

@@ -40,7 +40,7 @@ import (
 //
 // A panic on any goroutine is reported as a failure with its stack.
 func (s *suite) testUnsynchronized(t *testing.T, p Package) {
-	if !s.need(t, "unsynchronized calls on one handle", p.Caps.Unsynchronized) {
+	if !s.need(t, "Unsynchronized", p.Caps.Unsynchronized) {
 		s.leftOut(t, "unsynchronized calls on one handle are declared Unsupported on this backend")
 	}
 	st := s.store(t)
