@@ -2,6 +2,7 @@ package backendtest_test
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
@@ -49,6 +50,36 @@ func TestSuite(t *testing.T) {
 		h.NewBackend = func(testing.TB) backend.Backend { return &panicky{Process: m.NewProcess()} }
 	case "ownclient":
 		h.NewBackend = func(testing.TB) backend.Backend { return ownClient{m.NewProcess()} }
+	case "observed", "observedwrong":
+		// A backend whose receiver answers SEC_E_MESSAGE_ALTERED where the
+		// fake answers SEC_E_OUT_OF_SEQUENCE, and whose signatures share
+		// sequence numbers under unsynchronized calls: a harness that
+		// declares those answers unknown must pass, with the answers
+		// logged; one that accepts other statuses must still fail.
+		h.NewBackend = func(testing.TB) backend.Backend { return desync{&sharedSeq{Process: m.NewProcess()}} }
+		// Imports go through JSON, as to a child process.
+		h.Importer = func(t testing.TB, job backendtest.ImportJob) backendtest.ImportResult {
+			var j backendtest.ImportJob
+			roundTrip(t, job, &j)
+			// A fake token handle is bound to its process: one that
+			// crossed to another answers as a foreign handle does.
+			var r backendtest.ImportResult
+			roundTrip(t, backendtest.DoImport(desync{&sharedSeq{Process: m.NewProcess()}}, j), &r)
+			return r
+		}
+		seq := []sspictx.Status{sspictx.StatusOutOfSequence, sspictx.StatusMessageAltered}
+		if mode == "observedwrong" {
+			seq = []sspictx.Status{sspictx.StatusInvalidToken}
+		}
+		h.Packages[0].Caps.Unsynchronized = backendtest.Unknown
+		h.Packages[0].Caps.Observed = map[backendtest.Check][]sspictx.Status{
+			backendtest.CheckReplay:       seq,
+			backendtest.CheckReorder:      seq,
+			backendtest.CheckExportCopies: seq,
+			backendtest.CheckImport:       {sspictx.StatusOK, sspictx.StatusInvalidToken},
+			backendtest.CheckToKernel:     {sspictx.StatusUnsupportedFunction, sspictx.StatusOK},
+			backendtest.CheckImportToken:  {sspictx.StatusOK, sspictx.StatusInvalidHandle, sspictx.StatusInvalidToken},
+		}
 	case "hang":
 		h.Timeout = 300 * time.Millisecond
 		h.NewBackend = func(testing.TB) backend.Backend { return hanging{m.NewProcess()} }
@@ -86,6 +117,10 @@ func TestSuiteCatches(t *testing.T) {
 			"--- FAIL: TestSuite/NTLM/RealClients/Samba",
 			"fake/ownclient: AcceptSecurityContext of Samba 4.17 ntlm_auth's NEGOTIATE_MESSAGE",
 		}},
+		{"observedwrong", []string{
+			"--- FAIL: TestSuite/NTLM/Sign/ClientToServer",
+			"Verify of a reordered message (check Reorder, where the harness accepts what is plausible): got SEC_E_MESSAGE_ALTERED",
+		}},
 		{"hang", []string{
 			"panic: backendtest: fake/hang: scenario TestSuite/NTLM/Sign did not finish within 300ms",
 			"goroutine ",
@@ -112,6 +147,62 @@ func TestSuiteCatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSuiteObserves runs the suite, in a child process, against a backend
+// that answers differently from the fake where the harness declares the
+// answer unknown: the suite must pass and log what it observed.
+func TestSuiteObserves(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSuite$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), envMode+"=observed")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the suite failed where the harness declares the answers unknown: %v\n%s", err, out)
+	}
+	for _, w := range []string{
+		"backendtest: observed Reorder TestSuite/NTLM/Sign/ClientToServer on fake/observed: Verify of a reordered message answered SEC_E_MESSAGE_ALTERED",
+		"backendtest: observed Replay TestSuite/NTLM/Sign/ServerToClient on fake/observed: Verify of a replayed message answered SEC_E_MESSAGE_ALTERED",
+		"backendtest: observed ExportCopies TestSuite/NTLM/Export/Flags=0",
+		"backendtest: observed Import TestSuite/NTLM/Export/Token on fake/observed: ImportSecurityContext with no token answered SEC_E_OK",
+		"backendtest: observed ToKernel TestSuite/NTLM/Export/ToKernel",
+		"backendtest: observed ImportToken TestSuite/NTLM/Export/Token on fake/observed: ImportSecurityContext with the exported token answered SEC_E_",
+		"backendtest: observing TestSuite/NTLM/Unsynchronized on fake/observed",
+		"backendtest: observed TestSuite/NTLM/Unsynchronized on fake/observed, where Unsynchronized is declared Unknown",
+		"two calls took one sequence number",
+		"--- PASS: TestSuite/NTLM/Export/Flags=0",
+		"--- PASS: TestSuite/NTLM/Export/Flags=ResetNew",
+	} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("the output lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
+
+// roundTrip copies v into out through JSON, failing t if it cannot.
+func roundTrip(t testing.TB, v, out any) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, out)
+	}
+	if err != nil {
+		t.Fatalf("JSON round trip of %T: %v", v, err)
+	}
+}
+
+// desync answers SEC_E_MESSAGE_ALTERED where the fake answers
+// SEC_E_OUT_OF_SEQUENCE, as a receiver whose RC4 stream a lost or
+// replayed message desynchronised may.
+type desync struct{ *sharedSeq }
+
+func (b desync) VerifySignature(ctx backend.Handle, msg []backend.Buffer, seq uint32) (uint32, error) {
+	qop, err := b.sharedSeq.VerifySignature(ctx, msg, seq)
+	if e, ok := err.(*backend.Error); ok && e.Status == backend.StatusOutOfSequence {
+		e.Status = backend.StatusMessageAltered
+	}
+	return qop, err
 }
 
 // wrongOp names VerifySignature's failures as MakeSignature's, a

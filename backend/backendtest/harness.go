@@ -7,7 +7,15 @@
 // The suite asserts only what holds on Windows. Where a backend cannot do
 // something (Wine implements no export or import, for example), the Harness
 // declares it, and the suite then checks the declared answer exactly instead
-// of skipping silently.
+// of skipping silently. Where nothing documents the answer and no run has
+// observed it yet, the Harness says so instead of guessing: a capability
+// declared Unknown runs its checks but logs what does not hold, and
+// Caps.Observed lets one check accept the plausible statuses and log which
+// one came. Both write "backendtest: observed" lines, so a first run on a
+// new platform reports what it does.
+//
+// Imports can run in another OS process (Harness.Importer), as Microsoft
+// describes ImportSecurityContext; the job and its result cross as JSON.
 //
 // Every error the suite provokes is checked for its Status and for its Op,
 // the call that failed: a backend must name the call the same way on every
@@ -42,6 +50,14 @@ type Harness struct {
 	// NewForeignBackend, if set, returns a backend on another machine: a
 	// context exported on the machine under test must not import there.
 	NewForeignBackend func(t testing.TB) backend.Backend
+	// Importer, if set, does an ImportJob in another OS process of the
+	// machine under test and returns its result: Microsoft describes
+	// ImportSecurityContext as importing into a different process, which
+	// is what the winsspi harness does on Windows by running its test
+	// binary again. Nil does every import in this process, on a backend
+	// from NewBackend (the fake's NewBackend already is a new process).
+	// An Importer must carry ImportJob.Token into the other process.
+	Importer func(t testing.TB, job ImportJob) ImportResult
 	// Packages lists the security packages to test, each with the
 	// credentials and capabilities it has on this backend.
 	Packages []Package
@@ -99,9 +115,16 @@ const (
 	// Broken: the backend is known to misbehave here (say why in the
 	// harness); the suite leaves these checks out and counts them.
 	Broken
+	// Unknown: nothing documents how the backend answers here and no run
+	// has observed it yet. The suite runs the checks of Supported, but a
+	// check that does not hold is logged as a "backendtest: observed"
+	// line and the test is skipped, not failed, so that the first run on
+	// a new platform reports what it does. Once a run has shown the
+	// answer, declare it instead.
+	Unknown
 )
 
-// String returns "Supported", "Unsupported" or "Broken".
+// String returns "Supported", "Unsupported", "Broken" or "Unknown".
 func (s Support) String() string {
 	switch s {
 	case Supported:
@@ -110,6 +133,8 @@ func (s Support) String() string {
 		return "Unsupported"
 	case Broken:
 		return "Broken"
+	case Unknown:
+		return "Unknown"
 	}
 	return "Support(" + strconv.Itoa(int(s)) + ")"
 }
@@ -131,6 +156,10 @@ type Caps struct {
 	// Impersonate is ImpersonateSecurityContext and RevertSecurityContext
 	// on a server context.
 	Impersonate Support
+	// Unsynchronized is the Unsynchronized scenario: one pair of handles
+	// driven from many goroutines at once, below the Store. Unsupported is
+	// no answer here: it leaves the scenario out, as Broken does.
+	Unsynchronized Support
 	// Names, SessionKey and PackageInfo are the context attributes
 	// SECPKG_ATTR_NAMES, SECPKG_ATTR_SESSION_KEY and SECPKG_ATTR_PACKAGE_INFO.
 	Names       Support
@@ -156,8 +185,55 @@ type Caps struct {
 	// send "Negotiate TlRMTVNT...". Anything but Supported leaves the check
 	// out; Kerberos has none.
 	RawNTLM Support
+	// ImportNegotiated makes the suite import an exported context first
+	// under the package that SECPKG_ATTR_NEGOTIATION_INFO names (NTLM, for
+	// a Negotiate context that chose it) and then under the package's own
+	// name, and log which name took the blob: a Windows Negotiate context
+	// exports the blob of the package it negotiated. False imports under
+	// the package's own name only.
+	ImportNegotiated bool
+	// Observed lists the checks whose status nothing documents for this
+	// backend, each with the statuses that are plausible there. Such a
+	// check accepts any of them and logs the one that came as a
+	// "backendtest: observed" line; any other answer still fails. A check
+	// not listed expects the documented status exactly.
+	Observed map[Check][]sspictx.Status
 	// BadTokenStatus is the status a server answers for a first token that
 	// is not a security token at all. Zero means SEC_E_INVALID_TOKEN, what
 	// Windows answers; Wine's NTLM answers SEC_E_INTERNAL_ERROR.
 	BadTokenStatus sspictx.Status
 }
+
+// Check names one check of the suite whose status a harness may declare
+// unknown in Caps.Observed.
+type Check string
+
+// The checks Caps.Observed can name, with the status each expects when it
+// is not listed.
+const (
+	// CheckReorder is VerifySignature of a message that overtook the one
+	// signed before it: SEC_E_OUT_OF_SEQUENCE.
+	CheckReorder Check = "Reorder"
+	// CheckReplay is VerifySignature of a message verified once already:
+	// SEC_E_OUT_OF_SEQUENCE.
+	CheckReplay Check = "Replay"
+	// CheckExportCopies is the client's VerifySignature of the second of
+	// two messages that the exported context and its import signed with
+	// one sequence number: SEC_E_OUT_OF_SEQUENCE.
+	CheckExportCopies Check = "ExportCopies"
+	// CheckToKernel is ExportSecurityContext with SECPKG_CONTEXT_EXPORT_TO_KERNEL
+	// and DeleteOld: SEC_E_UNSUPPORTED_FUNCTION, the context untouched.
+	// When an accepted SEC_E_OK comes instead, the suite logs what became
+	// of the old context.
+	CheckToKernel Check = "ToKernel"
+	// CheckImport is ImportSecurityContext, with no access token, of a
+	// blob ExportSecurityContext just returned: SEC_E_OK. When an accepted
+	// failure comes instead, the suite leaves out the checks that need the
+	// import.
+	CheckImport Check = "Import"
+	// CheckImportToken is ImportSecurityContext, in another process, of a
+	// server context's blob with the client's access token that
+	// ExportWithToken returned: SEC_E_OK. The suite makes it only through
+	// a Harness.Importer, which can carry the token there.
+	CheckImportToken Check = "ImportToken"
+)

@@ -40,6 +40,9 @@ import (
 //
 // A panic on any goroutine is reported as a failure with its stack.
 func (s *suite) testUnsynchronized(t *testing.T, p Package) {
+	if !s.need(t, "Unsynchronized", p.Caps.Unsynchronized) {
+		s.leftOut(t, "unsynchronized calls on one handle are declared Unsupported on this backend")
+	}
 	st := s.store(t)
 	pr := s.establish(t, st, p)
 	err := pr.client.Raw(func(b backend.Backend, ch backend.Handle) error {
