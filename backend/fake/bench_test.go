@@ -102,20 +102,7 @@ func BenchmarkExportImport(b *testing.B) {
 	c, s := benchHandshake(b, cc, sc)
 	defer c.Delete()
 	defer s.Delete()
-	other := sspictx.NewStore(m.NewProcess())
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		blob, err := s.Export(0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		imp, err := other.Import("NTLM", blob, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = imp.Delete()
-	}
+	benchExportImport(b, s, sspictx.NewStore(m.NewProcess()))
 }
 
 // BenchmarkExportImportBackend is the same round trip on the Backend
@@ -255,7 +242,12 @@ func BenchmarkHostExportImport(b *testing.B) {
 	c, s := benchHandshake(b, cc, sc)
 	defer c.Delete()
 	defer s.Delete()
-	other := sspictx.NewStore(m.NewProcess())
+	benchExportImport(b, s, sspictx.NewStore(m.NewProcess()))
+}
+
+// benchExportImport exports s, imports the blob into other and deletes the
+// import, b.N times.
+func benchExportImport(b *testing.B, s *sspictx.ServerContext, other *sspictx.Store) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
