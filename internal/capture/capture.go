@@ -107,7 +107,8 @@ func Parse(b []byte) (*Conversation, error) {
 }
 
 func (c *Conversation) parseLine(line string) error {
-	line = strings.TrimSuffix(line, "\r")
+	// A CRLF file may end lines in several CRs; none belongs to the text.
+	line = strings.TrimRight(line, "\r")
 	if rest, ok := strings.CutPrefix(line, "#"); ok {
 		c.About = append(c.About, strings.TrimPrefix(rest, " "))
 		return nil
