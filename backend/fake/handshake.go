@@ -128,7 +128,7 @@ func (p *Process) InitializeSecurityContext(req *backend.InitializeRequest) (bac
 		bindings := bindingsOf(req.Input)
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, target: req.Target, user: id.user, domain: id.domain,
 			retFlags: uint32(cred.pkg.mech.clientFlags(req.Flags)), expiry: neverExpires}
-		c.hs = cred.pkg.mech.client(&p.host, clientConfig{user: id.user, domain: id.domain, password: id.password, target: req.Target, bindings: bindings})
+		c.hs = cred.pkg.mech.client(&p.host, clientConfig{user: id.user, domain: id.domain, password: id.password, target: req.Target, bindings: bindings, req: req.Flags})
 		out, err := p.step(op, name, c, stepIn{bindings: bindings})
 		if err != nil {
 			c.destroy()

@@ -92,8 +92,9 @@ type mechanism interface {
 // clientConfig is what an initiator's handshake starts from.
 type clientConfig struct {
 	user, domain, password string
-	target                 string // the SPN of the server
-	bindings               []byte // channel bindings of the first call, or nil
+	target                 string          // the SPN of the server
+	bindings               []byte          // channel bindings of the first call, or nil
+	req                    flags.ClientReq // the first call's request flags
 }
 
 // handshake is one side of a mechanism's authentication exchange. Its
@@ -180,16 +181,20 @@ type session interface {
 // derived here cost nothing per handshake (a machine's names never change).
 type host struct {
 	m *Machine
-	// dnsName and dnsDomain are the machine's DNS names, lower case under
-	// the reserved .test domain.
+	// dnsName and dnsDomain are the machine's DNS names: for a
+	// stand-alone machine its computer name, both, as Windows reports
+	// them; for a domain's machine name.domain and the domain's.
 	dnsName, dnsDomain string
 }
 
 func newHost(m *Machine) host {
+	if m.role == RoleStandalone {
+		return host{m: m, dnsName: m.name, dnsDomain: m.name}
+	}
 	return host{
 		m:         m,
-		dnsName:   strings.ToLower(m.name) + ".test",
-		dnsDomain: strings.ToLower(m.domain) + ".test",
+		dnsName:   strings.ToLower(m.name) + "." + m.dnsDomain,
+		dnsDomain: m.dnsDomain,
 	}
 }
 

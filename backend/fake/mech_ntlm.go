@@ -40,19 +40,53 @@ func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
 		ChannelBindingsHash: bindingsHash(cfg.bindings),
+		MachineID:           h.m.machineID,
 		Rand:                h.rand(),
 		Now:                 h.clock(),
+		Flags:               ntlmRequestFlags(cfg.req),
+		Version:             h.m.windows.ntlmVersion(),
 	})}
 }
 
+// ntlmRequestFlags are the NEGOTIATE flags a Windows client sends for a
+// request. Windows asks for SIGN only when integrity, replay or sequence
+// detection is requested and for SEAL only with confidentiality (Wine's
+// secur32 tests assert this on Windows), and offers LM_KEY and KEY_EXCH
+// only with one of them: 0xe20882b7 with both, 0xe2088297 with SIGN
+// alone, 0xa2088207 with neither.
+func ntlmRequestFlags(req flags.ClientReq) uint32 {
+	f := ntlm.NegotiateUnicode | ntlm.NegotiateOEM | ntlm.RequestTarget | ntlm.NegotiateNTLM |
+		ntlm.NegotiateAlwaysSign | ntlm.NegotiateExtendedSessionSecurity | ntlm.NegotiateVersion |
+		ntlm.Negotiate128 | ntlm.Negotiate56
+	if req&(flags.ClientReqIntegrity|flags.ClientReqReplayDetect|flags.ClientReqSequenceDetect) != 0 {
+		f |= ntlm.NegotiateSign
+	}
+	if req&flags.ClientReqConfidentiality != 0 {
+		f |= ntlm.NegotiateSeal
+	}
+	if f&(ntlm.NegotiateSign|ntlm.NegotiateSeal) != 0 {
+		f |= ntlm.NegotiateLMKey | ntlm.NegotiateKeyExch
+	}
+	if req&flags.ClientReqIdentify != 0 {
+		f |= ntlm.NegotiateIdentify
+	}
+	return f
+}
+
 func (ntlmMech) server(h *host) handshake {
-	return &ntlmServer{srv: ntlm.NewServer(ntlm.ServerConfig{
+	cfg := ntlm.ServerConfig{
 		NetBIOSDomain: h.domain(), NetBIOSComputer: h.name(),
 		DNSDomain: h.dnsDomain, DNSComputer: h.dnsName,
-		Lookup: h.ntHash,
-		Rand:   h.rand(),
-		Now:    h.clock(),
-	})}
+		Standalone: h.m.role == RoleStandalone,
+		Lookup:     h.ntHash,
+		Rand:       h.rand(),
+		Now:        h.clock(),
+		Version:    h.m.windows.ntlmVersion(),
+	}
+	if h.m.role == RoleDomainController {
+		cfg.DNSTreeName = h.dnsDomain // a single-domain forest
+	}
+	return &ntlmServer{srv: ntlm.NewServer(cfg)}
 }
 
 // clientFlags is what NTLM can grant of a client request.

@@ -1,0 +1,127 @@
+package fake_test
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosspi/gosspi/backend/fake"
+	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
+)
+
+// windowsToken reads a token Windows wrote, from the repository's
+// testdata/windows (its README says where each came from).
+func windowsToken(t testing.TB, name string) []byte {
+	t.Helper()
+	s, err := os.ReadFile(filepath.Join("..", "..", "testdata", "windows", name+".hex"))
+	require.NoError(t, err)
+	b, err := hex.DecodeString(strings.TrimSpace(string(s)))
+	require.NoError(t, err)
+	return b
+}
+
+// The NEGOTIATE flags follow the request as on Windows: SIGN only for
+// integrity, replay or sequence detection, SEAL only for confidentiality
+// (Wine's secur32 tests assert these rules on Windows), and the three
+// values Windows clients are seen sending.
+func TestNTLMNegotiateFlagsFollowRequest(t *testing.T) {
+	tests := []struct {
+		req  flags.ClientReq
+		want uint32
+	}{
+		{0, 0xa2088207},
+		{flags.ClientReqConnection, 0xa2088207},
+		{flags.ClientReqExtendedError, 0xa2088207},
+		{flags.ClientReqMutualAuth, 0xa2088207},
+		{flags.ClientReqUseDCEStyle, 0xa2088207},
+		{flags.ClientReqDelegate, 0xa2088207},
+		{flags.ClientReqIntegrity, 0xe2088297},
+		{flags.ClientReqReplayDetect, 0xe2088297},
+		{flags.ClientReqSequenceDetect, 0xe2088297},
+		{flags.ClientReqConfidentiality, 0xe20882a7},
+		{flags.ClientReqIntegrity | flags.ClientReqConfidentiality, 0xe20882b7},
+	}
+	store, _ := fake.NewTestStore(t, fake.User{Domain: "WEB01", Name: "alice", Password: "pw"},
+		fake.WithMachineConfig(fake.MachineConfig{Name: "WEB01", Domain: "WEB01"}))
+	cred, err := store.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "WEB01", User: "alice", Password: "pw"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cred.Release() })
+	for _, tc := range tests {
+		c := cred.NewClientContext("HOST/web01", tc.req)
+		out, _, err := c.Step(nil)
+		require.NoError(t, err)
+		neg, err := ntlm.ParseNegotiate(out)
+		require.NoError(t, err)
+		assert.Equalf(t, tc.want, neg.Flags, "request %v: got %#08x", tc.req, neg.Flags)
+		assert.Equal(t, []byte{10, 0, 0x7c, 0x4f, 0, 0, 0, 15}, neg.Version, "Windows Server 2022 by default")
+		_ = c.Delete()
+	}
+}
+
+// The fake's server answers a Windows NEGOTIATE as a Windows server of its
+// role does: target type server and its own name for DNS names when
+// stand-alone, target type domain without MsvAvDnsTreeName as a member,
+// with it as a domain controller.
+func TestNTLMChallengeFollowsRole(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    fake.MachineConfig
+		flag   uint32
+		target string
+		ids    []uint16
+		dns    string
+	}{
+		{"standalone", fake.MachineConfig{Name: "WEB01", Domain: "WEB01"}, ntlm.TargetTypeServer, "WEB01",
+			[]uint16{ntlm.AvNbDomainName, ntlm.AvNbComputerName, ntlm.AvDNSDomainName, ntlm.AvDNSComputerName, ntlm.AvTimestamp}, "WEB01"},
+		{"member", fake.MachineConfig{Name: "WEB01", Domain: "CONTOSO", DNSDomain: "contoso.com"}, ntlm.TargetTypeDomain, "CONTOSO",
+			[]uint16{ntlm.AvNbDomainName, ntlm.AvNbComputerName, ntlm.AvDNSDomainName, ntlm.AvDNSComputerName, ntlm.AvTimestamp}, "web01.contoso.com"},
+		{"dc", fake.MachineConfig{Name: "DC01", Domain: "CONTOSO", DNSDomain: "contoso.com", Role: fake.RoleDomainController, Windows: fake.WindowsServer2016},
+			ntlm.TargetTypeDomain, "CONTOSO",
+			[]uint16{ntlm.AvNbDomainName, ntlm.AvNbComputerName, ntlm.AvDNSDomainName, ntlm.AvDNSComputerName, ntlm.AvDNSTreeName, ntlm.AvTimestamp}, "dc01.contoso.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store, _ := fake.NewTestStore(t, fake.User{Name: "alice", Password: "pw"}, fake.WithMachineConfig(tc.cfg))
+			cred, err := store.AcquireCredentials("NTLM", flags.Inbound, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = cred.Release() })
+			s := cred.NewServerContext(0)
+			t.Cleanup(func() { _ = s.Delete() })
+			out, _, err := s.Step(windowsToken(t, "negotiate-server2019"))
+			require.NoError(t, err)
+			ch, err := ntlm.ParseChallenge(out)
+			require.NoError(t, err)
+			assert.Equal(t, tc.flag, ch.Flags&(ntlm.TargetTypeServer|ntlm.TargetTypeDomain))
+			// A Windows server grants 0xe20882b7 what the Server 2016 DC of
+			// the pyspnego capture granted, but for the target type.
+			assert.Equal(t, uint32(0xe2888235), ch.Flags&^(ntlm.TargetTypeServer|ntlm.TargetTypeDomain))
+			assert.Equal(t, tc.target, ch.TargetName)
+			var ids []uint16
+			for _, p := range ch.TargetInfo {
+				ids = append(ids, p.ID)
+			}
+			assert.Equal(t, tc.ids, ids)
+			v, _ := ch.TargetInfo.Get(ntlm.AvDNSComputerName)
+			assert.Equal(t, tc.dns, utf16(v))
+			if tc.cfg.Windows == fake.WindowsServer2016 {
+				assert.Equal(t, uint16(14393), binary.LittleEndian.Uint16(ch.Version[2:]))
+			}
+		})
+	}
+}
+
+func utf16(b []byte) string {
+	r := make([]rune, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		r = append(r, rune(binary.LittleEndian.Uint16(b[i:])))
+	}
+	return string(r)
+}
