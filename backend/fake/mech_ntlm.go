@@ -35,7 +35,7 @@ var ntlmSizes = backend.Sizes{MaxToken: 2888, MaxSignature: ntlm.SignatureSize, 
 type ntlmMech struct{}
 
 func (ntlmMech) client(h *host, cfg clientConfig) handshake {
-	return &ntlmClient{cl: ntlm.NewClient(ntlm.ClientConfig{
+	return &ntlmClient{first: true, cl: ntlm.NewClient(ntlm.ClientConfig{
 		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
 		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
@@ -146,15 +146,20 @@ func ntlmStatus(err error) backend.Status {
 // and refuses steps out of order. The session lives in the same
 // allocation.
 type ntlmClient struct {
-	cl   *ntlm.Client // nil once done
-	sess ntlmSession
+	cl    *ntlm.Client // nil once done
+	first bool         // the NEGOTIATE is still to be sent
+	sess  ntlmSession
 }
 
 func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 	if c.cl == nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "the NTLM handshake is over", nil)
 	}
-	if in.token == nil {
+	if c.first {
+		if in.token != nil {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "a first call takes no input token", nil)
+		}
+		c.first = false
 		out, err := c.cl.Negotiate()
 		if err != nil {
 			return stepOut{}, refuse(backend.StatusInternalError, "building NEGOTIATE", err)

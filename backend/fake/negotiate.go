@@ -184,7 +184,12 @@ func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
 // MIC.
 func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 	if n.state == negStart {
-		out, err := n.inner.step(h, in)
+		if in.token != nil {
+			if err := n.serverHints(in.token); err != nil {
+				return stepOut{}, err
+			}
+		}
+		out, err := n.inner.step(h, stepIn{bindings: in.bindings})
 		if err != nil {
 			return stepOut{}, err
 		}
@@ -235,6 +240,25 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 		return stepOut{token: tok}, nil
 	}
 	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
+}
+
+// serverHints takes the token a client may be given before its first
+// call: the acceptor's NegTokenInit that an SMB server sends in its
+// NEGOTIATE response (a NegTokenInit2 with negHints, MS-SMB2 3.2.4.2.3,
+// MS-SPNG 3.2.5.2). It lists what the server accepts; the client still
+// sends its own offer, but refuses a server that accepts none of its
+// mechanisms, which could only fail later.
+func (n *negotiator) serverHints(tok []byte) error {
+	init, err := spnego.ParseNegTokenInit(tok)
+	if err != nil {
+		return refuse(backend.StatusInvalidToken, "the input of a first call is not the server's NegTokenInit", err)
+	}
+	for _, oid := range init.MechTypes {
+		if offer.find(oid) != nil {
+			return nil
+		}
+	}
+	return refuse(backend.StatusInvalidToken, "the server accepts none of "+offer.names, errWrongMech)
 }
 
 // serverStep takes the client's offer and answers it, runs the chosen

@@ -125,3 +125,57 @@ func utf16(b []byte) string {
 	}
 	return string(r)
 }
+
+// An SMB client hands the server's NegTokenInit2 (from the SMB2 NEGOTIATE
+// response) to its first InitializeSecurityContext (MS-SMB2 3.2.4.2.3).
+// The Negotiate client takes the Windows server's token and goes on as
+// without it; NTLM still refuses an input token on the first call, and
+// Negotiate refuses one that is no NegTokenInit or offers nothing it has.
+func TestNegotiateClientTakesServerNegTokenInit2(t *testing.T) {
+	store, _ := fake.NewTestStore(t, fake.User{Name: "alice", Password: "pw"})
+	id := &sspictx.AuthIdentity{Domain: "TEST", User: "alice", Password: "pw"}
+	ccred, err := store.AcquireCredentials("Negotiate", flags.Outbound, id)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ccred.Release() })
+	scred, err := store.AcquireCredentials("Negotiate", flags.Inbound, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = scred.Release() })
+
+	c := ccred.NewClientContext("cifs/testhost", flags.ClientReqIntegrity)
+	t.Cleanup(func() { _ = c.Delete() })
+	s := scred.NewServerContext(0)
+	t.Cleanup(func() { _ = s.Delete() })
+	tok, done, err := c.Step(windowsToken(t, "negtokeninit2-smb-server"))
+	require.NoError(t, err)
+	require.False(t, done)
+	for !done {
+		var sdone bool
+		tok, sdone, err = s.Step(tok)
+		require.NoError(t, err)
+		if len(tok) == 0 && sdone {
+			break
+		}
+		tok, done, err = c.Step(tok)
+		require.NoError(t, err)
+	}
+
+	ntlmCred, err := store.AcquireCredentials("NTLM", flags.Outbound, id)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ntlmCred.Release() })
+	onlyKerberos := "601b06062b0601050502a011300fa00d300b06092a864886f712010202"
+	for _, bad := range []struct {
+		cred *sspictx.Credentials
+		tok  string
+	}{
+		{ntlmCred, ""},                // the Windows NegTokenInit2, to NTLM
+		{ccred, "a1073005a0030a0100"}, // a NegTokenResp
+		{ccred, onlyKerberos},
+	} {
+		b := windowsToken(t, "negtokeninit2-smb-server")
+		if bad.tok != "" {
+			b, _ = hex.DecodeString(bad.tok)
+		}
+		_, _, err := bad.cred.NewClientContext("cifs/testhost", 0).Step(b)
+		assert.ErrorContains(t, err, "SEC_E_INVALID_TOKEN")
+	}
+}
