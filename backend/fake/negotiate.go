@@ -232,7 +232,10 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 			return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" needs more than one round trip inside Negotiate", nil)
 		}
 		n.inner, n.sess = nil, out.sess
-		tok, err := (&spnego.NegTokenResp{NegState: spnego.NegStateAbsent, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+		// Windows clients since Vista say accept-incomplete here beside
+		// their mechListMIC, though RFC 4178 lets an initiator leave
+		// negState out (and Windows XP did).
+		tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
 		if err != nil {
 			return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
 		}

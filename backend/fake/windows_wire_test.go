@@ -15,6 +15,7 @@ import (
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/internal/ntlm"
+	"github.com/gosspi/gosspi/internal/spnego"
 )
 
 // windowsToken reads a token Windows wrote, from the repository's
@@ -148,7 +149,7 @@ func TestNegotiateClientTakesServerNegTokenInit2(t *testing.T) {
 	tok, done, err := c.Step(windowsToken(t, "negtokeninit2-smb-server"))
 	require.NoError(t, err)
 	require.False(t, done)
-	for !done {
+	for i := 0; !done; i++ {
 		var sdone bool
 		tok, sdone, err = s.Step(tok)
 		require.NoError(t, err)
@@ -157,6 +158,14 @@ func TestNegotiateClientTakesServerNegTokenInit2(t *testing.T) {
 		}
 		tok, done, err = c.Step(tok)
 		require.NoError(t, err)
+		if i == 0 {
+			// The AUTHENTICATE goes with negState accept-incomplete, as
+			// Windows clients send it beside their mechListMIC.
+			resp, err := spnego.ParseNegTokenResp(tok)
+			require.NoError(t, err)
+			assert.Equal(t, spnego.AcceptIncomplete, resp.NegState)
+			assert.NotEmpty(t, resp.MechListMIC)
+		}
 	}
 
 	ntlmCred, err := store.AcquireCredentials("NTLM", flags.Outbound, id)
