@@ -118,6 +118,13 @@ type stepIn struct {
 	bindings []byte // the channel bindings of this call, or nil
 }
 
+// with is the same input carrying another token, for a mechanism inside
+// Negotiate.
+func (in stepIn) with(token []byte) stepIn {
+	in.token = token
+	return in
+}
+
 // stepOut is what one handshake step produced.
 type stepOut struct {
 	token []byte // to send to the peer; nil for none

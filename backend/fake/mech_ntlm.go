@@ -2,7 +2,6 @@ package fake
 
 import (
 	"bytes"
-	"crypto/md5"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,11 +34,12 @@ var ntlmSizes = backend.Sizes{MaxToken: 2888, MaxSignature: ntlm.SignatureSize, 
 type ntlmMech struct{}
 
 func (ntlmMech) client(h *host, cfg clientConfig) handshake {
-	return &ntlmClient{first: true, cl: ntlm.NewClient(ntlm.ClientConfig{
+	cbHash, cbErr := bindingsHash(cfg.bindings)
+	return &ntlmClient{first: true, bindErr: cbErr, cl: ntlm.NewClient(ntlm.ClientConfig{
 		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
 		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
-		ChannelBindingsHash: bindingsHash(cfg.bindings),
+		ChannelBindingsHash: cbHash,
 		MachineID:           h.m.machineID,
 		Rand:                h.rand(),
 		Now:                 h.clock(),
@@ -120,12 +120,18 @@ func (h *host) ntHash(domain, user string) ([]byte, bool) {
 	return p.ntHash, true
 }
 
-func bindingsHash(b []byte) []byte {
+// bindingsHash is the MsvAvChannelBindings value for a SEC_CHANNEL_BINDINGS
+// structure: the MD5 of the gss_channel_bindings_struct it describes, as
+// Windows and GSSAPI peers compute it. nil bindings give nil.
+func bindingsHash(b []byte) ([]byte, error) {
 	if b == nil {
-		return nil
+		return nil, nil
 	}
-	h := md5.Sum(b)
-	return h[:]
+	cb, err := ntlm.ParseSecChannelBindings(b)
+	if err != nil {
+		return nil, err
+	}
+	return cb.Hash(), nil
 }
 
 // ntlmStatus maps an internal/ntlm error onto its SSPI status.
@@ -146,9 +152,10 @@ func ntlmStatus(err error) backend.Status {
 // and refuses steps out of order. The session lives in the same
 // allocation.
 type ntlmClient struct {
-	cl    *ntlm.Client // nil once done
-	first bool         // the NEGOTIATE is still to be sent
-	sess  ntlmSession
+	cl      *ntlm.Client // nil once done
+	first   bool         // the NEGOTIATE is still to be sent
+	bindErr error        // the channel bindings given do not decode
+	sess    ntlmSession
 }
 
 func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
@@ -158,6 +165,9 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 	if c.first {
 		if in.token != nil {
 			return stepOut{}, refuse(backend.StatusInvalidToken, "a first call takes no input token", nil)
+		}
+		if c.bindErr != nil {
+			return stepOut{}, refuse(backend.StatusBadBindings, "the channel bindings do not decode", c.bindErr)
 		}
 		c.first = false
 		out, err := c.cl.Negotiate()
@@ -214,7 +224,11 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 	// A client that sent no bindings (or zeros) is not checked, as on
 	// Windows without extended protection required.
 	if b := in.bindings; b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
-		if !bytes.Equal(bindingsHash(b), res.ChannelBindings) {
+		want, err := bindingsHash(b)
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusBadBindings, "the server's channel bindings do not decode", err)
+		}
+		if !bytes.Equal(want, res.ChannelBindings) {
 			return stepOut{}, refuse(backend.StatusBadBindings, "the client's channel bindings differ from the server's", nil)
 		}
 	}

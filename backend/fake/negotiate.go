@@ -189,7 +189,7 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 				return stepOut{}, err
 			}
 		}
-		out, err := n.inner.step(h, stepIn{bindings: in.bindings})
+		out, err := n.inner.step(h, in.with(nil))
 		if err != nil {
 			return stepOut{}, err
 		}
@@ -224,7 +224,7 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 		if (resp.NegState != spnego.AcceptIncomplete && resp.NegState != spnego.RequestMIC) || !resp.SupportedMech.Equal(n.mech.oid) || len(resp.ResponseToken) == 0 {
 			return stepOut{}, refuse(backend.StatusInvalidToken, "the server did not continue with "+n.mech.info.Name, errWrongMech)
 		}
-		out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+		out, err := n.inner.step(h, in.with(resp.ResponseToken))
 		if err != nil {
 			return stepOut{}, err
 		}
@@ -324,7 +324,7 @@ func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
 		n.mech, n.inner, n.mechList, n.micRequired, n.state = d, inner, list, !first, negAwaitingToken
 		return stepOut{token: tok, runs: d}, nil
 	}
-	out, err := inner.step(h, stepIn{token: init.MechToken, bindings: in.bindings})
+	out, err := inner.step(h, in.with(init.MechToken))
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -351,7 +351,7 @@ func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
 	if len(resp.ResponseToken) == 0 {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "the client's NegTokenResp carries no "+n.mech.info.Name+" token", nil)
 	}
-	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+	out, err := n.inner.step(h, in.with(resp.ResponseToken))
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -382,7 +382,7 @@ func (n *negotiator) serverFinish(h *host, in stepIn) (stepOut, error) {
 	if n.micRequired && len(resp.MechListMIC) == 0 {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "the client sent no mechListMIC, which is required after another mechanism than its first was chosen", nil)
 	}
-	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+	out, err := n.inner.step(h, in.with(resp.ResponseToken))
 	if err != nil {
 		return stepOut{}, err
 	}
