@@ -185,7 +185,7 @@ func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.Acc
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, server: true, serverName: p.m.name,
 			retFlags: uint32(cred.pkg.mech.serverFlags(req.Flags)), expiry: neverExpires}
 		c.hs = cred.pkg.mech.server(&p.host)
-		out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input)})
+		out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input), allowMissingBindings: req.Flags&flags.ServerReqAllowMissingBindings != 0})
 		if err != nil {
 			c.destroy()
 			return backend.AcceptResult{}, err
@@ -201,7 +201,7 @@ func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.Acc
 	if !c.server || c.phase != inHandshake {
 		return backend.AcceptResult{}, errf(op, name, backend.StatusInvalidHandle, "the context is not a server context in its handshake")
 	}
-	out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input)})
+	out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input), allowMissingBindings: req.Flags&flags.ServerReqAllowMissingBindings != 0})
 	if err != nil {
 		return backend.AcceptResult{}, err
 	}

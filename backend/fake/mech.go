@@ -116,6 +116,9 @@ type handshake interface {
 type stepIn struct {
 	token    []byte // the peer's token, or nil
 	bindings []byte // the channel bindings of this call, or nil
+	// allowMissingBindings is a server's ASC_REQ_ALLOW_MISSING_BINDINGS:
+	// a client without channel bindings may pass a server that has them.
+	allowMissingBindings bool
 }
 
 // with is the same input carrying another token, for a mechanism inside

@@ -221,14 +221,20 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 		return stepOut{}, refuse(ntlmStatus(err), "AUTHENTICATE refused", err)
 	}
 	defer clear(res.SessionKey)
-	// A client that sent no bindings (or zeros) is not checked, as on
-	// Windows without extended protection required.
-	if b := in.bindings; b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
-		want, err := bindingsHash(b)
+	// A server with bindings checks the client's (Windows' Extended
+	// Protection). A client that sent none, or zeros, passes only when the
+	// server allows missing bindings (ASC_REQ_ALLOW_MISSING_BINDINGS).
+	if in.bindings != nil {
+		want, err := bindingsHash(in.bindings)
 		if err != nil {
 			return stepOut{}, refuse(backend.StatusBadBindings, "the server's channel bindings do not decode", err)
 		}
-		if !bytes.Equal(want, res.ChannelBindings) {
+		switch {
+		case res.ChannelBindings == nil || allZero(res.ChannelBindings):
+			if !in.allowMissingBindings {
+				return stepOut{}, refuse(backend.StatusBadBindings, "the client sent no channel bindings, and the server does not allow missing ones", nil)
+			}
+		case !bytes.Equal(want, res.ChannelBindings):
 			return stepOut{}, refuse(backend.StatusBadBindings, "the client's channel bindings differ from the server's", nil)
 		}
 	}

@@ -188,3 +188,67 @@ func TestNegotiateClientTakesServerNegTokenInit2(t *testing.T) {
 		assert.ErrorContains(t, err, "SEC_E_INVALID_TOKEN")
 	}
 }
+
+// tlsBindings is a SEC_CHANNEL_BINDINGS holding only application data.
+func tlsBindings(app string) []byte {
+	b := make([]byte, 32, 32+len(app))
+	binary.LittleEndian.PutUint32(b[24:], uint32(len(app)))
+	binary.LittleEndian.PutUint32(b[28:], 32)
+	return append(b, app...)
+}
+
+// A server with channel bindings refuses a client without them (an all-zero
+// MsvAvChannelBindings, which every Windows client sends then) unless it
+// allows missing bindings, as Windows' Extended Protection does; matching
+// bindings pass either way, others never.
+func TestNTLMServerRequiresBindings(t *testing.T) {
+	cbServer := tlsBindings("tls-server-end-point:server")
+	tests := []struct {
+		name     string
+		client   []byte
+		allow    bool
+		wantFail bool
+	}{
+		{"missing, required", nil, false, true},
+		{"missing, allowed", nil, true, false},
+		{"matching", cbServer, false, false},
+		{"matching, allowed", cbServer, true, false},
+		{"other", tlsBindings("tls-server-end-point:mitm"), true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store, _ := fake.NewTestStore(t, fake.User{Name: "alice", Password: "pw"})
+			cc, err := store.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "TEST", User: "alice", Password: "pw"})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = cc.Release() })
+			sc, err := store.AcquireCredentials("NTLM", flags.Inbound, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = sc.Release() })
+			var req flags.ServerReq
+			if tc.allow {
+				req = flags.ServerReqAllowMissingBindings
+			}
+			c := cc.NewClientContext("HTTP/testhost", flags.ClientReqIntegrity)
+			t.Cleanup(func() { _ = c.Delete() })
+			if tc.client != nil {
+				c.SetChannelBindings(tc.client)
+			}
+			s := sc.NewServerContext(req)
+			t.Cleanup(func() { _ = s.Delete() })
+			s.SetChannelBindings(cbServer)
+			tok, _, err := c.Step(nil)
+			require.NoError(t, err)
+			tok, _, err = s.Step(tok)
+			require.NoError(t, err)
+			tok, _, err = c.Step(tok)
+			require.NoError(t, err)
+			_, done, err := s.Step(tok)
+			if tc.wantFail {
+				assert.ErrorContains(t, err, "SEC_E_BAD_BINDINGS")
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, done)
+		})
+	}
+}
