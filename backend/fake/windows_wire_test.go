@@ -252,3 +252,47 @@ func TestNTLMServerRequiresBindings(t *testing.T) {
 		})
 	}
 }
+
+// Fed a Windows domain controller's CHALLENGE, the fake's client writes an
+// AUTHENTICATE as a Windows 7-11 client does for the same request: the
+// negotiated flags, a MIC, and MsvAvFlags, MsvAvSingleHost, an all-zero
+// MsvAvChannelBindings and MsvAvTargetName after the server's pairs.
+func TestNTLMClientAnswersWindowsChallenge(t *testing.T) {
+	store, _ := fake.NewTestStore(t)
+	cred, err := store.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "DOMAIN", User: "alice", Password: "pw"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cred.Release() })
+	for _, tc := range []struct {
+		req  flags.ClientReq
+		want uint32
+	}{
+		// 0xe2898235 granted by the DC, less what the request leaves out.
+		{flags.ClientReqIntegrity | flags.ClientReqConfidentiality, 0xe2888235},
+		{flags.ClientReqIntegrity, 0xe2888215},
+		{0, 0xa2888205},
+	} {
+		c := cred.NewClientContext("HTTP/dc01.domain.local", tc.req)
+		_, _, err = c.Step(nil)
+		require.NoError(t, err)
+		out, done, err := c.Step(windowsToken(t, "challenge-dc-server2016"))
+		require.NoError(t, err)
+		require.True(t, done)
+		m, err := ntlm.ParseAuthenticate(out)
+		require.NoError(t, err)
+		assert.Equalf(t, tc.want, m.Flags, "request %v: got %#08x", tc.req, m.Flags)
+		assert.NotNil(t, m.MIC)
+		pairs, err := ntlm.ParseAVPairs(m.NtChallengeResponse[16+28:])
+		require.NoError(t, err)
+		var ids []uint16
+		for _, p := range pairs {
+			ids = append(ids, p.ID)
+		}
+		assert.Equal(t, []uint16{ntlm.AvNbDomainName, ntlm.AvNbComputerName, ntlm.AvDNSDomainName, ntlm.AvDNSComputerName,
+			ntlm.AvDNSTreeName, ntlm.AvTimestamp, ntlm.AvFlags, ntlm.AvSingleHost, ntlm.AvChannelBindings, ntlm.AvTargetName}, ids)
+		cb, _ := pairs.Get(ntlm.AvChannelBindings)
+		assert.Equal(t, make([]byte, 16), cb)
+		spn, _ := pairs.Get(ntlm.AvTargetName)
+		assert.Equal(t, "HTTP/dc01.domain.local", utf16(spn))
+		_ = c.Delete()
+	}
+}

@@ -129,8 +129,10 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	}
 
 	// The negotiated flags are what both sides asked for; REQUEST_TARGET
-	// is a request of ours that Windows echoes in AUTHENTICATE.
-	flags := c.cfg.Flags&ch.Flags | c.cfg.Flags&RequestTarget
+	// is a request of ours and TARGET_INFO the server's answer to it, and
+	// Windows echoes both in AUTHENTICATE (0xa2888205 for its 0xa2088207
+	// and a server's 0xa28a8205), but not the target type.
+	flags := c.cfg.Flags&ch.Flags | c.cfg.Flags&RequestTarget | ch.Flags&NegotiateTargetInfo
 	if flags&(NegotiateUnicode|NegotiateOEM) == 0 {
 		return nil, fmt.Errorf("%w: server selected neither Unicode nor OEM strings", ErrMalformed)
 	}

@@ -104,3 +104,19 @@ func TestStandaloneServerAnswersLikeWindows(t *testing.T) {
 		}
 	}
 }
+
+// The AUTHENTICATE's flags are those of the Windows XP client of the
+// Responder3 capture, for its NEGOTIATE flags and the server's CHALLENGE:
+// what both asked for, REQUEST_TARGET and TARGET_INFO, no target type.
+func TestClientAuthenticateFlagsLikeWindows(t *testing.T) {
+	neg, err := ParseNegotiate(windowsToken(t, "negotiate-xp-responder3"))
+	require.NoError(t, err)
+	c := NewClient(ClientConfig{User: "u", Password: "p", Flags: neg.Flags})
+	_, err = c.Negotiate()
+	require.NoError(t, err)
+	b, err := c.Authenticate(windowsToken(t, "challenge-standalone-responder3"))
+	require.NoError(t, err)
+	m, err := ParseAuthenticate(b)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(0xa2888205), m.Flags, "got %#08x", m.Flags)
+}
