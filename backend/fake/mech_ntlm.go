@@ -181,6 +181,18 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 		return stepOut{}, refuse(ntlmStatus(err), "CHALLENGE refused", err)
 	}
 	key := c.cl.SessionKey()
+	if f := c.cl.NegotiatedFlags(); f&ntlm.NegotiateExtendedSessionSecurity == 0 {
+		// A server that granted no extended session security (Wine's
+		// capture of one): Windows completes and protects messages
+		// without it (MS-NLMP 3.4.4.1).
+		sess, err := newNoESSSession(key, f, true)
+		clear(key)
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
+		}
+		c.cl = nil
+		return stepOut{token: out, sess: sess}, nil
+	}
 	sess, err := ntlm.NewSession(key, c.cl.NegotiatedFlags(), true)
 	clear(key)
 	if err != nil {
@@ -242,6 +254,16 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 	if !ok { // removed between CHALLENGE and AUTHENTICATE
 		return stepOut{}, refuse(backend.StatusLogonDenied, "unknown user", nil)
 	}
+	peer := tokenIdentity{domain: pr.domain, user: pr.user, sid: pr.sid, groups: pr.groups}
+	if res.Flags&ntlm.NegotiateExtendedSessionSecurity == 0 {
+		// A client that asked for no extended session security.
+		sess, err := newNoESSSession(res.SessionKey, res.Flags, false)
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
+		}
+		s.srv = nil
+		return stepOut{sess: sess, peer: peer, spn: res.TargetName, mechListMIC: res.MIC}, nil
+	}
 	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
 	if err != nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
@@ -250,7 +272,7 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 	s.sess.s = sess
 	return stepOut{
 		sess:        &s.sess,
-		peer:        tokenIdentity{domain: pr.domain, user: pr.user, sid: pr.sid, groups: pr.groups},
+		peer:        peer,
 		spn:         res.TargetName,
 		mechListMIC: res.MIC,
 	}, nil
@@ -414,6 +436,9 @@ func decodeNTLMState(version uint8, b []byte) (ntlm.SessionState, counters, erro
 }
 
 func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+	if version == ntlmStateNoESS {
+		return restoreNoESS(state, server)
+	}
 	ss, base, err := decodeNTLMState(version, state)
 	if err != nil {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the package state does not decode", err)

@@ -296,3 +296,77 @@ func TestNTLMClientAnswersWindowsChallenge(t *testing.T) {
 		_ = c.Delete()
 	}
 }
+
+// Fed a CHALLENGE without extended session security (Wine's capture of a
+// Windows server's, which Wine's tests hand to Windows' own client), the
+// client completes, as Windows does, and protects messages as MS-NLMP
+// 3.4.4.1 describes for that case; an exported context goes on after
+// import. Before, the client failed with SEC_E_INTERNAL_ERROR.
+func TestNTLMClientWithoutExtendedSessionSecurity(t *testing.T) {
+	store, _ := fake.NewTestStore(t)
+	cred, err := store.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "WORKGROUP", User: "testuser", Password: "testpass"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cred.Release() })
+	c := cred.NewClientContext("HOST/casino01", flags.ClientReqIntegrity|flags.ClientReqConfidentiality)
+	t.Cleanup(func() { _ = c.Delete() })
+	_, _, err = c.Step(nil)
+	require.NoError(t, err)
+	out, done, err := c.Step(windowsToken(t, "challenge-noess-wine"))
+	require.NoError(t, err)
+	require.True(t, done)
+	m, err := ntlm.ParseAuthenticate(out)
+	require.NoError(t, err)
+	assert.Zero(t, m.Flags&ntlm.NegotiateExtendedSessionSecurity)
+
+	key, err := c.SessionKey()
+	require.NoError(t, err)
+	peer, err := ntlm.NewNoESSSession(key, m.Flags)
+	require.NoError(t, err)
+	tok, data, err := c.Seal([]byte("Hello, world!"))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 0, 0, 0, 0, 0, 0, 0}, tok[:8], "Version 1 and a zero RandomPad, as Windows writes")
+	plain, err := peer.Unseal(data, tok)
+	require.NoError(t, err)
+	assert.Equal(t, "Hello, world!", string(plain))
+	sealed, sig := peer.Seal([]byte("reply"))
+	got, err := c.Unseal(sig, sealed)
+	require.NoError(t, err)
+	assert.Equal(t, "reply", string(got))
+
+	blob, err := c.Export(0)
+	require.NoError(t, err)
+	c2, err := store.Import("NTLM", blob, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c2.Delete() })
+	msig, err := c2.Sign([]byte("after import"))
+	require.NoError(t, err)
+	require.NoError(t, peer.Verify([]byte("after import"), msig))
+}
+
+// A client that asks for no extended session security gets none from the
+// fake's server, and both ends protect messages without it.
+func TestNTLMServerWithoutExtendedSessionSecurity(t *testing.T) {
+	store, _ := fake.NewTestStore(t, fake.User{Name: "alice", Password: "pw"})
+	sc, err := store.AcquireCredentials("NTLM", flags.Inbound, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sc.Release() })
+	s := sc.NewServerContext(flags.ServerReqIntegrity | flags.ServerReqConfidentiality)
+	t.Cleanup(func() { _ = s.Delete() })
+	cl := ntlm.NewClient(ntlm.ClientConfig{User: "alice", Domain: "TEST", Password: "pw",
+		Flags: ntlm.DefaultClientFlags &^ (ntlm.NegotiateExtendedSessionSecurity | ntlm.NegotiateLMKey)})
+	neg, err := cl.Negotiate()
+	require.NoError(t, err)
+	ch, _, err := s.Step(neg)
+	require.NoError(t, err)
+	auth, err := cl.Authenticate(ch)
+	require.NoError(t, err)
+	_, done, err := s.Step(auth)
+	require.NoError(t, err)
+	require.True(t, done)
+	peer, err := ntlm.NewNoESSSession(cl.SessionKey(), cl.NegotiatedFlags())
+	require.NoError(t, err)
+	sealed, sig := peer.Seal([]byte("ping"))
+	got, err := s.Unseal(sig, sealed)
+	require.NoError(t, err)
+	assert.Equal(t, "ping", string(got))
+}
