@@ -301,7 +301,7 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		server  bool
 		detail  string
 	}{
-		{"ntlm newer", ntlmPkg, 2, ntlmState, true, "version 2 is newer"},
+		{"ntlm newer", ntlmPkg, 3, ntlmState, true, "version 3 is newer"},
 		{"ntlm v1 short", ntlmPkg, 1, ntlmState[:ntlmStateLenV0], true, "45 bytes, want 69"},
 		{"ntlm v0 odd length", ntlmPkg, 0, ntlmState[:50], true, "50 bytes, want 69"},
 		{"ntlm empty", ntlmPkg, 1, nil, true, "0 bytes"},

@@ -121,15 +121,14 @@ func (p *Process) InitializeSecurityContext(req *backend.InitializeRequest) (bac
 		return backend.InitializeResult{}, err
 	}
 	if req.Context.IsZero() {
-		if tokenOf(req.Input) != nil {
-			return backend.InitializeResult{}, errf(op, name, backend.StatusInvalidToken, "a first call takes no input token")
-		}
 		id := cred.identity
 		bindings := bindingsOf(req.Input)
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, target: req.Target, user: id.user, domain: id.domain,
 			retFlags: uint32(cred.pkg.mech.clientFlags(req.Flags)), expiry: neverExpires}
-		c.hs = cred.pkg.mech.client(&p.host, clientConfig{user: id.user, domain: id.domain, password: id.password, target: req.Target, bindings: bindings})
-		out, err := p.step(op, name, c, stepIn{bindings: bindings})
+		c.hs = cred.pkg.mech.client(&p.host, clientConfig{user: id.user, domain: id.domain, password: id.password, target: req.Target, bindings: bindings, req: req.Flags})
+		// The mechanism judges an input token on the first call: Negotiate
+		// takes an SMB server's NegTokenInit2 there, NTLM takes none.
+		out, err := p.step(op, name, c, stepIn{token: tokenOf(req.Input), bindings: bindings})
 		if err != nil {
 			c.destroy()
 			return backend.InitializeResult{}, err
@@ -186,7 +185,7 @@ func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.Acc
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, server: true, serverName: p.m.name,
 			retFlags: uint32(cred.pkg.mech.serverFlags(req.Flags)), expiry: neverExpires}
 		c.hs = cred.pkg.mech.server(&p.host)
-		out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input)})
+		out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input), allowMissingBindings: req.Flags&flags.ServerReqAllowMissingBindings != 0})
 		if err != nil {
 			c.destroy()
 			return backend.AcceptResult{}, err
@@ -202,7 +201,7 @@ func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.Acc
 	if !c.server || c.phase != inHandshake {
 		return backend.AcceptResult{}, errf(op, name, backend.StatusInvalidHandle, "the context is not a server context in its handshake")
 	}
-	out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input)})
+	out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input), allowMissingBindings: req.Flags&flags.ServerReqAllowMissingBindings != 0})
 	if err != nil {
 		return backend.AcceptResult{}, err
 	}

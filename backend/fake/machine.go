@@ -2,6 +2,7 @@ package fake
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -45,7 +46,58 @@ type MachineConfig struct {
 	Rand io.Reader
 	// ContextLifetime is how long an established context lives; default 10h.
 	ContextLifetime time.Duration
+	// Windows is the Windows release the machine plays where it shows on
+	// the wire: the VERSION field of its NTLM messages. Default
+	// WindowsServer2022.
+	Windows WindowsVersion
+	// Role is the machine's place in a domain, which decides what its
+	// NTLM CHALLENGE says of it. Default RoleStandalone when Domain is
+	// empty or the machine's name, RoleMember otherwise.
+	Role Role
+	// DNSDomain is the DNS name of the domain of a member or domain
+	// controller; default the Domain in lower case. A stand-alone
+	// machine's DNS names are its computer name, as Windows reports them.
+	DNSDomain string
 }
+
+// WindowsVersion is a Windows release as the NTLM VERSION structure
+// (MS-NLMP 2.2.2.10) carries it.
+type WindowsVersion struct {
+	Major, Minor uint8
+	Build        uint16
+}
+
+// Windows releases for MachineConfig.Windows.
+var (
+	Windows10         = WindowsVersion{10, 0, 19045}
+	Windows11         = WindowsVersion{10, 0, 22631}
+	WindowsServer2016 = WindowsVersion{10, 0, 14393}
+	WindowsServer2019 = WindowsVersion{10, 0, 17763}
+	WindowsServer2022 = WindowsVersion{10, 0, 20348}
+)
+
+// ntlmVersion is the 8-byte VERSION structure: the release, then
+// NTLMSSP_REVISION_W2K3 (15), which every release since 2003 sends.
+func (v WindowsVersion) ntlmVersion() []byte {
+	return []byte{v.Major, v.Minor, byte(v.Build), byte(v.Build >> 8), 0, 0, 0, 15}
+}
+
+// Role is a machine's place in a Windows domain.
+type Role uint8
+
+const (
+	// RoleDefault derives the role from MachineConfig.Domain.
+	RoleDefault Role = iota
+	// RoleStandalone is a machine in no domain: its NTLM target is the
+	// server itself (NTLMSSP_TARGET_TYPE_SERVER), and its NetBIOS domain
+	// is its own name.
+	RoleStandalone
+	// RoleMember is a domain member: its NTLM target is the domain.
+	RoleMember
+	// RoleDomainController is a domain controller: a member that also
+	// names the forest in MsvAvDnsTreeName.
+	RoleDomainController
+)
 
 // Machine is an emulated computer: an identity, a sealing key for exported
 // contexts, a principal directory, and the record of blobs already
@@ -65,6 +117,12 @@ type Machine struct {
 	sealer    *serialize.Sealer
 	ledger    ledger
 	sidBase   string
+	// windows, role and dnsDomain are what the machine plays on the
+	// wire (MachineConfig); machineID is its MsvAvSingleHost MachineID.
+	windows   WindowsVersion
+	role      Role
+	dnsDomain string
+	machineID []byte
 
 	mu    sync.RWMutex
 	users map[string]*principal // key: upper(domain)\upper(user)
@@ -182,6 +240,7 @@ func HostMachine(cfg MachineConfig) (*Machine, error) {
 	m.ledger = l
 	m.hostBound = true
 	m.sidBase = sidBase([]byte(id))
+	m.machineID = machineID([]byte(id))
 	return m, nil
 }
 
@@ -211,7 +270,31 @@ func newMachine(cfg MachineConfig) *Machine {
 	if m.lifetime == 0 {
 		m.lifetime = 10 * time.Hour
 	}
+	m.windows = cfg.Windows
+	if m.windows == (WindowsVersion{}) {
+		m.windows = WindowsServer2022
+	}
+	m.role = cfg.Role
+	if m.role == RoleDefault {
+		m.role = RoleMember
+		if strings.EqualFold(m.domain, m.name) {
+			m.role = RoleStandalone
+		}
+	}
+	m.dnsDomain = cfg.DNSDomain
+	if m.dnsDomain == "" {
+		m.dnsDomain = strings.ToLower(m.domain)
+	}
+	m.machineID = machineID([]byte(m.name))
 	return m
+}
+
+// machineID derives the 32-byte MachineID a machine sends in
+// MsvAvSingleHost. Windows makes it at boot; a stable value derived
+// from the machine keeps the fake's tokens reproducible.
+func machineID(seed []byte) []byte {
+	h := sha256.Sum256(append([]byte("gosspi fake MachineID\x00"), seed...))
+	return h[:]
 }
 
 // sidBase derives the machine's S-1-5-21-a-b-c prefix from its identity.

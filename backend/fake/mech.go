@@ -92,8 +92,9 @@ type mechanism interface {
 // clientConfig is what an initiator's handshake starts from.
 type clientConfig struct {
 	user, domain, password string
-	target                 string // the SPN of the server
-	bindings               []byte // channel bindings of the first call, or nil
+	target                 string          // the SPN of the server
+	bindings               []byte          // channel bindings of the first call, or nil
+	req                    flags.ClientReq // the first call's request flags
 }
 
 // handshake is one side of a mechanism's authentication exchange. Its
@@ -115,6 +116,16 @@ type handshake interface {
 type stepIn struct {
 	token    []byte // the peer's token, or nil
 	bindings []byte // the channel bindings of this call, or nil
+	// allowMissingBindings is a server's ASC_REQ_ALLOW_MISSING_BINDINGS:
+	// a client without channel bindings may pass a server that has them.
+	allowMissingBindings bool
+}
+
+// with is the same input carrying another token, for a mechanism inside
+// Negotiate.
+func (in stepIn) with(token []byte) stepIn {
+	in.token = token
+	return in
 }
 
 // stepOut is what one handshake step produced.
@@ -180,16 +191,20 @@ type session interface {
 // derived here cost nothing per handshake (a machine's names never change).
 type host struct {
 	m *Machine
-	// dnsName and dnsDomain are the machine's DNS names, lower case under
-	// the reserved .test domain.
+	// dnsName and dnsDomain are the machine's DNS names: for a
+	// stand-alone machine its computer name, both, as Windows reports
+	// them; for a domain's machine name.domain and the domain's.
 	dnsName, dnsDomain string
 }
 
 func newHost(m *Machine) host {
+	if m.role == RoleStandalone {
+		return host{m: m, dnsName: m.name, dnsDomain: m.name}
+	}
 	return host{
 		m:         m,
-		dnsName:   strings.ToLower(m.name) + ".test",
-		dnsDomain: strings.ToLower(m.domain) + ".test",
+		dnsName:   strings.ToLower(m.name) + "." + m.dnsDomain,
+		dnsDomain: m.dnsDomain,
 	}
 }
 

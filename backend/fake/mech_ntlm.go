@@ -2,7 +2,6 @@ package fake
 
 import (
 	"bytes"
-	"crypto/md5"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,24 +34,59 @@ var ntlmSizes = backend.Sizes{MaxToken: 2888, MaxSignature: ntlm.SignatureSize, 
 type ntlmMech struct{}
 
 func (ntlmMech) client(h *host, cfg clientConfig) handshake {
-	return &ntlmClient{cl: ntlm.NewClient(ntlm.ClientConfig{
+	cbHash, cbErr := bindingsHash(cfg.bindings)
+	return &ntlmClient{first: true, bindErr: cbErr, cl: ntlm.NewClient(ntlm.ClientConfig{
 		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
 		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
-		ChannelBindingsHash: bindingsHash(cfg.bindings),
+		ChannelBindingsHash: cbHash,
+		MachineID:           h.m.machineID,
 		Rand:                h.rand(),
 		Now:                 h.clock(),
+		Flags:               ntlmRequestFlags(cfg.req),
+		Version:             h.m.windows.ntlmVersion(),
 	})}
 }
 
+// ntlmRequestFlags are the NEGOTIATE flags a Windows client sends for a
+// request. Windows asks for SIGN only when integrity, replay or sequence
+// detection is requested and for SEAL only with confidentiality (Wine's
+// secur32 tests assert this on Windows), and offers LM_KEY and KEY_EXCH
+// only with one of them: 0xe20882b7 with both, 0xe2088297 with SIGN
+// alone, 0xa2088207 with neither.
+func ntlmRequestFlags(req flags.ClientReq) uint32 {
+	f := ntlm.NegotiateUnicode | ntlm.NegotiateOEM | ntlm.RequestTarget | ntlm.NegotiateNTLM |
+		ntlm.NegotiateAlwaysSign | ntlm.NegotiateExtendedSessionSecurity | ntlm.NegotiateVersion |
+		ntlm.Negotiate128 | ntlm.Negotiate56
+	if req&(flags.ClientReqIntegrity|flags.ClientReqReplayDetect|flags.ClientReqSequenceDetect) != 0 {
+		f |= ntlm.NegotiateSign
+	}
+	if req&flags.ClientReqConfidentiality != 0 {
+		f |= ntlm.NegotiateSeal
+	}
+	if f&(ntlm.NegotiateSign|ntlm.NegotiateSeal) != 0 {
+		f |= ntlm.NegotiateLMKey | ntlm.NegotiateKeyExch
+	}
+	if req&flags.ClientReqIdentify != 0 {
+		f |= ntlm.NegotiateIdentify
+	}
+	return f
+}
+
 func (ntlmMech) server(h *host) handshake {
-	return &ntlmServer{srv: ntlm.NewServer(ntlm.ServerConfig{
+	cfg := ntlm.ServerConfig{
 		NetBIOSDomain: h.domain(), NetBIOSComputer: h.name(),
 		DNSDomain: h.dnsDomain, DNSComputer: h.dnsName,
-		Lookup: h.ntHash,
-		Rand:   h.rand(),
-		Now:    h.clock(),
-	})}
+		Standalone: h.m.role == RoleStandalone,
+		Lookup:     h.ntHash,
+		Rand:       h.rand(),
+		Now:        h.clock(),
+		Version:    h.m.windows.ntlmVersion(),
+	}
+	if h.m.role == RoleDomainController {
+		cfg.DNSTreeName = h.dnsDomain // a single-domain forest
+	}
+	return &ntlmServer{srv: ntlm.NewServer(cfg)}
 }
 
 // clientFlags is what NTLM can grant of a client request.
@@ -86,12 +120,18 @@ func (h *host) ntHash(domain, user string) ([]byte, bool) {
 	return p.ntHash, true
 }
 
-func bindingsHash(b []byte) []byte {
+// bindingsHash is the MsvAvChannelBindings value for a SEC_CHANNEL_BINDINGS
+// structure: the MD5 of the gss_channel_bindings_struct it describes, as
+// Windows and GSSAPI peers compute it. nil bindings give nil.
+func bindingsHash(b []byte) ([]byte, error) {
 	if b == nil {
-		return nil
+		return nil, nil
 	}
-	h := md5.Sum(b)
-	return h[:]
+	cb, err := ntlm.ParseSecChannelBindings(b)
+	if err != nil {
+		return nil, err
+	}
+	return cb.Hash(), nil
 }
 
 // ntlmStatus maps an internal/ntlm error onto its SSPI status.
@@ -112,15 +152,24 @@ func ntlmStatus(err error) backend.Status {
 // and refuses steps out of order. The session lives in the same
 // allocation.
 type ntlmClient struct {
-	cl   *ntlm.Client // nil once done
-	sess ntlmSession
+	cl      *ntlm.Client // nil once done
+	first   bool         // the NEGOTIATE is still to be sent
+	bindErr error        // the channel bindings given do not decode
+	sess    ntlmSession
 }
 
 func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 	if c.cl == nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "the NTLM handshake is over", nil)
 	}
-	if in.token == nil {
+	if c.first {
+		if in.token != nil {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "a first call takes no input token", nil)
+		}
+		if c.bindErr != nil {
+			return stepOut{}, refuse(backend.StatusBadBindings, "the channel bindings do not decode", c.bindErr)
+		}
+		c.first = false
 		out, err := c.cl.Negotiate()
 		if err != nil {
 			return stepOut{}, refuse(backend.StatusInternalError, "building NEGOTIATE", err)
@@ -132,6 +181,18 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 		return stepOut{}, refuse(ntlmStatus(err), "CHALLENGE refused", err)
 	}
 	key := c.cl.SessionKey()
+	if f := c.cl.NegotiatedFlags(); f&ntlm.NegotiateExtendedSessionSecurity == 0 {
+		// A server that granted no extended session security (Wine's
+		// capture of one): Windows completes and protects messages
+		// without it (MS-NLMP 3.4.4.1).
+		sess, err := newNoESSSession(key, f, true)
+		clear(key)
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
+		}
+		c.cl = nil
+		return stepOut{token: out, sess: sess}, nil
+	}
 	sess, err := ntlm.NewSession(key, c.cl.NegotiatedFlags(), true)
 	clear(key)
 	if err != nil {
@@ -172,16 +233,36 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 		return stepOut{}, refuse(ntlmStatus(err), "AUTHENTICATE refused", err)
 	}
 	defer clear(res.SessionKey)
-	// A client that sent no bindings (or zeros) is not checked, as on
-	// Windows without extended protection required.
-	if b := in.bindings; b != nil && res.ChannelBindings != nil && !allZero(res.ChannelBindings) {
-		if !bytes.Equal(bindingsHash(b), res.ChannelBindings) {
+	// A server with bindings checks the client's (Windows' Extended
+	// Protection). A client that sent none, or zeros, passes only when the
+	// server allows missing bindings (ASC_REQ_ALLOW_MISSING_BINDINGS).
+	if in.bindings != nil {
+		want, err := bindingsHash(in.bindings)
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusBadBindings, "the server's channel bindings do not decode", err)
+		}
+		switch {
+		case res.ChannelBindings == nil || allZero(res.ChannelBindings):
+			if !in.allowMissingBindings {
+				return stepOut{}, refuse(backend.StatusBadBindings, "the client sent no channel bindings, and the server does not allow missing ones", nil)
+			}
+		case !bytes.Equal(want, res.ChannelBindings):
 			return stepOut{}, refuse(backend.StatusBadBindings, "the client's channel bindings differ from the server's", nil)
 		}
 	}
 	pr, ok := h.lookup(res.Domain, res.User)
 	if !ok { // removed between CHALLENGE and AUTHENTICATE
 		return stepOut{}, refuse(backend.StatusLogonDenied, "unknown user", nil)
+	}
+	peer := tokenIdentity{domain: pr.domain, user: pr.user, sid: pr.sid, groups: pr.groups}
+	if res.Flags&ntlm.NegotiateExtendedSessionSecurity == 0 {
+		// A client that asked for no extended session security.
+		sess, err := newNoESSSession(res.SessionKey, res.Flags, false)
+		if err != nil {
+			return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
+		}
+		s.srv = nil
+		return stepOut{sess: sess, peer: peer, spn: res.TargetName, mechListMIC: res.MIC}, nil
 	}
 	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
 	if err != nil {
@@ -191,7 +272,7 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 	s.sess.s = sess
 	return stepOut{
 		sess:        &s.sess,
-		peer:        tokenIdentity{domain: pr.domain, user: pr.user, sid: pr.sid, groups: pr.groups},
+		peer:        peer,
 		spn:         res.TargetName,
 		mechListMIC: res.MIC,
 	}, nil
@@ -355,6 +436,9 @@ func decodeNTLMState(version uint8, b []byte) (ntlm.SessionState, counters, erro
 }
 
 func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+	if version == ntlmStateNoESS {
+		return restoreNoESS(state, server)
+	}
 	ss, base, err := decodeNTLMState(version, state)
 	if err != nil {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the package state does not decode", err)

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,6 +85,15 @@ func rawCred(t *testing.T, p *Process, pkg string, use flags.CredentialUse, id *
 	h, _, err := p.AcquireCredentialsHandle("", pkg, use, id)
 	require.NoError(t, err)
 	return h
+}
+
+// appBindings is a SEC_CHANNEL_BINDINGS structure holding only
+// application data, as for TLS.
+func appBindings(app string) []byte {
+	b := make([]byte, 32, 32+len(app))
+	binary.LittleEndian.PutUint32(b[24:], uint32(len(app)))
+	binary.LittleEndian.PutUint32(b[28:], 32)
+	return append(b, app...)
 }
 
 func input(tok, bindings []byte) []backend.Buffer {
@@ -225,7 +235,7 @@ func TestTranscript(t *testing.T) {
 		bindings  []byte
 	}{
 		{"ntlm", "NTLM", nil},
-		{"ntlm-bindings", "NTLM", []byte("tls-server-end-point:0123456789")},
+		{"ntlm-bindings", "NTLM", appBindings("tls-server-end-point:0123456789")},
 		{"negotiate", "Negotiate", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -343,13 +353,13 @@ func TestTranscript(t *testing.T) {
 			// Mismatched channel bindings.
 			cc := &rawPeer{p: p, cred: good}
 			sc := &rawPeer{p: p, cred: scred}
-			tok, err = cc.initialize(tr, pkg+" bindings client 1", nil, []byte("one channel"))
+			tok, err = cc.initialize(tr, pkg+" bindings client 1", nil, appBindings("one channel"))
 			require.NoError(t, err)
-			tok, err = sc.accept(tr, pkg+" bindings server 1", tok, []byte("another channel"))
+			tok, err = sc.accept(tr, pkg+" bindings server 1", tok, appBindings("another channel"))
 			require.NoError(t, err)
-			tok, err = cc.initialize(tr, pkg+" bindings client 2", tok, []byte("one channel"))
+			tok, err = cc.initialize(tr, pkg+" bindings client 2", tok, appBindings("one channel"))
 			require.NoError(t, err)
-			_, err = sc.accept(tr, pkg+" bindings server 2", tok, []byte("another channel"))
+			_, err = sc.accept(tr, pkg+" bindings server 2", tok, appBindings("another channel"))
 			require.Error(t, err)
 
 			// Garbage where a token belongs.

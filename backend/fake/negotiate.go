@@ -184,7 +184,12 @@ func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
 // MIC.
 func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 	if n.state == negStart {
-		out, err := n.inner.step(h, in)
+		if in.token != nil {
+			if err := n.serverHints(in.token); err != nil {
+				return stepOut{}, err
+			}
+		}
+		out, err := n.inner.step(h, in.with(nil))
 		if err != nil {
 			return stepOut{}, err
 		}
@@ -219,7 +224,7 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 		if (resp.NegState != spnego.AcceptIncomplete && resp.NegState != spnego.RequestMIC) || !resp.SupportedMech.Equal(n.mech.oid) || len(resp.ResponseToken) == 0 {
 			return stepOut{}, refuse(backend.StatusInvalidToken, "the server did not continue with "+n.mech.info.Name, errWrongMech)
 		}
-		out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+		out, err := n.inner.step(h, in.with(resp.ResponseToken))
 		if err != nil {
 			return stepOut{}, err
 		}
@@ -227,7 +232,10 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 			return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" needs more than one round trip inside Negotiate", nil)
 		}
 		n.inner, n.sess = nil, out.sess
-		tok, err := (&spnego.NegTokenResp{NegState: spnego.NegStateAbsent, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+		// Windows clients since Vista say accept-incomplete here beside
+		// their mechListMIC, though RFC 4178 lets an initiator leave
+		// negState out (and Windows XP did).
+		tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
 		if err != nil {
 			return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
 		}
@@ -235,6 +243,25 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 		return stepOut{token: tok}, nil
 	}
 	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
+}
+
+// serverHints takes the token a client may be given before its first
+// call: the acceptor's NegTokenInit that an SMB server sends in its
+// NEGOTIATE response (a NegTokenInit2 with negHints, MS-SMB2 3.2.4.2.3,
+// MS-SPNG 3.2.5.2). It lists what the server accepts; the client still
+// sends its own offer, but refuses a server that accepts none of its
+// mechanisms, which could only fail later.
+func (n *negotiator) serverHints(tok []byte) error {
+	init, err := spnego.ParseNegTokenInit(tok)
+	if err != nil {
+		return refuse(backend.StatusInvalidToken, "the input of a first call is not the server's NegTokenInit", err)
+	}
+	for _, oid := range init.MechTypes {
+		if offer.find(oid) != nil {
+			return nil
+		}
+	}
+	return refuse(backend.StatusInvalidToken, "the server accepts none of "+offer.names, errWrongMech)
 }
 
 // serverStep takes the client's offer and answers it, runs the chosen
@@ -297,7 +324,7 @@ func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
 		n.mech, n.inner, n.mechList, n.micRequired, n.state = d, inner, list, !first, negAwaitingToken
 		return stepOut{token: tok, runs: d}, nil
 	}
-	out, err := inner.step(h, stepIn{token: init.MechToken, bindings: in.bindings})
+	out, err := inner.step(h, in.with(init.MechToken))
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -324,7 +351,7 @@ func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
 	if len(resp.ResponseToken) == 0 {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "the client's NegTokenResp carries no "+n.mech.info.Name+" token", nil)
 	}
-	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+	out, err := n.inner.step(h, in.with(resp.ResponseToken))
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -355,7 +382,7 @@ func (n *negotiator) serverFinish(h *host, in stepIn) (stepOut, error) {
 	if n.micRequired && len(resp.MechListMIC) == 0 {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "the client sent no mechListMIC, which is required after another mechanism than its first was chosen", nil)
 	}
-	out, err := n.inner.step(h, stepIn{token: resp.ResponseToken, bindings: in.bindings})
+	out, err := n.inner.step(h, in.with(resp.ResponseToken))
 	if err != nil {
 		return stepOut{}, err
 	}

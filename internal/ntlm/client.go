@@ -19,8 +19,18 @@ type ClientConfig struct {
 	// server can check that the client meant to talk to it.
 	TargetSPN string
 	// ChannelBindingsHash is the optional 16-byte MD5 of the
-	// gss_channel_bindings_struct, sent as MsvAvChannelBindings.
+	// gss_channel_bindings_struct (see ChannelBindingsHash), sent as
+	// MsvAvChannelBindings. Without it the client sends 16 zero bytes
+	// there, as every Windows client since Windows 7 does.
 	ChannelBindingsHash []byte
+	// MachineID, when 32 bytes long, is sent in MsvAvSingleHost
+	// (MS-NLMP 2.2.2.2), as Windows 7 and later do, so a server on the
+	// same machine can recognise a loopback logon. nil sends none.
+	MachineID []byte
+	// NoEmptyBindings leaves MsvAvChannelBindings out when there are no
+	// bindings, as Windows before 7 did (and the examples of MS-NLMP
+	// section 4 show).
+	NoEmptyBindings bool
 	// Rand supplies the client challenge and the random session key;
 	// nil means crypto/rand. Tests pass a fixed stream to get the
 	// MS-NLMP example tokens.
@@ -119,8 +129,10 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	}
 
 	// The negotiated flags are what both sides asked for; REQUEST_TARGET
-	// is a request of ours that Windows echoes in AUTHENTICATE.
-	flags := c.cfg.Flags&ch.Flags | c.cfg.Flags&RequestTarget
+	// is a request of ours and TARGET_INFO the server's answer to it, and
+	// Windows echoes both in AUTHENTICATE (0xa2888205 for its 0xa2088207
+	// and a server's 0xa28a8205), but not the target type.
+	flags := c.cfg.Flags&ch.Flags | c.cfg.Flags&RequestTarget | ch.Flags&NegotiateTargetInfo
 	if flags&(NegotiateUnicode|NegotiateOEM) == 0 {
 		return nil, fmt.Errorf("%w: server selected neither Unicode nor OEM strings", ErrMalformed)
 	}
@@ -149,7 +161,7 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 				avFlags |= binary.LittleEndian.Uint32(p.Value)
 			}
 			continue
-		case AvTargetName, AvChannelBindings:
+		case AvTargetName, AvChannelBindings, AvSingleHost:
 			continue // ours to set
 		}
 		pairs = append(pairs, p)
@@ -168,8 +180,15 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	if avFlags != 0 {
 		pairs = append(pairs, AVPair{ID: AvFlags, Value: binary.LittleEndian.AppendUint32(nil, avFlags)})
 	}
-	if len(c.cfg.ChannelBindingsHash) > 0 {
-		pairs = append(pairs, AVPair{ID: AvChannelBindings, Value: c.cfg.ChannelBindingsHash})
+	// Windows writes its own pairs in this order: MsvAvFlags,
+	// MsvAvSingleHost, MsvAvChannelBindings, MsvAvTargetName.
+	if len(c.cfg.MachineID) == 32 {
+		pairs = append(pairs, AVPair{ID: AvSingleHost, Value: singleHost(c.cfg.MachineID)})
+	}
+	if cb := c.cfg.ChannelBindingsHash; len(cb) > 0 {
+		pairs = append(pairs, AVPair{ID: AvChannelBindings, Value: cb})
+	} else if !c.cfg.NoEmptyBindings {
+		pairs = append(pairs, AVPair{ID: AvChannelBindings, Value: make([]byte, 16)})
 	}
 	if c.cfg.TargetSPN != "" {
 		pairs = append(pairs, AVPair{ID: AvTargetName, Value: utf16le(c.cfg.TargetSPN)})
@@ -226,6 +245,16 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	c.flags = flags
 	c.sessionKey = exported
 	return out, nil
+}
+
+// singleHost is the Single_Host_Data structure (MS-NLMP 2.2.2.2): its size
+// (48), Z4, 8 bytes of CustomData, which the emulation leaves zero, and the
+// machine's 32-byte MachineID.
+func singleHost(machineID []byte) []byte {
+	b := make([]byte, 48)
+	b[0] = 48
+	copy(b[16:], machineID)
+	return b
 }
 
 // SessionKey returns a copy of the ExportedSessionKey once Authenticate has

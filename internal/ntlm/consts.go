@@ -60,10 +60,13 @@ const (
 )
 
 // DefaultClientFlags is what a Client requests when ClientConfig.Flags is 0:
-// the set a current Windows client sends, so tokens look like the real ones.
-const DefaultClientFlags = NegotiateUnicode | RequestTarget | NegotiateSign | NegotiateSeal |
-	NegotiateNTLM | NegotiateAlwaysSign | NegotiateExtendedSessionSecurity |
-	NegotiateTargetInfo | NegotiateVersion | Negotiate128 | NegotiateKeyExch | Negotiate56
+// 0xe20882b7, what a current Windows client sends when integrity and
+// confidentiality are asked for. Windows offers OEM and LM_KEY beside
+// Unicode and extended session security, and leaves TARGET_INFO to the
+// server.
+const DefaultClientFlags = NegotiateUnicode | NegotiateOEM | RequestTarget | NegotiateSign | NegotiateSeal |
+	NegotiateLMKey | NegotiateNTLM | NegotiateAlwaysSign | NegotiateExtendedSessionSecurity |
+	NegotiateVersion | Negotiate128 | NegotiateKeyExch | Negotiate56
 
 // AV_PAIR identifiers (MS-NLMP 2.2.2.1).
 const (

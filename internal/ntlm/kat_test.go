@@ -119,10 +119,11 @@ func TestKATClientReproducesAuthenticate(t *testing.T) {
 	rnd := append(v.hex(t, "client_challenge"), v.hex(t, "random_session_key")...)
 	c := NewClient(ClientConfig{
 		User: v["user"], Domain: v["domain"], Password: v["password"], Workstation: v["workstation"],
-		Rand:    io.MultiReader(bytes.NewReader(rnd), fixedRand(0)),
-		Now:     func() time.Time { return time.Unix(-fileTimeEpochDelta, 0) }, // FILETIME 0
-		Flags:   binary.LittleEndian.Uint32(v.hex(t, "authenticate_flags")),
-		Version: mustHex("0501280a0000000f"),
+		Rand:            io.MultiReader(bytes.NewReader(rnd), fixedRand(0)),
+		Now:             func() time.Time { return time.Unix(-fileTimeEpochDelta, 0) }, // FILETIME 0
+		Flags:           binary.LittleEndian.Uint32(v.hex(t, "authenticate_flags")),
+		Version:         mustHex("0501280a0000000f"),
+		NoEmptyBindings: true, // the example predates Windows 7
 	})
 	_, err := c.Negotiate()
 	require.NoError(t, err)

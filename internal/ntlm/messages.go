@@ -96,6 +96,15 @@ func (w *writer) payload(at int, data []byte) {
 	w.buf = append(w.buf, data...)
 }
 
+// optionalPayload is payload for a field that Windows, when it is empty,
+// describes with zero length and zero offset.
+func (w *writer) optionalPayload(at int, data []byte) {
+	if len(data) == 0 {
+		return // the header is zeroed already
+	}
+	w.payload(at, data)
+}
+
 func (w *writer) bytes() ([]byte, error) {
 	if w.err != nil {
 		return nil, w.err
@@ -160,8 +169,11 @@ func (m *NegotiateMessage) marshal() ([]byte, error) {
 	if header == negotiateHeader {
 		putVersion(w.buf[32:], m.Version)
 	}
-	w.payload(16, dom)
-	w.payload(24, ws)
+	// Windows leaves the descriptor of an absent domain or workstation
+	// all zero, offset included, so a Windows NEGOTIATE re-marshals to
+	// its own bytes.
+	w.optionalPayload(16, dom)
+	w.optionalPayload(24, ws)
 	return w.bytes()
 }
 

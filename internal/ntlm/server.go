@@ -14,10 +14,18 @@ import (
 // ServerConfig configures a Server.
 type ServerConfig struct {
 	// NetBIOSDomain, NetBIOSComputer, DNSDomain and DNSComputer fill the
-	// target name and target info of the CHALLENGE. With a NetBIOSDomain the
-	// target is a domain, otherwise a stand-alone server named
-	// NetBIOSComputer.
+	// target name and target info of the CHALLENGE. The target is the
+	// domain NetBIOSDomain, unless Standalone is set or NetBIOSDomain is
+	// empty.
 	NetBIOSDomain, NetBIOSComputer, DNSDomain, DNSComputer string
+	// DNSTreeName is the DNS name of the forest, sent as MsvAvDnsTreeName
+	// when set. Windows domain controllers send it, members and
+	// stand-alone servers do not.
+	DNSTreeName string
+	// Standalone makes the target the server NetBIOSComputer
+	// (NTLMSSP_TARGET_TYPE_SERVER), as a Windows machine that is in no
+	// domain says, whose NetBIOS domain is its own name.
+	Standalone bool
 	// Lookup is the principal directory: it returns the NT hash (NTHash) of
 	// the user's password. Domain and user are as the client sent them; case
 	// folding is the directory's business.
@@ -117,7 +125,7 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 		return nil, malformed("NEGOTIATE offers neither Unicode nor OEM strings")
 	}
 	target := s.cfg.NetBIOSComputer
-	if s.cfg.NetBIOSDomain != "" {
+	if s.cfg.NetBIOSDomain != "" && !s.cfg.Standalone {
 		target = s.cfg.NetBIOSDomain
 		flags |= TargetTypeDomain
 	} else {
@@ -135,6 +143,9 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	}
 	if s.cfg.DNSComputer != "" {
 		info = append(info, AVPair{ID: AvDNSComputerName, Value: utf16le(s.cfg.DNSComputer)})
+	}
+	if s.cfg.DNSTreeName != "" {
+		info = append(info, AVPair{ID: AvDNSTreeName, Value: utf16le(s.cfg.DNSTreeName)})
 	}
 	info = append(info, AVPair{ID: AvTimestamp, Value: binary.LittleEndian.AppendUint64(nil, fileTime(s.now()))})
 	m := ChallengeMessage{

@@ -22,8 +22,10 @@
 // trailing bytes and unknown fields are rejected, and every failure wraps
 // [ErrMalformed] so callers can map it to SEC_E_INVALID_TOKEN with
 // errors.Is. The one tolerance is Microsoft's NegTokenInit2 (MS-SPNG 2.2.1),
-// whose negHints field servers send in their first token; it is accepted and
-// dropped, since the hints carry nothing a client may rely on.
+// whose negHints field servers send in their first token; ParseNegTokenInit
+// accepts and drops it, since the hints carry nothing a client may rely on,
+// and [NegTokenInit2] keeps it, so a server's token re-marshals to its own
+// bytes.
 //
 // [MS-SPNG]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-spng/
 package spnego

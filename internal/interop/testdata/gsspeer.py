@@ -25,6 +25,8 @@ initiator the target (a host-based service name such as HTTP@localhost) and
 the credential: "default" (the process's default credentials: the Kerberos
 ccache and gss-ntlmssp's NTLM_USER_FILE) or "password:DOMAIN\\user" with
 the password on the next stdin line, which gives NTLM credentials only.
+An acceptor may take a third argument "bindings:<ia type>:<ia>:<aa type>:<aa>:<data>"
+(types decimal, the rest base64 or "-"): the channel bindings it checks.
 """
 
 import base64
@@ -81,7 +83,14 @@ def main():
                 graw.set_neg_mechs(creds, [NTLM])
         ctx = gssapi.SecurityContext(name=target, creds=creds, mech=mech, usage="initiate", flags=req)
     elif role == "accept":
-        ctx = gssapi.SecurityContext(usage="accept", creds=gssapi.Credentials(usage="accept", mechs=[mech]))
+        cb = None
+        if len(sys.argv) > 3 and sys.argv[3].startswith("bindings:"):
+            ia_type, ia, aa_type, aa, data = sys.argv[3][len("bindings:"):].split(":")
+            cb = graw.ChannelBindings(initiator_address_type=int(ia_type), initiator_address=dec(ia),
+                                      acceptor_address_type=int(aa_type), acceptor_address=dec(aa),
+                                      application_data=dec(data))
+        ctx = gssapi.SecurityContext(usage="accept", creds=gssapi.Credentials(usage="accept", mechs=[mech]),
+                                     channel_bindings=cb)
     else:
         raise SystemExit("unknown role " + role)
 
