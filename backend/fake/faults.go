@@ -22,9 +22,10 @@ type fault struct {
 
 // FailNth makes the nth call (1 = the next one) of operation op on this
 // process fail with status st, before the call changes any state. op is
-// the SSPI function name, e.g. "ExportSecurityContext" or
-// "InitializeSecurityContext". One rule per operation; a later FailNth
-// replaces it, and n <= 0 removes it.
+// the SSPI call, e.g. backend.OpExportSecurityContext; every call the fake
+// makes can be failed this way (backend.OpInitSecurityInterface names the
+// loading of secur32.dll, which the fake never does). One rule per
+// operation; a later FailNth replaces it, and n <= 0 removes it.
 func (p *Process) FailNth(op backend.Op, n int, st backend.Status) {
 	p.faults.mu.Lock()
 	defer p.faults.mu.Unlock()

@@ -258,6 +258,6 @@ func (p *Process) CompleteAuthToken(h backend.Handle, token []backend.Buffer) er
 	if err != nil {
 		return err
 	}
-	c.mu.Unlock()
-	return nil
+	defer c.mu.Unlock()
+	return p.faults.check(op, c.pkg.info.Name)
 }

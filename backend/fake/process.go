@@ -308,6 +308,9 @@ func (p *Process) RevertSecurityContext(h backend.Handle) error {
 		return err
 	}
 	defer c.mu.Unlock()
+	if err := p.faults.check(op, c.pkg.info.Name); err != nil {
+		return err
+	}
 	c.impersonating = false
 	return nil
 }
@@ -315,6 +318,9 @@ func (p *Process) RevertSecurityContext(h backend.Handle) error {
 // TokenInformation describes an access token.
 func (p *Process) TokenInformation(t backend.TokenHandle) (backend.TokenInfo, error) {
 	const op = backend.OpGetTokenInformation
+	if err := p.faults.check(op, ""); err != nil {
+		return backend.TokenInfo{}, err
+	}
 	p.mu.RLock()
 	e, ok := p.tokens[uintptr(t)]
 	p.mu.RUnlock()
