@@ -1,0 +1,69 @@
+package kcrypto
+
+import (
+	"crypto/cipher"
+	"crypto/subtle"
+)
+
+// ctsEncrypt encrypts src into dst (which may be src itself) with AES in
+// CBC mode with ciphertext stealing and a zero initial vector, the mode of
+// RFC 3962 section 5: ordinary CBC, except that the last two blocks trade
+// places and the (formerly) last one is cut to the length of the final
+// partial block. A single block is encrypted alone. len(src) >= BlockSize.
+func ctsEncrypt(b cipher.Block, dst, src []byte) {
+	n := len(src)
+	if n == BlockSize {
+		b.Encrypt(dst, src)
+		return
+	}
+	r := n % BlockSize
+	if r == 0 {
+		r = BlockSize
+	}
+	head := n - r - BlockSize // the blocks before the last two
+	var iv [BlockSize]byte
+	var last [BlockSize]byte // the final partial block, zero padded
+	copy(last[:], src[head+BlockSize:])
+	var x, cPrev, cLast [BlockSize]byte
+	subtle.XORBytes(x[:], src[head:head+BlockSize], iv[:])
+	if head > 0 {
+		cipher.NewCBCEncrypter(b, iv[:]).CryptBlocks(dst[:head], src[:head])
+		subtle.XORBytes(x[:], src[head:head+BlockSize], dst[head-BlockSize:head])
+	}
+	b.Encrypt(cPrev[:], x[:])
+	subtle.XORBytes(x[:], last[:], cPrev[:])
+	b.Encrypt(cLast[:], x[:])
+	copy(dst[head:], cLast[:])
+	copy(dst[head+BlockSize:], cPrev[:r])
+}
+
+// ctsDecrypt reverses ctsEncrypt; dst may be src itself.
+func ctsDecrypt(b cipher.Block, dst, src []byte) {
+	n := len(src)
+	if n == BlockSize {
+		b.Decrypt(dst, src)
+		return
+	}
+	r := n % BlockSize
+	if r == 0 {
+		r = BlockSize
+	}
+	head := n - r - BlockSize
+	// The stolen tail first, while src is still whole: the full block at
+	// head is the encryption of the padded last block, chained to the
+	// second-to-last ciphertext block, whose first r bytes end the message
+	// and whose rest is recovered from the decryption.
+	var d, cPrev, last, pPrev [BlockSize]byte
+	b.Decrypt(d[:], src[head:head+BlockSize])
+	copy(cPrev[:], src[head+BlockSize:])
+	copy(cPrev[r:], d[r:])
+	subtle.XORBytes(last[:r], d[:r], cPrev[:r])
+	b.Decrypt(pPrev[:], cPrev[:])
+	if head > 0 {
+		subtle.XORBytes(pPrev[:], pPrev[:], src[head-BlockSize:head])
+		var iv [BlockSize]byte
+		cipher.NewCBCDecrypter(b, iv[:]).CryptBlocks(dst[:head], src[:head])
+	}
+	copy(dst[head:], pPrev[:])
+	copy(dst[head+BlockSize:], last[:r])
+}
