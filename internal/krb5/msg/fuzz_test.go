@@ -102,3 +102,8 @@ func FuzzParseMethodData(f *testing.F) {
 	fuzzRoundTrip(f, ParseMethodData, MethodData.Marshal,
 		must(MethodData{{Type: PAETypeInfo2, Value: must(sampleETypeInfo2().Marshal())}, {Type: PAEncTimestamp}}.Marshal()))
 }
+
+func FuzzParseEncryptedData(f *testing.F) {
+	fuzzRoundTrip(f, ParseEncryptedData, (*EncryptedData).Marshal,
+		must((&EncryptedData{EType: 18, KVNO: 2, Cipher: []byte("x")}).Marshal()), must((&EncryptedData{EType: 17}).Marshal()))
+}

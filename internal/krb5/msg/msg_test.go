@@ -75,6 +75,9 @@ func TestRoundTrips(t *testing.T) {
 	ad := AuthorizationData{{ADType: ADWin2kPAC, ADData: []byte("pac")}, {ADType: 141, ADData: nil}}
 	b, err = ad.Marshal()
 	check("AuthorizationData", ad, b, err, func(b []byte) (any, error) { return ParseAuthorizationData(b) })
+	ed := &EncryptedData{EType: 18, KVNO: 7, Cipher: []byte("ts")}
+	b, err = ed.Marshal()
+	check("EncryptedData", ed, b, err, func(b []byte) (any, error) { return ParseEncryptedData(b) })
 	md := MethodData{{Type: PAETypeInfo2, Value: []byte{1}}, {Type: PAEncTimestamp}}
 	b, err = md.Marshal()
 	check("METHOD-DATA", md, b, err, func(b []byte) (any, error) { return ParseMethodData(b) })
@@ -168,6 +171,7 @@ func TestParseRefusals(t *testing.T) {
 		"PACRequest":    func(b []byte) error { _, err := ParsePACRequest(b); return err },
 		"AuthData":      func(b []byte) error { _, err := ParseAuthorizationData(b); return err },
 		"MethodData":    func(b []byte) error { _, err := ParseMethodData(b); return err },
+		"EncryptedData": func(b []byte) error { _, err := ParseEncryptedData(b); return err },
 	} {
 		assert.ErrorIs(t, parse(good), ErrMalformed, name)
 		assert.ErrorIs(t, parse(nil), ErrMalformed, name)

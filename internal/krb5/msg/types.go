@@ -117,6 +117,28 @@ func (e *EncryptedData) marshal(b *cryptobyte.Builder) {
 	})
 }
 
+// Marshal encodes the structure alone, as the value of PA-ENC-TIMESTAMP
+// holds it.
+func (e *EncryptedData) Marshal() ([]byte, error) {
+	var b cryptobyte.Builder
+	e.marshal(&b)
+	return b.Bytes()
+}
+
+// ParseEncryptedData decodes an EncryptedData encoded alone, such as the
+// value of PA-ENC-TIMESTAMP.
+func ParseEncryptedData(b []byte) (*EncryptedData, error) {
+	if len(b) > MaxMessageSize {
+		return nil, malformed("EncryptedData", "%d bytes", len(b))
+	}
+	f := &fields{what: "EncryptedData"}
+	e := f.encryptedData(b, "EncryptedData")
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &e, nil
+}
+
 func (f *fields) encryptedData(in cryptobyte.String, name string) EncryptedData {
 	q := readSeq(in, cbasn1.SEQUENCE, name)
 	var e EncryptedData
