@@ -383,9 +383,13 @@ func TestMemoryReplayCacheExpires(t *testing.T) {
 	now = t0.Add(2 * time.Minute)
 	assert.False(t, c.Seen("a", now.Add(time.Minute)), "expired entries are forgotten")
 	for i := 0; i < 2000; i++ {
-		c.Seen(string(rune(i)), now.Add(-time.Second))
+		c.Seen(string(rune(i)), now.Add(time.Duration(i)*time.Millisecond))
 	}
-	assert.LessOrEqual(t, len(c.seen), 1100, "expired entries are swept")
+	now = now.Add(time.Second)
+	assert.False(t, c.Seen("b", now.Add(time.Minute)))
+	assert.Equal(t, 1002, len(c.seen), "the expired half is swept; the rest, a and b stay")
+	assert.Equal(t, len(c.seen), c.byExpiry.Len())
+	assert.True(t, c.Seen(string(rune(1999)), now.Add(time.Minute)))
 }
 
 func TestFindPAC(t *testing.T) {

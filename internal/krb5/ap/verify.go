@@ -1,6 +1,7 @@
 package ap
 
 import (
+	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -144,12 +145,34 @@ func clock(now func() time.Time) func() time.Time {
 }
 
 // MemoryReplayCache is a ReplayCache in memory, for one process. Entries
-// are dropped once they expire. It is safe for concurrent use.
+// are dropped once they expire, oldest first, so a check costs a map
+// lookup and a heap operation however many entries there are. It is safe
+// for concurrent use.
 type MemoryReplayCache struct {
 	// Now is the clock that expires entries; nil means time.Now.
 	Now  func() time.Time
 	mu   sync.Mutex
 	seen map[string]time.Time
+	byExpiry
+}
+
+// byExpiry is a min-heap of entries by expiry.
+type byExpiry []replayEntry
+
+type replayEntry struct {
+	expiry time.Time
+	key    string
+}
+
+func (h byExpiry) Len() int           { return len(h) }
+func (h byExpiry) Less(i, j int) bool { return h[i].expiry.Before(h[j].expiry) }
+func (h byExpiry) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *byExpiry) Push(x any)        { *h = append(*h, x.(replayEntry)) }
+func (h *byExpiry) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
 
 // Seen implements ReplayCache.
@@ -160,17 +183,19 @@ func (c *MemoryReplayCache) Seen(key string, expiry time.Time) bool {
 	if c.seen == nil {
 		c.seen = make(map[string]time.Time)
 	}
-	if len(c.seen) > 1024 {
-		for k, exp := range c.seen {
-			if now.After(exp) {
-				delete(c.seen, k)
-			}
+	for len(c.byExpiry) > 0 && now.After(c.byExpiry[0].expiry) {
+		e := heap.Pop(&c.byExpiry).(replayEntry)
+		// A key seen again after it expired has a newer entry; only its
+		// own entry removes it.
+		if exp, ok := c.seen[e.key]; ok && exp.Equal(e.expiry) {
+			delete(c.seen, e.key)
 		}
 	}
 	if exp, ok := c.seen[key]; ok && !now.After(exp) {
 		return true
 	}
 	c.seen[key] = expiry
+	heap.Push(&c.byExpiry, replayEntry{expiry: expiry, key: key})
 	return false
 }
 

@@ -274,15 +274,20 @@ func (s *Session) unwrap(hdr, b1, b2, dst []byte, want int) (msg []byte, sealed 
 	} else {
 		rrc %= n
 	}
-	s.scratch = grow(s.scratch, n)
-	body := s.scratch
-	if rrc <= len(b1) {
-		copy(body[copy(body, b1[rrc:]):], b2)
+	var body []byte
+	if rrc == 0 && len(b2) == 0 {
+		body = b1 // in one piece and in order already: read it where it is
 	} else {
-		copy(body, b2[rrc-len(b1):])
+		s.scratch = grow(s.scratch, n)
+		body = s.scratch
+		if rrc <= len(b1) {
+			copy(body[copy(body, b1[rrc:]):], b2)
+		} else {
+			copy(body, b2[rrc-len(b1):])
+		}
+		tail := body[n-rrc:]
+		copy(tail[copy(tail, b1):], b2)
 	}
-	tail := body[n-rrc:]
-	copy(tail[copy(tail, b1):], b2)
 	seq := binary.BigEndian.Uint64(hdr[8:])
 
 	if !sealed {

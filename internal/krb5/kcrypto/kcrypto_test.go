@@ -156,9 +156,25 @@ func TestKeys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, UsageGSSInitiatorSign, d.Usage())
 	assert.Equal(t, AES256CTSHMACSHA196, d.EType())
+	assert.Nil(t, d.kc, "derived when first needed")
+	d.Checksum([]byte("x"))
+	assert.Nil(t, d.ki, "a checksum needs no encryption keys")
+	_, err = d.Encrypt(nil, []byte("y"))
+	require.NoError(t, err)
 	d.Zero()
 	assert.Equal(t, make([]byte, 32), d.kc)
 	assert.Equal(t, make([]byte, 32), d.ki)
+	assert.Equal(t, make([]byte, 32), d.base)
+
+	// A key's kept derivations are zeroed with it.
+	_, err = c.Checksum(UsageKerbNonKerbCksumSalt, []byte("z"))
+	require.NoError(t, err)
+	kept, ok := c.derived.Load(UsageKerbNonKerbCksumSalt)
+	require.True(t, ok)
+	c.Zero()
+	assert.Equal(t, make([]byte, 32), kept.(*UsageKey).kc)
+	_, ok = c.derived.Load(UsageKerbNonKerbCksumSalt)
+	assert.False(t, ok)
 }
 
 func TestStringToKeyParams(t *testing.T) {

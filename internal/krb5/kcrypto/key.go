@@ -41,6 +41,11 @@ func profileOf(e EType) *profile {
 type Key struct {
 	p     *profile
 	value []byte
+	// derived caches the keys of the usages k has been used with: a
+	// long-term key (a service's, the krbtgt's) serves the same usages
+	// request after request, and deriving costs more than the message
+	// work.
+	derived sync.Map // Usage -> *UsageKey
 }
 
 // NewKey returns a key of type e holding a copy of value.
@@ -70,8 +75,16 @@ func (k *Key) Equal(o *Key) bool {
 // Clone returns an independent copy of k, which can be zeroed apart from it.
 func (k *Key) Clone() *Key { return &Key{p: k.p, value: append([]byte(nil), k.value...)} }
 
-// Zero overwrites the key's value. The key must not be used afterwards.
-func (k *Key) Zero() { clear(k.value) }
+// Zero overwrites the key's value and the keys derived from it. The key
+// must not be used afterwards.
+func (k *Key) Zero() {
+	clear(k.value)
+	k.derived.Range(func(u, d any) bool {
+		d.(*UsageKey).Zero()
+		k.derived.Delete(u)
+		return true
+	})
+}
 
 // RandomKey makes a fresh key of type e from r (crypto/rand if nil): the
 // random-to-key function of RFC 3962 is the identity, so a key is just

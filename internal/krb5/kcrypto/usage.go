@@ -7,46 +7,91 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"fmt"
+	"hash"
 	"io"
+	"sync"
 )
 
 // UsageKey holds the keys derived from a Key for one usage: Ke and Ki to
-// encrypt and decrypt, Kc to compute and verify checksums. It is safe for
+// encrypt and decrypt, Kc to compute and verify checksums. Each is
+// derived when it is first needed, so that a usage that only ever signs
+// (or only encrypts) pays for its own keys alone. It is safe for
 // concurrent use, except Zero.
 type UsageKey struct {
-	p      *profile
-	usage  Usage
-	ke     cipher.Block
-	keRaw  []byte
-	ki, kc []byte
+	p     *profile
+	usage Usage
+	base  []byte // the protocol key, until both derivations are done
+
+	encOnce sync.Once
+	ke      cipher.Block
+	keRaw   []byte
+	ki      []byte
+
+	sumOnce sync.Once
+	kc      []byte
+
+	// HMACs keyed with ki and kc, reset and reused: keying an HMAC
+	// allocates two hashes and hashes the pads.
+	hi, hc sync.Pool
 }
 
-// Derive returns the keys of usage u derived from k. Deriving costs a few
-// AES key schedules and block encryptions; a context that protects many
-// messages under one usage derives it once.
+// enc derives Ke and Ki.
+func (u *UsageKey) enc() {
+	u.encOnce.Do(func() {
+		// The key size was checked when the Key was made, so the
+		// ciphers cannot fail.
+		base, _ := aes.NewCipher(u.base)
+		u.keRaw = deriveWith(u.p, base, usageConstant(u.usage, constEncryption))
+		u.ki = deriveWith(u.p, base, usageConstant(u.usage, constIntegrity))
+		u.ke, _ = aes.NewCipher(u.keRaw)
+	})
+}
+
+// sum derives Kc.
+func (u *UsageKey) sum() {
+	u.sumOnce.Do(func() {
+		base, _ := aes.NewCipher(u.base)
+		u.kc = deriveWith(u.p, base, usageConstant(u.usage, constChecksum))
+	})
+}
+
+func (u *UsageKey) macI() hash.Hash {
+	if h, ok := u.hi.Get().(hash.Hash); ok {
+		h.Reset()
+		return h
+	}
+	u.enc()
+	return hmac.New(sha1.New, u.ki)
+}
+
+func (u *UsageKey) macC() hash.Hash {
+	if h, ok := u.hc.Get().(hash.Hash); ok {
+		h.Reset()
+		return h
+	}
+	u.sum()
+	return hmac.New(sha1.New, u.kc)
+}
+
+// Derive returns the keys of usage u derived from k, each derived when
+// first used. Deriving costs a few AES key schedules and block
+// encryptions; a context that protects many messages under one usage
+// keeps the UsageKey. It is independent of k: zeroing k leaves it.
 func (k *Key) Derive(u Usage) (*UsageKey, error) {
-	return k.derive(u, true, true)
+	return &UsageKey{p: k.p, usage: u, base: append([]byte(nil), k.value...)}, nil
 }
 
-// derive derives the encryption keys (Ke, Ki), the checksum key (Kc), or
-// both, of usage u.
-func (k *Key) derive(u Usage, enc, sum bool) (*UsageKey, error) {
-	base, err := aes.NewCipher(k.value)
+// cached returns the keys of usage u, kept in k from their first use.
+func (k *Key) cached(u Usage) (*UsageKey, error) {
+	if d, ok := k.derived.Load(u); ok {
+		return d.(*UsageKey), nil
+	}
+	d, err := k.Derive(u)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeySize, err)
+		return nil, err
 	}
-	d := &UsageKey{p: k.p, usage: u}
-	if enc {
-		d.keRaw = deriveWith(k.p, base, usageConstant(u, constEncryption))
-		d.ki = deriveWith(k.p, base, usageConstant(u, constIntegrity))
-		if d.ke, err = aes.NewCipher(d.keRaw); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKeySize, err)
-		}
-	}
-	if sum {
-		d.kc = deriveWith(k.p, base, usageConstant(u, constChecksum))
-	}
-	return d, nil
+	actual, _ := k.derived.LoadOrStore(u, d)
+	return actual.(*UsageKey), nil
 }
 
 // EType is the encryption type of the key u was derived from.
@@ -55,9 +100,11 @@ func (u *UsageKey) EType() EType { return u.p.etype }
 // Usage is the usage u was derived for.
 func (u *UsageKey) Usage() Usage { return u.usage }
 
-// Zero overwrites the derived key bytes u holds. (The AES key schedule
-// inside crypto/aes cannot be reached.) u must not be used afterwards.
+// Zero overwrites the key bytes u holds. (The AES key schedule inside
+// crypto/aes and the keyed states of pooled HMACs cannot be reached.) u
+// must not be used afterwards.
 func (u *UsageKey) Zero() {
+	clear(u.base)
 	clear(u.keRaw)
 	clear(u.ki)
 	clear(u.kc)
@@ -91,10 +138,12 @@ func (u *UsageKey) AppendEncrypt(dst []byte, r io.Reader, plaintext ...[]byte) (
 	for _, p := range plaintext {
 		off += copy(body[off:], p)
 	}
-	mac := hmac.New(sha1.New, u.ki)
+	u.enc()
+	mac := u.macI()
 	mac.Write(body)
 	var sum [sha1.Size]byte
 	mac.Sum(sum[:0])
+	u.hi.Put(mac)
 	ctsEncrypt(u.ke, body, body)
 	copy(dst[start+n:], sum[:MACSize])
 	return dst, nil
@@ -118,11 +167,13 @@ func (u *UsageKey) AppendDecrypt(dst, ciphertext []byte) ([]byte, error) {
 	start := len(dst)
 	dst = grow(dst, n)
 	body := dst[start:]
+	u.enc()
 	ctsDecrypt(u.ke, body, ciphertext[:n])
-	mac := hmac.New(sha1.New, u.ki)
+	mac := u.macI()
 	mac.Write(body)
 	var sum [sha1.Size]byte
 	mac.Sum(sum[:0])
+	u.hi.Put(mac)
 	if !hmac.Equal(sum[:MACSize], ciphertext[n:]) {
 		clear(body)
 		return dst[:start], fmt.Errorf("%w: %v, usage %d", ErrIntegrity, u.p.etype, u.usage)
@@ -134,11 +185,13 @@ func (u *UsageKey) AppendDecrypt(dst, ciphertext []byte) ([]byte, error) {
 // Checksum returns the keyed checksum of the concatenated data
 // (hmac-sha1-96-aes*: the first MACSize bytes of HMAC-SHA1 under Kc).
 func (u *UsageKey) Checksum(data ...[]byte) []byte {
-	mac := hmac.New(sha1.New, u.kc)
+	mac := u.macC()
 	for _, d := range data {
 		mac.Write(d)
 	}
-	return mac.Sum(nil)[:MACSize]
+	sum := mac.Sum(make([]byte, 0, sha1.Size))[:MACSize]
+	u.hc.Put(mac)
+	return sum
 }
 
 // VerifyChecksum checks sum against the checksum of the concatenated data
@@ -150,36 +203,34 @@ func (u *UsageKey) VerifyChecksum(sum []byte, data ...[]byte) error {
 	return nil
 }
 
-// Encrypt derives the keys of usage u and encrypts plaintext with them
-// (see UsageKey.Encrypt).
+// Encrypt encrypts plaintext with the keys of usage u (see
+// UsageKey.Encrypt), derived on first use and kept with k.
 func (k *Key) Encrypt(u Usage, r io.Reader, plaintext []byte) ([]byte, error) {
-	d, err := k.derive(u, true, false)
+	d, err := k.cached(u)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Zero()
 	return d.Encrypt(r, plaintext)
 }
 
-// Decrypt derives the keys of usage u and decrypts ciphertext with them
-// (see UsageKey.Decrypt).
+// Decrypt decrypts ciphertext with the keys of usage u (see
+// UsageKey.Decrypt), derived on first use and kept with k.
 func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
-	d, err := k.derive(u, true, false)
+	d, err := k.cached(u)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Zero()
 	return d.Decrypt(ciphertext)
 }
 
-// Checksum derives Kc of usage u and returns the checksum of data, of
-// type k.EType().ChecksumType().
+// Checksum returns the checksum of data, of type
+// k.EType().ChecksumType(), with Kc of usage u, derived on first use and
+// kept with k.
 func (k *Key) Checksum(u Usage, data []byte) ([]byte, error) {
-	d, err := k.derive(u, false, true)
+	d, err := k.cached(u)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Zero()
 	return d.Checksum(data), nil
 }
 
@@ -191,11 +242,10 @@ func (k *Key) VerifyChecksum(u Usage, t ChecksumType, data, sum []byte) error {
 	if t != k.p.cksum {
 		return fmt.Errorf("%w: checksum %v with a %v key", ErrUnsupported, t, k.p.etype)
 	}
-	d, err := k.derive(u, false, true)
+	d, err := k.cached(u)
 	if err != nil {
 		return err
 	}
-	defer d.Zero()
 	return d.VerifyChecksum(sum, data)
 }
 

@@ -37,51 +37,51 @@ func malformed(what string, format string, args ...any) error {
 // Encoding helpers. A builder records the first error (a time beyond
 // year 9999); Marshal methods return it.
 
-func field(b *cryptobyte.Builder, tag int, f cryptobyte.BuilderContinuation) {
+func field(b *builder, tag int, f func(*builder)) {
 	b.AddASN1(ctx(tag), f)
 }
 
-func addInt(b *cryptobyte.Builder, tag int, v int64) {
-	field(b, tag, func(b *cryptobyte.Builder) { b.AddASN1Int64(v) })
+func addInt(b *builder, tag int, v int64) {
+	field(b, tag, func(b *builder) { b.AddASN1Int64(v) })
 }
 
-func addString(b *cryptobyte.Builder, tag int, s string) {
-	field(b, tag, func(b *cryptobyte.Builder) { addGeneralString(b, s) })
+func addString(b *builder, tag int, s string) {
+	field(b, tag, func(b *builder) { addGeneralString(b, s) })
 }
 
-func addGeneralString(b *cryptobyte.Builder, s string) {
-	b.AddASN1(tagGeneralString, func(b *cryptobyte.Builder) { b.AddBytes([]byte(s)) })
+func addGeneralString(b *builder, s string) {
+	b.AddASN1(tagGeneralString, func(b *builder) { b.AddBytes([]byte(s)) })
 }
 
-func addOctets(b *cryptobyte.Builder, tag int, v []byte) {
-	field(b, tag, func(b *cryptobyte.Builder) { b.AddASN1OctetString(v) })
+func addOctets(b *builder, tag int, v []byte) {
+	field(b, tag, func(b *builder) { b.AddASN1OctetString(v) })
 }
 
 // addTime writes a KerberosTime: GeneralizedTime in UTC, whole seconds.
-func addTime(b *cryptobyte.Builder, tag int, t time.Time) {
-	field(b, tag, func(b *cryptobyte.Builder) {
+func addTime(b *builder, tag int, t time.Time) {
+	field(b, tag, func(b *builder) {
 		t = t.UTC()
 		if t.Year() < 0 || t.Year() > 9999 {
 			b.SetError(fmt.Errorf("msg: time %v cannot be a KerberosTime", t))
 			return
 		}
-		b.AddASN1(cbasn1.GeneralizedTime, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.GeneralizedTime, func(b *builder) {
 			b.AddBytes([]byte(t.Format("20060102150405Z")))
 		})
 	})
 }
 
 // addFlags writes KerberosFlags: a BIT STRING of 32 bits, bit 0 first.
-func addFlags(b *cryptobyte.Builder, tag int, f uint32) {
-	field(b, tag, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) {
+func addFlags(b *builder, tag int, f uint32) {
+	field(b, tag, func(b *builder) {
+		b.AddASN1(cbasn1.BIT_STRING, func(b *builder) {
 			b.AddUint8(0)
 			b.AddUint32(f)
 		})
 	})
 }
 
-func addSeq(b *cryptobyte.Builder, f cryptobyte.BuilderContinuation) {
+func addSeq(b *builder, f func(*builder)) {
 	b.AddASN1(cbasn1.SEQUENCE, f)
 }
 
@@ -251,15 +251,25 @@ func (f *fields) time(in cryptobyte.String, name string) time.Time {
 		f.fail("%s is not a KerberosTime", name)
 		return time.Time{}
 	}
-	for _, c := range s[:14] {
-		if c < '0' || c > '9' {
-			f.fail("%s is not a KerberosTime", name)
-			return time.Time{}
+	var v [6]int // year, month, day, hour, minute, second
+	widths := [6]int{4, 2, 2, 2, 2, 2}
+	pos := 0
+	for i, w := range widths {
+		for j := 0; j < w; j++ {
+			c := s[pos]
+			if c < '0' || c > '9' {
+				f.fail("%s is not a KerberosTime", name)
+				return time.Time{}
+			}
+			v[i] = v[i]*10 + int(c-'0')
+			pos++
 		}
 	}
-	t, err := time.Parse("20060102150405Z", string(s))
-	if err != nil {
-		f.fail("%s: %v", name, err)
+	t := time.Date(v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], 0, time.UTC)
+	// time.Date normalizes out-of-range fields (month 13 is January);
+	// a real date comes back as it went in.
+	if t.Year() != v[0] || int(t.Month()) != v[1] || t.Day() != v[2] || t.Hour() != v[3] || t.Minute() != v[4] || t.Second() != v[5] {
+		f.fail("%s: no such time %s", name, string(s))
 		return time.Time{}
 	}
 	return t

@@ -16,9 +16,9 @@ type Ticket struct {
 	EncPart EncryptedData
 }
 
-func (t *Ticket) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(app(tagTicket), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+func (t *Ticket) marshal(b *builder) {
+	b.AddASN1(app(tagTicket), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addInt(b, 0, PVNO)
 			addString(b, 1, t.Realm)
 			field(b, 2, t.SName.marshal)
@@ -29,8 +29,8 @@ func (t *Ticket) marshal(b *cryptobyte.Builder) {
 
 // Marshal encodes the ticket.
 func (t *Ticket) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	t.marshal(&b)
+	b := newBuilder(len(t.EncPart.Cipher))
+	t.marshal(b)
 	return b.Bytes()
 }
 
@@ -72,15 +72,19 @@ type EncTicketPart struct {
 
 // Marshal encodes the structure as the plaintext of a ticket's enc-part.
 func (e *EncTicketPart) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(app(tagEncTicketPart), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	n := 0
+	for _, ad := range e.AuthData {
+		n += len(ad.ADData)
+	}
+	b := newBuilder(n)
+	b.AddASN1(app(tagEncTicketPart), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addFlags(b, 0, uint32(e.Flags))
 			field(b, 1, e.Key.marshal)
 			addString(b, 2, e.CRealm)
 			field(b, 3, e.CName.marshal)
-			field(b, 4, func(b *cryptobyte.Builder) {
-				addSeq(b, func(b *cryptobyte.Builder) {
+			field(b, 4, func(b *builder) {
+				addSeq(b, func(b *builder) {
 					addInt(b, 0, int64(e.Transited.TrType))
 					addOctets(b, 1, e.Transited.Contents)
 				})
@@ -154,8 +158,8 @@ type KDCReqBody struct {
 	AddlTkts []Ticket
 }
 
-func (r *KDCReqBody) marshal(b *cryptobyte.Builder) {
-	addSeq(b, func(b *cryptobyte.Builder) {
+func (r *KDCReqBody) marshal(b *builder) {
+	addSeq(b, func(b *builder) {
 		addFlags(b, 0, uint32(r.Options))
 		if r.CName != nil {
 			field(b, 1, r.CName.marshal)
@@ -172,8 +176,8 @@ func (r *KDCReqBody) marshal(b *cryptobyte.Builder) {
 			addTime(b, 6, r.RTime)
 		}
 		addInt(b, 7, int64(r.Nonce))
-		field(b, 8, func(b *cryptobyte.Builder) {
-			addSeq(b, func(b *cryptobyte.Builder) {
+		field(b, 8, func(b *builder) {
+			addSeq(b, func(b *builder) {
 				for _, e := range r.ETypes {
 					b.AddASN1Int64(int64(e))
 				}
@@ -186,8 +190,8 @@ func (r *KDCReqBody) marshal(b *cryptobyte.Builder) {
 			field(b, 10, r.EncAD.marshal)
 		}
 		if r.AddlTkts != nil {
-			field(b, 11, func(b *cryptobyte.Builder) {
-				addSeq(b, func(b *cryptobyte.Builder) {
+			field(b, 11, func(b *builder) {
+				addSeq(b, func(b *builder) {
 					for i := range r.AddlTkts {
 						r.AddlTkts[i].marshal(b)
 					}
@@ -200,7 +204,7 @@ func (r *KDCReqBody) marshal(b *cryptobyte.Builder) {
 // Marshal encodes the body alone, as the checksum of a TGS-REQ's
 // authenticator covers it.
 func (r *KDCReqBody) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
+	var b builder
 	r.marshal(&b)
 	return b.Bytes()
 }
@@ -262,13 +266,20 @@ func (r *KDCReq) Marshal() ([]byte, error) {
 	if r.MsgType != MsgASReq && r.MsgType != MsgTGSReq {
 		return nil, fmt.Errorf("msg: message type %d is no KDC request", r.MsgType)
 	}
-	var b cryptobyte.Builder
-	b.AddASN1(app(r.MsgType), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	n := 0
+	for _, p := range r.PAData {
+		n += len(p.Value)
+	}
+	for _, t := range r.Body.AddlTkts {
+		n += len(t.EncPart.Cipher)
+	}
+	b := newBuilder(n)
+	b.AddASN1(app(r.MsgType), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addInt(b, 1, PVNO)
 			addInt(b, 2, int64(r.MsgType))
 			if r.PAData != nil {
-				field(b, 3, func(b *cryptobyte.Builder) { marshalPAData(b, r.PAData) })
+				field(b, 3, func(b *builder) { marshalPAData(b, r.PAData) })
 			}
 			field(b, 4, r.Body.marshal)
 		})
@@ -329,13 +340,13 @@ func (r *KDCRep) Marshal() ([]byte, error) {
 	if r.MsgType != MsgASRep && r.MsgType != MsgTGSRep {
 		return nil, fmt.Errorf("msg: message type %d is no KDC reply", r.MsgType)
 	}
-	var b cryptobyte.Builder
-	b.AddASN1(app(r.MsgType), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	b := newBuilder(len(r.Ticket.EncPart.Cipher) + len(r.EncPart.Cipher))
+	b.AddASN1(app(r.MsgType), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addInt(b, 0, PVNO)
 			addInt(b, 1, int64(r.MsgType))
 			if r.PAData != nil {
-				field(b, 2, func(b *cryptobyte.Builder) { marshalPAData(b, r.PAData) })
+				field(b, 2, func(b *builder) { marshalPAData(b, r.PAData) })
 			}
 			addString(b, 3, r.CRealm)
 			field(b, 4, r.CName.marshal)
@@ -400,14 +411,14 @@ func (e *EncKDCRepPart) MarshalAS() ([]byte, error) { return e.marshal(tagEncASR
 func (e *EncKDCRepPart) MarshalTGS() ([]byte, error) { return e.marshal(tagEncTGSRepPart) }
 
 func (e *EncKDCRepPart) marshal(tag int) ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(app(tag), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	var b builder
+	b.AddASN1(app(tag), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			field(b, 0, e.Key.marshal)
-			field(b, 1, func(b *cryptobyte.Builder) {
-				addSeq(b, func(b *cryptobyte.Builder) {
+			field(b, 1, func(b *builder) {
+				addSeq(b, func(b *builder) {
 					for _, l := range e.LastReq {
-						addSeq(b, func(b *cryptobyte.Builder) {
+						addSeq(b, func(b *builder) {
 							addInt(b, 0, int64(l.Type))
 							addTime(b, 1, l.Value)
 						})
@@ -433,7 +444,7 @@ func (e *EncKDCRepPart) marshal(tag int) ([]byte, error) {
 				marshalAddresses(b, 11, e.CAddr)
 			}
 			if e.EncPAData != nil {
-				field(b, 12, func(b *cryptobyte.Builder) { marshalPAData(b, e.EncPAData) })
+				field(b, 12, func(b *builder) { marshalPAData(b, e.EncPAData) })
 			}
 		})
 	})
@@ -498,9 +509,9 @@ type APReq struct {
 
 // Marshal encodes the AP-REQ.
 func (r *APReq) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(app(MsgAPReq), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	b := newBuilder(len(r.Ticket.EncPart.Cipher) + len(r.Authenticator.Cipher))
+	b.AddASN1(app(MsgAPReq), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addInt(b, 0, PVNO)
 			addInt(b, 1, MsgAPReq)
 			addFlags(b, 2, uint32(r.Options))
@@ -542,9 +553,9 @@ type Authenticator struct {
 // Marshal encodes the authenticator as the plaintext of an AP-REQ's
 // authenticator field.
 func (a *Authenticator) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(app(tagAuthenticator), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	var b builder
+	b.AddASN1(app(tagAuthenticator), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addInt(b, 0, PVNO)
 			addString(b, 1, a.CRealm)
 			field(b, 2, a.CName.marshal)
@@ -605,9 +616,9 @@ type APRep struct {
 
 // Marshal encodes the AP-REP.
 func (r *APRep) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(app(MsgAPRep), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	b := newBuilder(len(r.EncPart.Cipher))
+	b.AddASN1(app(MsgAPRep), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addInt(b, 0, PVNO)
 			addInt(b, 1, MsgAPRep)
 			field(b, 2, r.EncPart.marshal)
@@ -641,9 +652,9 @@ type EncAPRepPart struct {
 
 // Marshal encodes the structure.
 func (e *EncAPRepPart) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(app(tagEncAPRepPart), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	var b builder
+	b.AddASN1(app(tagEncAPRepPart), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addTime(b, 0, e.CTime)
 			addInt(b, 1, int64(e.Cusec))
 			if e.Subkey != nil {
@@ -706,9 +717,9 @@ func (e *KRBError) Unwrap() error { return e.ErrorCode }
 
 // Marshal encodes the KRB-ERROR.
 func (e *KRBError) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(app(MsgKRBError), func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+	var b builder
+	b.AddASN1(app(MsgKRBError), func(b *builder) {
+		addSeq(b, func(b *builder) {
 			addInt(b, 0, PVNO)
 			addInt(b, 1, MsgKRBError)
 			if !e.CTime.IsZero() {
@@ -785,8 +796,8 @@ type PAEncTSEnc struct {
 
 // Marshal encodes the structure.
 func (p *PAEncTSEnc) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	addSeq(&b, func(b *cryptobyte.Builder) {
+	var b builder
+	addSeq(&b, func(b *builder) {
 		addTime(b, 0, p.Timestamp)
 		if p.Usec != nil {
 			addInt(b, 1, int64(*p.Usec))
@@ -827,10 +838,10 @@ type ETypeInfo2 []ETypeInfo2Entry
 
 // Marshal encodes the list.
 func (info ETypeInfo2) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	addSeq(&b, func(b *cryptobyte.Builder) {
+	var b builder
+	addSeq(&b, func(b *builder) {
 		for _, e := range info {
-			addSeq(b, func(b *cryptobyte.Builder) {
+			addSeq(b, func(b *builder) {
 				addInt(b, 0, int64(e.EType))
 				if e.Salt != nil {
 					addString(b, 1, *e.Salt)
@@ -883,9 +894,9 @@ type PACRequest struct {
 
 // Marshal encodes the structure.
 func (p *PACRequest) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
-	addSeq(&b, func(b *cryptobyte.Builder) {
-		field(b, 0, func(b *cryptobyte.Builder) { b.AddASN1Boolean(p.IncludePAC) })
+	var b builder
+	addSeq(&b, func(b *builder) {
+		field(b, 0, func(b *builder) { b.AddASN1Boolean(p.IncludePAC) })
 	})
 	return b.Bytes()
 }

@@ -55,11 +55,11 @@ func (p PrincipalName) EqualFold(o PrincipalName) bool {
 	return true
 }
 
-func (p *PrincipalName) marshal(b *cryptobyte.Builder) {
-	addSeq(b, func(b *cryptobyte.Builder) {
+func (p *PrincipalName) marshal(b *builder) {
+	addSeq(b, func(b *builder) {
 		addInt(b, 0, int64(p.NameType))
-		field(b, 1, func(b *cryptobyte.Builder) {
-			addSeq(b, func(b *cryptobyte.Builder) {
+		field(b, 1, func(b *builder) {
+			addSeq(b, func(b *builder) {
 				for _, s := range p.NameString {
 					addGeneralString(b, s)
 				}
@@ -85,8 +85,8 @@ type EncryptionKey struct {
 	KeyValue []byte
 }
 
-func (k *EncryptionKey) marshal(b *cryptobyte.Builder) {
-	addSeq(b, func(b *cryptobyte.Builder) {
+func (k *EncryptionKey) marshal(b *builder) {
+	addSeq(b, func(b *builder) {
 		addInt(b, 0, int64(k.KeyType))
 		addOctets(b, 1, k.KeyValue)
 	})
@@ -107,8 +107,8 @@ type EncryptedData struct {
 	Cipher []byte
 }
 
-func (e *EncryptedData) marshal(b *cryptobyte.Builder) {
-	addSeq(b, func(b *cryptobyte.Builder) {
+func (e *EncryptedData) marshal(b *builder) {
+	addSeq(b, func(b *builder) {
 		addInt(b, 0, int64(e.EType))
 		if e.KVNO != 0 {
 			addInt(b, 1, int64(e.KVNO))
@@ -120,7 +120,7 @@ func (e *EncryptedData) marshal(b *cryptobyte.Builder) {
 // Marshal encodes the structure alone, as the value of PA-ENC-TIMESTAMP
 // holds it.
 func (e *EncryptedData) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
+	var b builder
 	e.marshal(&b)
 	return b.Bytes()
 }
@@ -157,8 +157,8 @@ type Checksum struct {
 	Checksum  []byte
 }
 
-func (c *Checksum) marshal(b *cryptobyte.Builder) {
-	addSeq(b, func(b *cryptobyte.Builder) {
+func (c *Checksum) marshal(b *builder) {
+	addSeq(b, func(b *builder) {
 		addInt(b, 0, int64(c.CksumType))
 		addOctets(b, 1, c.Checksum)
 	})
@@ -177,11 +177,11 @@ type HostAddress struct {
 	Address  []byte
 }
 
-func marshalAddresses(b *cryptobyte.Builder, tag int, as []HostAddress) {
-	field(b, tag, func(b *cryptobyte.Builder) {
-		addSeq(b, func(b *cryptobyte.Builder) {
+func marshalAddresses(b *builder, tag int, as []HostAddress) {
+	field(b, tag, func(b *builder) {
+		addSeq(b, func(b *builder) {
 			for _, a := range as {
-				addSeq(b, func(b *cryptobyte.Builder) {
+				addSeq(b, func(b *builder) {
 					addInt(b, 0, int64(a.AddrType))
 					addOctets(b, 1, a.Address)
 				})
@@ -211,10 +211,10 @@ type ADEntry struct {
 	ADData []byte
 }
 
-func (ad AuthorizationData) marshal(b *cryptobyte.Builder) {
-	addSeq(b, func(b *cryptobyte.Builder) {
+func (ad AuthorizationData) marshal(b *builder) {
+	addSeq(b, func(b *builder) {
 		for _, e := range ad {
-			addSeq(b, func(b *cryptobyte.Builder) {
+			addSeq(b, func(b *builder) {
 				addInt(b, 0, int64(e.ADType))
 				addOctets(b, 1, e.ADData)
 			})
@@ -225,7 +225,7 @@ func (ad AuthorizationData) marshal(b *cryptobyte.Builder) {
 // Marshal encodes the list, as the data of an AD-IF-RELEVANT element
 // holds it.
 func (ad AuthorizationData) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
+	var b builder
 	ad.marshal(&b)
 	return b.Bytes()
 }
@@ -259,10 +259,10 @@ type PAData struct {
 	Value []byte
 }
 
-func marshalPAData(b *cryptobyte.Builder, pa []PAData) {
-	addSeq(b, func(b *cryptobyte.Builder) {
+func marshalPAData(b *builder, pa []PAData) {
+	addSeq(b, func(b *builder) {
 		for _, p := range pa {
-			addSeq(b, func(b *cryptobyte.Builder) {
+			addSeq(b, func(b *builder) {
 				addInt(b, 1, int64(p.Type))
 				addOctets(b, 2, p.Value)
 			})
@@ -296,7 +296,7 @@ type MethodData []PAData
 
 // Marshal encodes the list.
 func (m MethodData) Marshal() ([]byte, error) {
-	var b cryptobyte.Builder
+	var b builder
 	marshalPAData(&b, m)
 	return b.Bytes()
 }
