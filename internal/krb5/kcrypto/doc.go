@@ -11,10 +11,12 @@
 // session key from [RandomKey]. Every use of a key names a key usage
 // (RFC 4120 section 7.5.1, RFC 4121 section 2), from which the simplified
 // profile of RFC 3961 section 5 derives three keys: Ke to encrypt, Ki for
-// the integrity of encrypted data, and Kc for checksums. [Key.Encrypt],
-// [Key.Decrypt] and [Key.Checksum] derive them on every call; a context
-// that uses one usage many times derives them once with [Key.Derive] and
-// keeps the [UsageKey].
+// the integrity of encrypted data, and Kc for checksums. A Key keeps the
+// keys of each usage it has been used with ([Key.Encrypt], [Key.Decrypt],
+// [Key.Checksum]), so a long-term key serving request after request
+// derives them once; [Key.Derive] gives a [UsageKey] of one's own, as a
+// context's message protection keeps. Each of the three is derived when
+// it is first needed.
 //
 // Encryption is AES in CBC mode with ciphertext stealing over a random
 // 16-byte confounder and the plaintext, followed by the first 12 bytes of
