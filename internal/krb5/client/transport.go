@@ -16,10 +16,10 @@ import (
 const maxReply = 1 << 20
 
 // NetworkExchange returns an ExchangeFunc that reaches the KDC of each
-// realm at the address kdcs names (host:port), as krb5.conf's "kdc" lines
-// do: over UDP first, as MIT clients do for small requests, and over TCP
-// when the KDC answers KRB_ERR_RESPONSE_TOO_BIG or the request is large
-// (RFC 4120 section 7.2).
+// realm at the address kdcs names (host:port), as the "kdc" lines of
+// MIT's configuration do: over UDP first, as MIT clients do for small
+// requests, and over TCP when the KDC answers KRB_ERR_RESPONSE_TOO_BIG or
+// the request is large (RFC 4120 section 7.2).
 func NetworkExchange(kdcs map[string]string) ExchangeFunc {
 	return func(ctx context.Context, realm string, req []byte) ([]byte, error) {
 		addr, ok := kdcs[realm]

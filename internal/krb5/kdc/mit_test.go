@@ -78,7 +78,7 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// mitDir is a temporary directory with a krb5.conf naming KDCs on
+// mitDir is a temporary directory with an MIT configuration naming KDCs on
 // loopback, and the environment MIT programs need to use it.
 type mitDir struct {
 	dir string
@@ -706,7 +706,8 @@ func writeKeytab(t *testing.T, path, realm string, name msg.PrincipalName, kvno 
 
 // thisKDC serves this package's KDC on loopback with the real clock,
 // with alice (in groups 1105 and 1106) and HTTP/web01.contoso.test, and
-// a krb5.conf naming it, and the service's keytab for MIT's acceptor.
+// makes an MIT configuration naming it and the service's keytab for MIT's
+// acceptor.
 func thisKDC(t *testing.T) (*kdc.KDC, *mitDir, string) {
 	t.Helper()
 	k, err := kdc.New(kdc.Config{Realm: realm})

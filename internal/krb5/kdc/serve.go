@@ -41,7 +41,7 @@ type Server struct {
 }
 
 // ListenLoopback serves the KDC on 127.0.0.1, on one port for both TCP
-// and UDP, as a krb5.conf "kdc = 127.0.0.1:port" line expects.
+// and UDP, as an MIT configuration line "kdc = 127.0.0.1:port" expects.
 func (k *KDC) ListenLoopback() (*Server, error) {
 	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
