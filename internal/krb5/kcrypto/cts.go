@@ -27,7 +27,7 @@ func ctsEncrypt(b cipher.Block, dst, src []byte) {
 	var x, cPrev, cLast [BlockSize]byte
 	subtle.XORBytes(x[:], src[head:head+BlockSize], iv[:])
 	if head > 0 {
-		cipher.NewCBCEncrypter(b, iv[:]).CryptBlocks(dst[:head], src[:head])
+		cbcEncrypt(b, dst[:head], src[:head])
 		subtle.XORBytes(x[:], src[head:head+BlockSize], dst[head-BlockSize:head])
 	}
 	b.Encrypt(cPrev[:], x[:])
@@ -61,9 +61,45 @@ func ctsDecrypt(b cipher.Block, dst, src []byte) {
 	b.Decrypt(pPrev[:], cPrev[:])
 	if head > 0 {
 		subtle.XORBytes(pPrev[:], pPrev[:], src[head-BlockSize:head])
-		var iv [BlockSize]byte
-		cipher.NewCBCDecrypter(b, iv[:]).CryptBlocks(dst[:head], src[:head])
+		cbcDecrypt(b, dst[:head], src[:head])
 	}
 	copy(dst[head:], pPrev[:])
 	copy(dst[head+BlockSize:], last[:r])
+}
+
+// smallCBC is the size up to which the CBC loops below are used:
+// cipher.NewCBCEncrypter and NewCBCDecrypter allocate per message, which
+// shows in the handshakes' many small messages, and are faster on long
+// ones.
+const smallCBC = 1024
+
+// cbcEncrypt is CBC encryption with a zero IV of whole blocks, dst may be
+// src.
+func cbcEncrypt(b cipher.Block, dst, src []byte) {
+	var prev [BlockSize]byte
+	if len(src) > smallCBC {
+		cipher.NewCBCEncrypter(b, prev[:]).CryptBlocks(dst, src)
+		return
+	}
+	for i := 0; i < len(src); i += BlockSize {
+		subtle.XORBytes(prev[:], prev[:], src[i:i+BlockSize])
+		b.Encrypt(dst[i:i+BlockSize], prev[:])
+		copy(prev[:], dst[i:i+BlockSize])
+	}
+}
+
+// cbcDecrypt is CBC decryption with a zero IV of whole blocks; dst may be
+// src.
+func cbcDecrypt(b cipher.Block, dst, src []byte) {
+	var prev, c, p [BlockSize]byte
+	if len(src) > smallCBC {
+		cipher.NewCBCDecrypter(b, prev[:]).CryptBlocks(dst, src)
+		return
+	}
+	for i := 0; i < len(src); i += BlockSize {
+		copy(c[:], src[i:i+BlockSize])
+		b.Decrypt(p[:], c[:])
+		subtle.XORBytes(dst[i:i+BlockSize], p[:], prev[:])
+		prev = c
+	}
 }

@@ -2,6 +2,8 @@ package kcrypto
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"errors"
 	"testing"
 	"testing/iotest"
@@ -212,4 +214,25 @@ func TestNames(t *testing.T) {
 func TestNFoldEdges(t *testing.T) {
 	assert.Equal(t, make([]byte, 8), nfold(nil, 8))
 	assert.Equal(t, []byte("0123456789abcdef"), nfold([]byte("0123456789abcdef"), 16))
+}
+
+// TestCBCLoopsMatchStdlib: the allocation-free CBC loops for short
+// messages are the standard library's CBC, in place or not.
+func TestCBCLoopsMatchStdlib(t *testing.T) {
+	b, err := aes.NewCipher(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
+	for _, n := range []int{16, 32, smallCBC, smallCBC + 16, 4096} {
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(i * 7)
+		}
+		var iv [BlockSize]byte
+		want := make([]byte, n)
+		cipher.NewCBCEncrypter(b, iv[:]).CryptBlocks(want, src)
+		got := append([]byte(nil), src...)
+		cbcEncrypt(b, got, got)
+		assert.Equal(t, want, got, "encrypt %d", n)
+		cbcDecrypt(b, got, got)
+		assert.Equal(t, src, got, "decrypt %d", n)
+	}
 }

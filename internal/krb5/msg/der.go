@@ -66,7 +66,21 @@ func addTime(b *builder, tag int, t time.Time) {
 			return
 		}
 		b.AddASN1(cbasn1.GeneralizedTime, func(b *builder) {
-			b.AddBytes([]byte(t.Format("20060102150405Z")))
+			var d [15]byte
+			put := func(at, w, v int) {
+				for i := at + w - 1; i >= at; i-- {
+					d[i] = byte('0' + v%10)
+					v /= 10
+				}
+			}
+			put(0, 4, t.Year())
+			put(4, 2, int(t.Month()))
+			put(6, 2, t.Day())
+			put(8, 2, t.Hour())
+			put(10, 2, t.Minute())
+			put(12, 2, t.Second())
+			d[14] = 'Z'
+			b.AddBytes(d[:])
 		})
 	})
 }
@@ -96,29 +110,29 @@ type fields struct {
 
 // readSeq reads a SEQUENCE with tag from s (all of it) and returns a
 // reader of its fields.
-func readSeq(s cryptobyte.String, tag cbasn1.Tag, what string) *fields {
+func readSeq(s cryptobyte.String, tag cbasn1.Tag, what string) fields {
 	var in cryptobyte.String
 	if !s.ReadASN1(&in, tag) {
-		return &fields{what: what, err: malformed(what, "not a %s", tagName(tag))}
+		return fields{what: what, err: malformed(what, "not a %s", tagName(tag))}
 	}
 	if !s.Empty() {
-		return &fields{what: what, err: malformed(what, "%d trailing bytes", len(s))}
+		return fields{what: what, err: malformed(what, "%d trailing bytes", len(s))}
 	}
-	return &fields{s: in, what: what}
+	return fields{s: in, what: what}
 }
 
 // readApp reads [APPLICATION n] SEQUENCE { ... } from all of b.
-func readApp(b []byte, n int, what string) *fields {
+func readApp(b []byte, n int, what string) fields {
 	if len(b) > MaxMessageSize {
-		return &fields{what: what, err: malformed(what, "%d bytes, more than %d", len(b), MaxMessageSize)}
+		return fields{what: what, err: malformed(what, "%d bytes, more than %d", len(b), MaxMessageSize)}
 	}
 	var in cryptobyte.String
 	s := cryptobyte.String(b)
 	if !s.ReadASN1(&in, app(n)) {
-		return &fields{what: what, err: malformed(what, "not an [APPLICATION %d]", n)}
+		return fields{what: what, err: malformed(what, "not an [APPLICATION %d]", n)}
 	}
 	if !s.Empty() {
-		return &fields{what: what, err: malformed(what, "%d trailing bytes", len(s))}
+		return fields{what: what, err: malformed(what, "%d trailing bytes", len(s))}
 	}
 	return readSeq(in, cbasn1.SEQUENCE, what)
 }

@@ -70,7 +70,7 @@ func Parse(b []byte) (*PAC, error) {
 	if n > MaxBuffers || 8+16*int(n) > len(b) {
 		return nil, fmt.Errorf("%w: %d buffers in %d bytes", ErrMalformed, n, len(b))
 	}
-	p := &PAC{raw: append([]byte(nil), b...)}
+	p := &PAC{raw: append([]byte(nil), b...), Buffers: make([]Buffer, 0, n), offsets: make([]int, 0, n)}
 	hdr := 8 + 16*int(n)
 	for i := 0; i < int(n); i++ {
 		e := b[8+16*i:]
@@ -80,7 +80,8 @@ func Parse(b []byte) (*PAC, error) {
 		if off%8 != 0 || off < uint64(hdr) || off > uint64(len(b)) || size > uint64(len(b))-off {
 			return nil, fmt.Errorf("%w: buffer %d (type %#x) at %d, %d bytes, in a PAC of %d", ErrMalformed, i, t, off, size, len(b))
 		}
-		p.Buffers = append(p.Buffers, Buffer{Type: t, Data: append([]byte(nil), b[off:off+size]...)})
+		// The buffers alias the PAC's own copy of the bytes.
+		p.Buffers = append(p.Buffers, Buffer{Type: t, Data: p.raw[off : off+size : off+size]})
 		p.offsets = append(p.offsets, int(off))
 	}
 	return p, nil
