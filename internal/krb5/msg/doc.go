@@ -8,14 +8,14 @@
 // values that the caller encrypts and decrypts with internal/krb5/kcrypto,
 // marshaling the plaintext structures here.
 //
-// Encoding and decoding are written out with cryptobyte rather than
-// encoding/asn1, because Kerberos strings are GeneralStrings, which
-// encoding/asn1 cannot write, and because the hand-written decoders are
-// strict where it matters: DER lengths, integers and times, every field
-// in its place. Fields with unknown context tags after the known ones are
-// skipped, as ASN.1 extensions; anything else unexpected is refused with
-// ErrMalformed. Decoders never panic, whatever the input (each has a fuzz
-// target).
+// Decoding is written out with cryptobyte and encoding with a small DER
+// builder of this package, rather than encoding/asn1, because Kerberos
+// strings are GeneralStrings, which encoding/asn1 cannot write, and
+// because the hand-written decoders are strict where it matters: DER
+// lengths, integers and times, every field in its place. Fields with
+// unknown context tags after the known ones are skipped, as ASN.1
+// extensions; anything else unexpected is refused with ErrMalformed.
+// Decoders never panic, whatever the input (each has a fuzz target).
 //
 // Optional fields are zero values when absent: a zero time.Time, a nil
 // pointer or slice, a 0 key version number, an empty string where the
