@@ -372,25 +372,31 @@ const (
 func (s *ntlmSession) appendState(dst []byte, reset bool) (uint8, []byte) {
 	st := s.s.State()
 	defer clear(st.SessionKey[:])
+	cur := counters{st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream}
+	return ntlmStateV1, appendNTLMLayout(dst, st.SessionKey[:], st.Flags, st.Client, cur, s.base, reset)
+}
+
+// appendNTLMLayout writes the version 1 layout (see ntlmStateLenV1): key,
+// flags, side, the current position (the post-handshake one with reset),
+// and the post-handshake position RESET_NEW returns to.
+func appendNTLMLayout(dst, key []byte, flags uint32, client bool, cur, base counters, reset bool) []byte {
 	if reset {
-		st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream = s.base.sendSeq, s.base.recvSeq, s.base.sendStream, s.base.recvStream
+		cur = base
 	}
-	dst = append(dst, st.SessionKey[:]...)
-	dst = binary.LittleEndian.AppendUint32(dst, st.Flags)
-	client := byte(0)
-	if st.Client {
-		client = 1
+	dst = append(dst, key...)
+	dst = binary.LittleEndian.AppendUint32(dst, flags)
+	side := byte(0)
+	if client {
+		side = 1
 	}
-	dst = append(dst, client)
-	dst = binary.LittleEndian.AppendUint32(dst, st.SendSeq)
-	dst = binary.LittleEndian.AppendUint32(dst, st.RecvSeq)
-	dst = binary.LittleEndian.AppendUint64(dst, st.SendStream)
-	dst = binary.LittleEndian.AppendUint64(dst, st.RecvStream)
-	dst = binary.LittleEndian.AppendUint32(dst, s.base.sendSeq)
-	dst = binary.LittleEndian.AppendUint32(dst, s.base.recvSeq)
-	dst = binary.LittleEndian.AppendUint64(dst, s.base.sendStream)
-	dst = binary.LittleEndian.AppendUint64(dst, s.base.recvStream)
-	return ntlmStateV1, dst
+	dst = append(dst, side)
+	for _, c := range [2]counters{cur, base} {
+		dst = binary.LittleEndian.AppendUint32(dst, c.sendSeq)
+		dst = binary.LittleEndian.AppendUint32(dst, c.recvSeq)
+		dst = binary.LittleEndian.AppendUint64(dst, c.sendStream)
+		dst = binary.LittleEndian.AppendUint64(dst, c.recvStream)
+	}
+	return dst
 }
 
 // decodeNTLMState reads an NTLM state of the given layout version.

@@ -1,8 +1,6 @@
 package fake
 
 import (
-	"encoding/binary"
-
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/internal/ntlm"
 )
@@ -78,25 +76,9 @@ func (s *noESSSession) handshakeDone() {
 func (s *noESSSession) appendState(dst []byte, reset bool) (uint8, []byte) {
 	st := s.s.State()
 	defer clear(st.SessionKey[:])
-	if reset {
-		st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream = s.base.SendSeq, s.base.RecvSeq, s.base.SendStream, s.base.RecvStream
-	}
-	dst = append(dst, st.SessionKey[:]...)
-	dst = binary.LittleEndian.AppendUint32(dst, st.Flags)
-	client := byte(0)
-	if s.client {
-		client = 1
-	}
-	dst = append(dst, client)
-	dst = binary.LittleEndian.AppendUint32(dst, st.SendSeq)
-	dst = binary.LittleEndian.AppendUint32(dst, st.RecvSeq)
-	dst = binary.LittleEndian.AppendUint64(dst, st.SendStream)
-	dst = binary.LittleEndian.AppendUint64(dst, st.RecvStream)
-	dst = binary.LittleEndian.AppendUint32(dst, s.base.SendSeq)
-	dst = binary.LittleEndian.AppendUint32(dst, s.base.RecvSeq)
-	dst = binary.LittleEndian.AppendUint64(dst, s.base.SendStream)
-	dst = binary.LittleEndian.AppendUint64(dst, s.base.RecvStream)
-	return ntlmStateNoESS, dst
+	cur := counters{st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream}
+	base := counters{s.base.SendSeq, s.base.RecvSeq, s.base.SendStream, s.base.RecvStream}
+	return ntlmStateNoESS, appendNTLMLayout(dst, st.SessionKey[:], st.Flags, s.client, cur, base, reset)
 }
 
 func (s *noESSSession) destroy() { s.s.Destroy() }
