@@ -177,6 +177,9 @@ func TestRawNTLMUnderNegotiate(t *testing.T) {
 	err := e.proc.errs[0]
 	e.proc.mu.Unlock()
 	require.NoError(t, err, "the Negotiate package takes a raw NTLMSSP token")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the next leg is asked for")
+	assert.True(t, strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate TlRMTVNTUAACAAAA"),
+		"answered with a raw CHALLENGE under Negotiate: %q", resp.Header.Get("WWW-Authenticate"))
 	rc := e.dial()
 	resp = rc.handshake(Negotiate, e.clientCtx(NTLM, testPassword, nil))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
