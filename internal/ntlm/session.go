@@ -4,53 +4,60 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rc4"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"hash"
+
+	"github.com/gosspi/gosspi/internal/rc4"
 )
 
 // SignatureSize is the size of an NTLMSSP_MESSAGE_SIGNATURE (cbMaxSignature
 // and cbSecurityTrailer of the NTLM package).
 const SignatureSize = 16
 
-// MaxRestoreStream bounds the keystream positions RestoreSession accepts.
-// Fast-forwarding RC4 costs about a second per few hundred MiB, so an
-// implausible position (1 TiB) is refused instead of hanging the caller.
+// MaxRestoreStream bounds the keystream positions RestoreSession replays
+// for a state that records a position instead of the cipher (what packed
+// contexts held before the cipher state could be saved). Fast-forwarding
+// RC4 costs about a second per few hundred MiB, so an implausible position
+// (1 TiB) is refused instead of hanging the caller.
 const MaxRestoreStream = 1 << 40
 
-// direction is the per-direction state: keys, the RC4 handle that runs for
+// direction is the per-direction state: keys, the RC4 stream that runs for
 // the whole session, the sequence number and the keystream position.
 //
-// The RC4 key schedule and the HMAC pads are set up on first use rather
-// than in NewSession: the handshake is latency-critical, and many contexts
-// never sign or seal in one of the directions.
+// The keys, the RC4 key schedule and the HMAC pads are set up on first use
+// rather than in NewSession or RestoreSession: the handshake and import are
+// latency-critical, and many contexts never sign or seal in one of the
+// directions.
 type direction struct {
 	fromClient bool
+	keyed      bool // signKey, sealKey and mac are set
+	started    bool // rc4 is keyed or restored
 	signKey    [16]byte
 	sealKey    [16]byte
-	ready      bool        // rc4 and mac are initialised
-	mac        hash.Hash   // HMAC_MD5 keyed with signKey, reused across messages
-	rc4        *rc4.Cipher // allocated on first use: most of a Session's size
+	mac        hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
 	seq        uint32
-	stream     uint64 // keystream bytes consumed, for State/RestoreSession
+	stream     uint64 // keystream bytes consumed, for State and RESET_NEW
+	rc4        rc4.Cipher
 }
 
-// ensure derives the keys and sets up the RC4 handle and HMAC on first
+// ensure derives the keys and sets up the RC4 stream and HMAC on first
 // use. It is deterministic, so a failed Verify may leave it done without
 // changing observable state.
 func (d *direction) ensure(exported []byte, flags uint32) {
-	if d.ready {
-		return
+	if !d.keyed {
+		d.signKey = signKey(exported, d.fromClient)
+		d.sealKey = sealKey(exported, flags, d.fromClient)
+		if d.mac == nil {
+			d.mac = hmac.New(md5.New, d.signKey[:])
+		}
+		d.keyed = true
 	}
-	d.signKey = signKey(exported, d.fromClient)
-	d.sealKey = sealKey(exported, flags, d.fromClient)
-	d.rc4, _ = rc4.NewCipher(d.sealKey[:]) // a 16-byte key never fails
-	if d.mac == nil {
-		d.mac = hmac.New(md5.New, d.signKey[:])
+	if !d.started {
+		_ = d.rc4.Init(d.sealKey[:]) // a 16-byte key never fails
+		d.started = true
 	}
-	d.ready = true
 }
 
 // reset restarts the direction at the post-handshake state.
@@ -62,16 +69,13 @@ func (d *direction) reset() {
 // resetStream restarts the RC4 stream at the start of the sealing key's
 // keystream; the next ensure schedules the key afresh.
 func (d *direction) resetStream() {
-	if d.rc4 != nil {
-		*d.rc4 = rc4.Cipher{} // zero the key schedule before dropping it
-	}
-	d.rc4 = nil
-	d.ready = false
+	d.rc4.Reset()
+	d.started = false
 	d.stream = 0
 }
 
 // checksum computes the 8-byte checksum of MS-NLMP 3.4.4.2 with the given
-// RC4 handle (a copy, for the receive side). It returns the keystream bytes
+// RC4 stream (a copy, for the receive side). It returns the keystream bytes
 // consumed.
 func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool, out []byte) uint64 {
 	var seqb [4]byte
@@ -92,12 +96,9 @@ func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool
 func (d *direction) wipe() {
 	clear(d.signKey[:])
 	clear(d.sealKey[:])
-	if d.rc4 != nil {
-		*d.rc4 = rc4.Cipher{} // zero the key schedule before dropping it
-	}
-	d.rc4 = nil
+	d.rc4.Reset()
 	d.mac = nil
-	d.ready = false
+	d.keyed, d.started = false, false
 }
 
 // Session is NTLM session security (MS-NLMP 3.4) for NTLMv2 with extended
@@ -154,7 +155,7 @@ func (s *Session) signInto(sig, msg []byte) {
 	d := &s.send
 	d.ensure(s.key[:], s.flags)
 	binary.LittleEndian.PutUint32(sig[0:], 1)
-	d.stream += d.checksum(d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
+	d.stream += d.checksum(&d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
 	binary.LittleEndian.PutUint32(sig[12:], d.seq)
 	d.seq++
 }
@@ -236,13 +237,15 @@ func (s *Session) Verify(msg, sig []byte) error {
 	}
 	d := &s.recv
 	d.ensure(s.key[:], s.flags)
-	c := *d.rc4 // work on a copy; commit only on success
+	c := d.rc4 // work on a copy; commit only on success
 	var want [8]byte
 	n := d.checksum(&c, d.seq, msg, s.keyExch(), want[:])
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
+		c.Reset()
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
-	*d.rc4 = c
+	d.rc4 = c
+	c.Reset()
 	d.stream += n
 	d.seq++
 	return nil
@@ -271,37 +274,44 @@ func (s *Session) UnsealInPlace(sealed, sig []byte) error {
 	}
 	d := &s.recv
 	d.ensure(s.key[:], s.flags)
-	c := *d.rc4 // work on a copy; commit only on success
+	c := d.rc4 // work on a copy; commit only on success
 	c.XORKeyStream(sealed, sealed)
 	var want [8]byte
 	n := d.checksum(&c, d.seq, sealed, s.keyExch(), want[:])
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
-		c = *d.rc4
+		c = d.rc4
 		c.XORKeyStream(sealed, sealed) // re-encrypt: the caller's bytes come back
+		c.Reset()
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
-	*d.rc4 = c
+	d.rc4 = c
+	c.Reset()
 	d.stream += uint64(len(sealed)) + n
 	d.seq++
 	return nil
 }
 
-// SessionState is the exportable state of a Session. crypto/rc4 does not
-// expose its permutation, so the state records how many keystream bytes
-// each direction has consumed; RestoreSession regenerates the cipher and
-// discards that many bytes.
+// SessionState is the exportable state of a Session.
+//
+// Each direction's RC4 stream travels as the cipher's own state
+// (SendCipher, RecvCipher: rc4.StateSize bytes each), so restoring costs
+// the same whatever the session has carried. A nil cipher state means the
+// stream is where the sealing key's keystream starts if its position is
+// zero; with a non-zero position it means the state predates saved cipher
+// states, and RestoreSession replays the keystream up to the position.
 type SessionState struct {
 	SessionKey             [16]byte // ExportedSessionKey
 	Flags                  uint32
 	Client                 bool
 	SendSeq, RecvSeq       uint32
-	SendStream, RecvStream uint64
+	SendStream, RecvStream uint64 // keystream bytes consumed
+	SendCipher, RecvCipher []byte
 }
 
-// State returns the current state, for export. The key is a copy the caller
-// should zero when done (clear(st.SessionKey[:])).
+// State returns the current state, for export. The key and the cipher
+// states are copies the caller should zero when done (st.Wipe).
 func (s *Session) State() SessionState {
-	return SessionState{
+	st := SessionState{
 		SessionKey: s.key,
 		Flags:      s.flags,
 		Client:     s.client,
@@ -310,28 +320,62 @@ func (s *Session) State() SessionState {
 		SendStream: s.send.stream,
 		RecvStream: s.recv.stream,
 	}
+	// A stream still at position zero needs no saved state: the key
+	// schedule on first use recreates it, and the state stays small.
+	send, recv := s.send.started && s.send.stream > 0, s.recv.started && s.recv.stream > 0
+	if send || recv {
+		buf := make([]byte, 0, 2*rc4.StateSize)
+		if send {
+			buf = s.send.rc4.AppendState(buf)
+			st.SendCipher = buf[:rc4.StateSize:rc4.StateSize]
+		}
+		if recv {
+			at := len(buf)
+			buf = s.recv.rc4.AppendState(buf)
+			st.RecvCipher = buf[at:]
+		}
+	}
+	return st
+}
+
+// Wipe zeroes the key and the cipher states of st.
+func (st *SessionState) Wipe() {
+	clear(st.SessionKey[:])
+	clear(st.SendCipher)
+	clear(st.RecvCipher)
 }
 
 // RestoreSession rebuilds a Session from State, continuing exactly where it
-// stood. The cost is linear in the keystream consumed so far (RC4 runs at a
-// few hundred MiB/s), since the cipher state can only be recovered by
-// replaying it; positions above MaxRestoreStream are refused.
+// stood. With the cipher states present this is constant work; a state
+// without them (an older packed context) is replayed, at a cost linear in
+// its keystream positions, and positions above MaxRestoreStream are
+// refused.
 func RestoreSession(st SessionState) (*Session, error) {
-	if st.SendStream > MaxRestoreStream || st.RecvStream > MaxRestoreStream {
-		return nil, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
-	}
 	s, err := NewSession(st.SessionKey[:], st.Flags, st.Client)
 	if err != nil {
 		return nil, err
 	}
-	for _, x := range []struct {
-		d   *direction
-		seq uint32
-		n   uint64
-	}{{&s.send, st.SendSeq, st.SendStream}, {&s.recv, st.RecvSeq, st.RecvStream}} {
-		if x.n > 0 { // position zero stays lazy: importing must be cheap
+	for _, x := range [...]struct {
+		d      *direction
+		seq    uint32
+		n      uint64
+		cipher []byte
+	}{{&s.send, st.SendSeq, st.SendStream, st.SendCipher}, {&s.recv, st.RecvSeq, st.RecvStream, st.RecvCipher}} {
+		switch {
+		case x.cipher != nil:
+			// The keys stay lazy: they are derived on first use, so the
+			// import of a busy context costs no more than an idle one's.
+			if err := x.d.rc4.SetState(x.cipher); err != nil {
+				s.Destroy()
+				return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			}
+			x.d.started = true
+		case x.n > MaxRestoreStream:
+			s.Destroy()
+			return nil, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
+		case x.n > 0: // position zero stays lazy: importing must be cheap
 			x.d.ensure(s.key[:], s.flags)
-			skip(x.d.rc4, x.n)
+			skip(&x.d.rc4, x.n)
 		}
 		x.d.stream = x.n
 		x.d.seq = x.seq
@@ -350,6 +394,27 @@ func skip(c *rc4.Cipher, n uint64) {
 		c.XORKeyStream(buf[:k], buf[:k])
 		n -= k
 	}
+}
+
+// StateAt returns the state of s at an earlier position of the session:
+// the given sequence numbers, and each stream the given number of bytes
+// past the start of its keystream. It is how RESET_NEW exports the
+// position right after the handshake; the cost is linear in the stream
+// positions, which are a few bytes there (a mechListMIC's checksum) or
+// zero. Positions above MaxRestoreStream are refused.
+func (s *Session) StateAt(sendSeq, recvSeq uint32, sendStream, recvStream uint64) (SessionState, error) {
+	if sendStream > MaxRestoreStream || recvStream > MaxRestoreStream {
+		return SessionState{}, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
+	}
+	t, err := RestoreSession(SessionState{
+		SessionKey: s.key, Flags: s.flags, Client: s.client,
+		SendSeq: sendSeq, RecvSeq: recvSeq, SendStream: sendStream, RecvStream: recvStream,
+	})
+	if err != nil {
+		return SessionState{}, err
+	}
+	defer t.Destroy()
+	return t.State(), nil
 }
 
 // Reset returns the session to its post-handshake state: sequence numbers 0
@@ -376,10 +441,10 @@ func (s *Session) ResetStreams() {
 	s.recv.resetStream()
 }
 
-// Destroy zeroes the key material the Session holds. Afterwards Sign and
-// Seal return nil and Verify and Unseal fail with ErrMessageAltered. The
-// HMAC pads inside crypto/hmac cannot be reached and are left to the
-// garbage collector.
+// Destroy zeroes the key material and the RC4 states the Session holds.
+// Afterwards Sign and Seal return nil and Verify and Unseal fail with
+// ErrMessageAltered. The HMAC pads inside crypto/hmac cannot be reached
+// and are left to the garbage collector.
 func (s *Session) Destroy() {
 	clear(s.key[:])
 	s.send.wipe()

@@ -174,15 +174,27 @@ func (c *Cipher) SetState(b []byte) error {
 	if len(b) != StateSize {
 		return ErrBadState
 	}
-	var seen [4]uint64
-	for _, v := range b[:256] {
-		seen[v>>6] |= 1 << (v & 63)
+	// 256 entries are a permutation exactly when every value appears. Four
+	// bitmaps, one per entry index mod 4, keep each update from waiting on
+	// the one before (import is latency-critical); their union must be
+	// full.
+	var seen [4][4]uint64
+	for k := 0; k < 256; k += 4 {
+		v := b[k : k+4 : k+4]
+		seen[0][v[0]>>6] |= 1 << (v[0] & 63)
+		seen[1][v[1]>>6] |= 1 << (v[1] & 63)
+		seen[2][v[2]>>6] |= 1 << (v[2] & 63)
+		seen[3][v[3]>>6] |= 1 << (v[3] & 63)
 	}
-	if seen[0]&seen[1]&seen[2]&seen[3] != ^uint64(0) {
+	full := ^uint64(0)
+	for w := 0; w < 4; w++ {
+		full &= seen[0][w] | seen[1][w] | seen[2][w] | seen[3][w]
+	}
+	if full != ^uint64(0) {
 		return ErrBadState
 	}
-	for i, v := range b[:256] {
-		c.s[i] = uint32(v)
+	for k, v := range b[:256] {
+		c.s[k] = uint32(v)
 	}
 	c.i, c.j = b[256], b[257]
 	return nil
