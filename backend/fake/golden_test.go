@@ -325,8 +325,6 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		perm[i] = byte(255 - i)
 	}
 	withCipher := append(append(bytes.Clone(moved), 0, 1), perm...)
-	notPerm := bytes.Clone(withCipher)
-	notPerm[len(notPerm)-258] = notPerm[len(notPerm)-257]
 	noCipher := append(bytes.Clone(moved), 0, 0)
 	farBase := bytes.Clone(withCipher)
 	binary.LittleEndian.PutUint64(farBase[37:], 1<<20)
@@ -352,7 +350,6 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		{"ntlm v2 cipher cut off", ntlmPkg, 2, withCipher[:len(withCipher)-1], true, "RC4 state cut off"},
 		{"ntlm v2 trailing bytes", ntlmPkg, 2, append(bytes.Clone(withCipher), 0), true, "1 bytes after its RC4 states"},
 		{"ntlm v2 bad marker", ntlmPkg, 2, append(bytes.Clone(moved), 2, 0), true, "RC4 state marker 2"},
-		{"ntlm v2 not a permutation", ntlmPkg, 2, notPerm, true, "not a saved cipher state"},
 		{"ntlm v2 post-handshake position far on", ntlmPkg, 2, farBase, true, "more than a handshake spends"},
 		{"ntlm v1 short", ntlmPkg, 1, ntlmState[:ntlmStateLenV0], true, "45 bytes, want 69"},
 		{"ntlm v0 odd length", ntlmPkg, 0, ntlmState[:50], true, "50 bytes, want 69"},

@@ -34,18 +34,33 @@ type direction struct {
 	fromClient bool
 	keyed      bool // signKey, sealKey and mac are set
 	started    bool // rc4 is keyed or restored
-	signKey    [16]byte
-	sealKey    [16]byte
-	mac        hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
-	seq        uint32
-	stream     uint64 // keystream bytes consumed, for State and RESET_NEW
-	rc4        rc4.Cipher
+	// pending says that saved holds an imported RC4 state not yet loaded
+	// into rc4. Loading checks that it is a permutation and widens it, a
+	// few thousand instructions, which would double what an import costs;
+	// so it waits for the first message, like the key schedule.
+	pending bool
+	saved   [rc4.StateSize]byte
+	signKey [16]byte
+	sealKey [16]byte
+	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
+	seq     uint32
+	stream  uint64 // keystream bytes consumed, for State and RESET_NEW
+	rc4     rc4.Cipher
 }
 
 // ensure derives the keys and sets up the RC4 stream and HMAC on first
 // use. It is deterministic, so a failed Verify may leave it done without
-// changing observable state.
-func (d *direction) ensure(exported []byte, flags uint32) {
+// changing observable state. It fails only for an imported RC4 state that
+// is not a permutation, which an authentic packed context never holds.
+func (d *direction) ensure(exported []byte, flags uint32) error {
+	if d.pending {
+		err := d.rc4.SetState(d.saved[:])
+		clear(d.saved[:])
+		d.pending = false
+		if err != nil {
+			return fmt.Errorf("%w: imported RC4 state: %v", ErrMalformed, err)
+		}
+	}
 	if !d.keyed {
 		d.signKey = signKey(exported, d.fromClient)
 		d.sealKey = sealKey(exported, flags, d.fromClient)
@@ -58,6 +73,7 @@ func (d *direction) ensure(exported []byte, flags uint32) {
 		_ = d.rc4.Init(d.sealKey[:]) // a 16-byte key never fails
 		d.started = true
 	}
+	return nil
 }
 
 // reset restarts the direction at the post-handshake state.
@@ -70,7 +86,8 @@ func (d *direction) reset() {
 // keystream; the next ensure schedules the key afresh.
 func (d *direction) resetStream() {
 	d.rc4.Reset()
-	d.started = false
+	clear(d.saved[:])
+	d.pending, d.started = false, false
 	d.stream = 0
 }
 
@@ -97,8 +114,9 @@ func (d *direction) wipe() {
 	clear(d.signKey[:])
 	clear(d.sealKey[:])
 	d.rc4.Reset()
+	clear(d.saved[:])
 	d.mac = nil
-	d.keyed, d.started = false, false
+	d.keyed, d.started, d.pending = false, false, false
 }
 
 // Session is NTLM session security (MS-NLMP 3.4) for NTLMv2 with extended
@@ -140,6 +158,18 @@ func NewSession(exportedSessionKey []byte, flags uint32, client bool) (*Session,
 
 func (s *Session) keyExch() bool { return s.flags&NegotiateKeyExch != 0 }
 
+// ready sets d up for a message. A direction whose imported RC4 state
+// turns out not to be a permutation cannot go on, and neither can the
+// session: it is destroyed, and the message fails as it would after
+// Destroy.
+func (s *Session) ready(d *direction) error {
+	if err := d.ensure(s.key[:], s.flags); err != nil {
+		s.Destroy()
+		return err
+	}
+	return nil
+}
+
 // Sign returns the NTLMSSP_MESSAGE_SIGNATURE of msg (MS-NLMP 3.4.4.2) and
 // advances the send sequence number. It returns nil after Destroy.
 func (s *Session) Sign(msg []byte) []byte {
@@ -147,17 +177,22 @@ func (s *Session) Sign(msg []byte) []byte {
 		return nil
 	}
 	sig := make([]byte, SignatureSize)
-	s.signInto(sig, msg)
+	if !s.signInto(sig, msg) {
+		return nil
+	}
 	return sig
 }
 
-func (s *Session) signInto(sig, msg []byte) {
+func (s *Session) signInto(sig, msg []byte) bool {
 	d := &s.send
-	d.ensure(s.key[:], s.flags)
+	if s.ready(d) != nil {
+		return false
+	}
 	binary.LittleEndian.PutUint32(sig[0:], 1)
 	d.stream += d.checksum(&d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
 	binary.LittleEndian.PutUint32(sig[12:], d.seq)
 	d.seq++
+	return true
 }
 
 // Seal encrypts msg and returns it with its signature (MS-NLMP 3.4.3): the
@@ -170,7 +205,9 @@ func (s *Session) Seal(msg []byte) (sealed, sig []byte) {
 	}
 	sealed = bytes.Clone(msg)
 	sig = make([]byte, SignatureSize)
-	s.SealInPlace(sealed, sig)
+	if !s.SealInPlace(sealed, sig) {
+		return nil, nil
+	}
 	return sealed, sig
 }
 
@@ -182,7 +219,9 @@ func (s *Session) SealInPlace(msg, sig []byte) bool {
 		return false
 	}
 	d := &s.send
-	d.ensure(s.key[:], s.flags)
+	if s.ready(d) != nil {
+		return false
+	}
 	// The checksum covers the plaintext, but its RC4 bytes come after the
 	// message's in the stream: MAC first, then encrypt, then seal the MAC.
 	var sum [md5.Size]byte
@@ -236,7 +275,9 @@ func (s *Session) Verify(msg, sig []byte) error {
 		return err
 	}
 	d := &s.recv
-	d.ensure(s.key[:], s.flags)
+	if err := s.ready(d); err != nil {
+		return err
+	}
 	c := d.rc4 // work on a copy; commit only on success
 	var want [8]byte
 	n := d.checksum(&c, d.seq, msg, s.keyExch(), want[:])
@@ -273,7 +314,9 @@ func (s *Session) UnsealInPlace(sealed, sig []byte) error {
 		return err
 	}
 	d := &s.recv
-	d.ensure(s.key[:], s.flags)
+	if err := s.ready(d); err != nil {
+		return err
+	}
 	c := d.rc4 // work on a copy; commit only on success
 	c.XORKeyStream(sealed, sealed)
 	var want [8]byte
@@ -326,16 +369,25 @@ func (s *Session) State() SessionState {
 	if send || recv {
 		buf := make([]byte, 0, 2*rc4.StateSize)
 		if send {
-			buf = s.send.rc4.AppendState(buf)
+			buf = s.send.appendCipher(buf)
 			st.SendCipher = buf[:rc4.StateSize:rc4.StateSize]
 		}
 		if recv {
 			at := len(buf)
-			buf = s.recv.rc4.AppendState(buf)
+			buf = s.recv.appendCipher(buf)
 			st.RecvCipher = buf[at:]
 		}
 	}
 	return st
+}
+
+// appendCipher appends the direction's RC4 state, which is still the
+// imported bytes if no message has used it.
+func (d *direction) appendCipher(dst []byte) []byte {
+	if d.pending {
+		return append(dst, d.saved[:]...)
+	}
+	return d.rc4.AppendState(dst)
 }
 
 // Wipe zeroes the key and the cipher states of st.
@@ -363,18 +415,20 @@ func RestoreSession(st SessionState) (*Session, error) {
 	}{{&s.send, st.SendSeq, st.SendStream, st.SendCipher}, {&s.recv, st.RecvSeq, st.RecvStream, st.RecvCipher}} {
 		switch {
 		case x.cipher != nil:
-			// The keys stay lazy: they are derived on first use, so the
-			// import of a busy context costs no more than an idle one's.
-			if err := x.d.rc4.SetState(x.cipher); err != nil {
+			// The keys and the cipher are set up on first use (ensure),
+			// so the import of a busy context costs no more than an idle
+			// one's: a copy.
+			if len(x.cipher) != rc4.StateSize {
 				s.Destroy()
-				return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+				return nil, fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
 			}
-			x.d.started = true
+			copy(x.d.saved[:], x.cipher)
+			x.d.pending, x.d.started = true, true
 		case x.n > MaxRestoreStream:
 			s.Destroy()
 			return nil, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
 		case x.n > 0: // position zero stays lazy: importing must be cheap
-			x.d.ensure(s.key[:], s.flags)
+			_ = x.d.ensure(s.key[:], s.flags) // nothing pending: never fails
 			skip(&x.d.rc4, x.n)
 		}
 		x.d.stream = x.n

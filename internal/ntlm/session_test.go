@@ -387,21 +387,42 @@ func TestCipherStateIgnoresPosition(t *testing.T) {
 	}
 }
 
+// An RC4 state of the wrong length is refused on restore. One that is not
+// a permutation is found when the first message loads it (restore only
+// copies it, to stay cheap): that message fails and the session is
+// destroyed.
 func TestRestoreSessionRejectsBadCipher(t *testing.T) {
 	client, server := sessions(t)
 	sealed, sig := client.Seal([]byte("x"))
 	_, err := server.Unseal(sealed, sig)
 	require.NoError(t, err)
 	st := server.State()
-	bad := st
-	bad.RecvCipher = bytes.Clone(st.RecvCipher)
-	bad.RecvCipher[0] = bad.RecvCipher[1] // not a permutation
-	_, err = RestoreSession(bad)
-	assert.ErrorIs(t, err, ErrMalformed)
 	short := st
 	short.RecvCipher = st.RecvCipher[:10]
 	_, err = RestoreSession(short)
 	assert.ErrorIs(t, err, ErrMalformed)
+
+	bad := st
+	bad.RecvCipher = bytes.Clone(st.RecvCipher)
+	bad.RecvCipher[0] = bad.RecvCipher[1] // not a permutation
+	s, err := RestoreSession(bad)
+	require.NoError(t, err)
+	sealed, sig = client.Seal([]byte("y"))
+	_, err = s.Unseal(sealed, sig)
+	assert.ErrorIs(t, err, ErrMalformed)
+	assert.Nil(t, s.Sign([]byte("z")), "the session is destroyed")
+	assert.Equal(t, [16]byte{}, s.State().SessionKey)
+
+	bad.SendCipher = bytes.Clone(bad.RecvCipher)
+	bad.RecvCipher = st.RecvCipher
+	s, err = RestoreSession(bad)
+	require.NoError(t, err)
+	assert.Nil(t, s.Sign([]byte("z")))
+	s, err = RestoreSession(bad)
+	require.NoError(t, err)
+	sealed, sig = s.Seal([]byte("z"))
+	assert.Nil(t, sealed)
+	assert.Nil(t, sig)
 }
 
 // StateAt is the state a replay from the session key reaches: what
