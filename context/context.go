@@ -34,7 +34,8 @@ type Context struct {
 	state    ctxState
 	dead     string // why the context is dead, for error details
 	sizes    *Sizes
-	t        *tracked
+	t        *tracked // &tr while live, nil once deleted
+	tr       tracked
 }
 
 // Package returns the security package name.
@@ -567,7 +568,7 @@ func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte
 	if c.state == stateNew && !h.IsZero() {
 		c.h = h
 		c.state = stateHandshaking
-		c.t = c.store.track("context", c.pkg, desc)
+		c.t = c.store.track(&c.tr, "context", c.pkg, desc)
 	}
 	switch st {
 	case StatusCompleteNeeded, StatusCompleteAndContinue:
@@ -595,12 +596,13 @@ type Token struct {
 	store *Store
 	mu    sync.Mutex
 	h     backend.TokenHandle
-	t     *tracked
+	t     *tracked // &tr while open, nil once closed
+	tr    tracked
 }
 
 func (s *Store) newToken(h backend.TokenHandle, pkg, desc string) *Token {
 	tok := &Token{store: s, h: h}
-	tok.t = s.track("token", pkg, desc)
+	tok.t = s.track(&tok.tr, "token", pkg, desc)
 	return tok
 }
 

@@ -210,10 +210,12 @@ func allZero(b []byte) bool {
 }
 
 // ntlmSession is NTLM session security and the position RESET_NEW
-// returns to.
+// returns to. An imported one holds its Session in own, so import
+// allocates once for both.
 type ntlmSession struct {
 	s    *ntlm.Session
 	base counters
+	own  ntlm.Session
 }
 
 // counters is the per-message position of an NTLM session.
@@ -438,9 +440,10 @@ func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkg
 	if ss.Client == server {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the package state contradicts the context's side", nil)
 	}
-	sess, err := ntlm.RestoreSession(ss)
-	if err != nil {
+	sess := &ntlmSession{base: base}
+	if err := sess.own.Restore(ss); err != nil {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the session state does not restore", err)
 	}
-	return &ntlmSession{s: sess, base: base}, nil, nil
+	sess.s = &sess.own
+	return sess, nil, nil
 }

@@ -143,17 +143,25 @@ type Session struct {
 // mode implemented, and choose the seal key strength (128, 56 or 40 bits) and
 // whether checksums are encrypted (KEY_EXCH).
 func NewSession(exportedSessionKey []byte, flags uint32, client bool) (*Session, error) {
+	s := new(Session)
+	if err := s.init(exportedSessionKey, flags, client); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Session) init(exportedSessionKey []byte, flags uint32, client bool) error {
 	if len(exportedSessionKey) != 16 {
-		return nil, fmt.Errorf("%w: session key of %d bytes, want 16", ErrMalformed, len(exportedSessionKey))
+		return fmt.Errorf("%w: session key of %d bytes, want 16", ErrMalformed, len(exportedSessionKey))
 	}
 	if flags&NegotiateExtendedSessionSecurity == 0 {
-		return nil, fmt.Errorf("%w: session security without extended session security", ErrUnsupported)
+		return fmt.Errorf("%w: session security without extended session security", ErrUnsupported)
 	}
-	s := &Session{flags: flags, client: client}
+	*s = Session{flags: flags, client: client}
 	copy(s.key[:], exportedSessionKey)
 	s.send.fromClient = client
 	s.recv.fromClient = !client
-	return s, nil
+	return nil
 }
 
 func (s *Session) keyExch() bool { return s.flags&NegotiateKeyExch != 0 }
@@ -403,9 +411,19 @@ func (st *SessionState) Wipe() {
 // its keystream positions, and positions above MaxRestoreStream are
 // refused.
 func RestoreSession(st SessionState) (*Session, error) {
-	s, err := NewSession(st.SessionKey[:], st.Flags, st.Client)
-	if err != nil {
+	s := new(Session)
+	if err := s.Restore(st); err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+// Restore is RestoreSession into s, so a Session can live inside a larger
+// value and an import costs one allocation fewer. Whatever s held is
+// overwritten, not wiped; after an error s must not be used.
+func (s *Session) Restore(st SessionState) error {
+	if err := s.init(st.SessionKey[:], st.Flags, st.Client); err != nil {
+		return err
 	}
 	for _, x := range [...]struct {
 		d      *direction
@@ -420,13 +438,13 @@ func RestoreSession(st SessionState) (*Session, error) {
 			// one's: a copy.
 			if len(x.cipher) != rc4.StateSize {
 				s.Destroy()
-				return nil, fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
+				return fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
 			}
 			copy(x.d.saved[:], x.cipher)
 			x.d.pending, x.d.started = true, true
 		case x.n > MaxRestoreStream:
 			s.Destroy()
-			return nil, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
+			return fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
 		case x.n > 0: // position zero stays lazy: importing must be cheap
 			_ = x.d.ensure(s.key[:], s.flags) // nothing pending: never fails
 			skip(&x.d.rc4, x.n)
@@ -434,7 +452,7 @@ func RestoreSession(st SessionState) (*Session, error) {
 		x.d.stream = x.n
 		x.d.seq = x.seq
 	}
-	return s, nil
+	return nil
 }
 
 // skip advances c by n keystream bytes.
