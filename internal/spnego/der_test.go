@@ -141,3 +141,31 @@ func BenchmarkMarshalNegTokenResp(b *testing.B) {
 		}
 	})
 }
+
+// MechTypeListDER makes the bytes encoding/asn1 makes for a SEQUENCE OF
+// OID, and refuses what it refuses.
+func TestMechTypeListDERMatchesASN1(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	lists := [][]asn1.ObjectIdentifier{
+		{OIDNTLMSSP},
+		{{1, 2, 840, 48018, 1, 2, 2}, {1, 2, 840, 113554, 1, 2, 2}, OIDNTLMSSP},
+		{{1, 40}},
+	}
+	for i := 0; i < 300; i++ {
+		l := make([]asn1.ObjectIdentifier, 1+r.Intn(40))
+		for j := range l {
+			l[j] = randomOID(r)
+		}
+		lists = append(lists, l)
+	}
+	for i, l := range lists {
+		want, wantErr := asn1.Marshal(l)
+		got, err := MechTypeListDER(l)
+		if wantErr != nil {
+			assert.Error(t, err, "list %d", i)
+			continue
+		}
+		require.NoError(t, err, "list %d", i)
+		require.Equal(t, want, got, "list %d", i)
+	}
+}
