@@ -56,7 +56,7 @@ func BenchmarkUnseal64K(b *testing.B) {
 	msg := randomBytes(64 * 1024)
 	sealed, sig := client.Seal(msg)
 	_ = server.recv.ensure(server.key[:], server.flags)
-	saved := server.recv // rewind after each Unseal so the same token verifies again
+	saved, savedRC4 := server.recv, *server.recv.rc4 // rewind after each Unseal so the same token verifies again
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -65,6 +65,7 @@ func BenchmarkUnseal64K(b *testing.B) {
 			b.Fatal(err)
 		}
 		server.recv = saved
+		*server.recv.rc4 = savedRC4
 	}
 }
 

@@ -44,8 +44,8 @@ type direction struct {
 	sealKey [16]byte
 	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
 	seq     uint32
-	stream  uint64 // keystream bytes consumed, for State and RESET_NEW
-	rc4     rc4.Cipher
+	stream  uint64      // keystream bytes consumed, for State and RESET_NEW
+	rc4     *rc4.Cipher // allocated on first use: a kibibyte, most of a Session's size
 }
 
 // ensure derives the keys and sets up the RC4 stream and HMAC on first
@@ -54,6 +54,9 @@ type direction struct {
 // is not a permutation, which an authentic packed context never holds.
 func (d *direction) ensure(exported []byte, flags uint32) error {
 	if d.pending {
+		if d.rc4 == nil {
+			d.rc4 = new(rc4.Cipher)
+		}
 		err := d.rc4.SetState(d.saved[:])
 		clear(d.saved[:])
 		d.pending = false
@@ -70,6 +73,9 @@ func (d *direction) ensure(exported []byte, flags uint32) error {
 		d.keyed = true
 	}
 	if !d.started {
+		if d.rc4 == nil {
+			d.rc4 = new(rc4.Cipher)
+		}
 		_ = d.rc4.Init(d.sealKey[:]) // a 16-byte key never fails
 		d.started = true
 	}
@@ -85,7 +91,9 @@ func (d *direction) reset() {
 // resetStream restarts the RC4 stream at the start of the sealing key's
 // keystream; the next ensure schedules the key afresh.
 func (d *direction) resetStream() {
-	d.rc4.Reset()
+	if d.rc4 != nil {
+		d.rc4.Reset() // kept for the next key schedule
+	}
 	clear(d.saved[:])
 	d.pending, d.started = false, false
 	d.stream = 0
@@ -113,7 +121,10 @@ func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool
 func (d *direction) wipe() {
 	clear(d.signKey[:])
 	clear(d.sealKey[:])
-	d.rc4.Reset()
+	if d.rc4 != nil {
+		d.rc4.Reset()
+		d.rc4 = nil
+	}
 	clear(d.saved[:])
 	d.mac = nil
 	d.keyed, d.started, d.pending = false, false, false
@@ -197,7 +208,7 @@ func (s *Session) signInto(sig, msg []byte) bool {
 		return false
 	}
 	binary.LittleEndian.PutUint32(sig[0:], 1)
-	d.stream += d.checksum(&d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
+	d.stream += d.checksum(d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
 	binary.LittleEndian.PutUint32(sig[12:], d.seq)
 	d.seq++
 	return true
@@ -286,14 +297,14 @@ func (s *Session) Verify(msg, sig []byte) error {
 	if err := s.ready(d); err != nil {
 		return err
 	}
-	c := d.rc4 // work on a copy; commit only on success
+	c := *d.rc4 // work on a copy; commit only on success
 	var want [8]byte
 	n := d.checksum(&c, d.seq, msg, s.keyExch(), want[:])
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
 		c.Reset()
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
-	d.rc4 = c
+	*d.rc4 = c
 	c.Reset()
 	d.stream += n
 	d.seq++
@@ -325,17 +336,17 @@ func (s *Session) UnsealInPlace(sealed, sig []byte) error {
 	if err := s.ready(d); err != nil {
 		return err
 	}
-	c := d.rc4 // work on a copy; commit only on success
+	c := *d.rc4 // work on a copy; commit only on success
 	c.XORKeyStream(sealed, sealed)
 	var want [8]byte
 	n := d.checksum(&c, d.seq, sealed, s.keyExch(), want[:])
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
-		c = d.rc4
+		c = *d.rc4
 		c.XORKeyStream(sealed, sealed) // re-encrypt: the caller's bytes come back
 		c.Reset()
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
-	d.rc4 = c
+	*d.rc4 = c
 	c.Reset()
 	d.stream += uint64(len(sealed)) + n
 	d.seq++
@@ -447,7 +458,7 @@ func (s *Session) Restore(st SessionState) error {
 			return fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
 		case x.n > 0: // position zero stays lazy: importing must be cheap
 			_ = x.d.ensure(s.key[:], s.flags) // nothing pending: never fails
-			skip(&x.d.rc4, x.n)
+			skip(x.d.rc4, x.n)
 		}
 		x.d.stream = x.n
 		x.d.seq = x.seq
