@@ -34,7 +34,8 @@ type Context struct {
 	state    ctxState
 	dead     string // why the context is dead, for error details
 	sizes    *Sizes
-	t        *tracked
+	t        *tracked // &tr while live, nil once deleted
+	tr       tracked
 }
 
 // Package returns the security package name.
@@ -288,6 +289,53 @@ func (c *Context) Unseal(token, data []byte) ([]byte, error) {
 	return bufs[1].Data, nil
 }
 
+// SealInPlace is Seal without the copy: it encrypts msg in place and
+// returns the security trailer, which the peer passes with msg to Unseal
+// or UnsealInPlace. Large messages cost no allocation but the trailer's;
+// use Seal when the plaintext must stay as it was.
+func (c *Context) SealInPlace(msg []byte) (token []byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live(backend.OpEncryptMessage)
+	if err != nil {
+		return nil, err
+	}
+	if c.store.sealer == nil {
+		return nil, c.store.unsupported(backend.OpEncryptMessage, c.pkg)
+	}
+	sz, err := c.sizesLocked(h)
+	if err != nil {
+		return nil, err
+	}
+	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: make([]byte, sz.SecurityTrailer)}, {Type: backend.BufferData, Data: msg}}
+	if err := c.store.sealer.EncryptMessage(h, 0, bufs[:], 0); err != nil {
+		return nil, err
+	}
+	return bufs[0].Data, nil
+}
+
+// UnsealInPlace is Unseal without the copy: it checks and decrypts data in
+// place, and returns the plaintext, which shares data's memory. The
+// package may also use token as working space, as DecryptMessage does on
+// Windows. On error the contents of token and data are unspecified; use
+// Unseal when the sealed bytes must stay as they were.
+func (c *Context) UnsealInPlace(token, data []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, err := c.live(backend.OpDecryptMessage)
+	if err != nil {
+		return nil, err
+	}
+	if c.store.sealer == nil {
+		return nil, c.store.unsupported(backend.OpDecryptMessage, c.pkg)
+	}
+	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: token}, {Type: backend.BufferData, Data: data}}
+	if _, err := c.store.sealer.DecryptMessage(h, bufs[:], 0); err != nil {
+		return nil, err
+	}
+	return bufs[1].Data, nil
+}
+
 // AccessToken returns the access token of the client of a server context
 // (QuerySecurityContextToken). The caller must Close it.
 func (c *Context) AccessToken() (*Token, error) {
@@ -520,7 +568,7 @@ func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte
 	if c.state == stateNew && !h.IsZero() {
 		c.h = h
 		c.state = stateHandshaking
-		c.t = c.store.track("context", c.pkg, desc)
+		c.t = c.store.track(&c.tr, "context", c.pkg, desc)
 	}
 	switch st {
 	case StatusCompleteNeeded, StatusCompleteAndContinue:
@@ -548,12 +596,13 @@ type Token struct {
 	store *Store
 	mu    sync.Mutex
 	h     backend.TokenHandle
-	t     *tracked
+	t     *tracked // &tr while open, nil once closed
+	tr    tracked
 }
 
 func (s *Store) newToken(h backend.TokenHandle, pkg, desc string) *Token {
 	tok := &Token{store: s, h: h}
-	tok.t = s.track("token", pkg, desc)
+	tok.t = s.track(&tok.tr, "token", pkg, desc)
 	return tok
 }
 

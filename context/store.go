@@ -121,10 +121,12 @@ const maxNames = 64
 // fake.NewTestStore turn it on. It applies to handles created afterwards.
 func (s *Store) RecordStacks(on bool) { s.stacks.Store(on) }
 
-// track records a new live resource and, if stacks are recorded, the
-// stack of the user code that created it (skip frames inside this package).
-func (s *Store) track(kind, pkg, desc string) *tracked {
-	t := &tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, when: time.Now()}
+// track records a new live resource in t and, if stacks are recorded, the
+// stack of the user code that created it (skip frames inside this
+// package), and returns t. t is a field of the resource's own struct, so
+// tracking costs no allocation of its own.
+func (s *Store) track(t *tracked, kind, pkg, desc string) *tracked {
+	*t = tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, when: time.Now()}
 	if s.stacks.Load() {
 		t.npc = runtime.Callers(3, t.pcs[:])
 	}
@@ -267,7 +269,7 @@ func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity
 	if identity != nil {
 		who = identity.Domain + `\` + identity.User
 	}
-	c.t = s.track("credential", pkg, strings.ToLower(use.String())+" credential for "+who)
+	c.t = s.track(&c.tr, "credential", pkg, strings.ToLower(use.String())+" credential for "+who)
 	return c, nil
 }
 
@@ -294,7 +296,7 @@ func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error
 		return nil, err
 	}
 	c := &Context{store: s, h: h, pkg: pkg, state: stateEstablished, imported: true}
-	c.t = s.track("context", pkg, "imported context")
+	c.t = s.track(&c.tr, "context", pkg, "imported context")
 	return c, nil
 }
 
@@ -307,7 +309,8 @@ type Credentials struct {
 	pkg    string
 	use    flags.CredentialUse
 	expiry time.Time
-	t      *tracked
+	t      *tracked // &tr while live, nil once released
+	tr     tracked
 }
 
 // Package returns the security package name.

@@ -128,3 +128,40 @@ func TestCanonicalPackageName(t *testing.T) {
 	require.ErrorAs(t, err, &serr)
 	assert.Equal(t, "nosuch", serr.Package)
 }
+
+// SealInPlace and UnsealInPlace interoperate with Seal and Unseal: the
+// in-place forms change the caller's bytes, the copying ones never do.
+func TestSealInPlace(t *testing.T) {
+	store, _ := fake.NewTestStore(t, fake.User{Name: "alice", Password: "pw"})
+	c, s := establishedPair(t, store)
+	msg := []byte("sealed without a copy")
+
+	buf := append([]byte(nil), msg...)
+	tok, err := c.SealInPlace(buf)
+	require.NoError(t, err)
+	assert.NotEqual(t, msg, buf, "encrypted in place")
+	plain, err := s.Unseal(tok, buf)
+	require.NoError(t, err)
+	assert.Equal(t, msg, plain)
+
+	tok, data, err := c.Seal(msg)
+	require.NoError(t, err)
+	plain, err = s.UnsealInPlace(tok, data)
+	require.NoError(t, err)
+	assert.Equal(t, msg, plain)
+	assert.Equal(t, msg, data, "decrypted in place")
+	assert.Same(t, &data[0], &plain[0])
+
+	buf = append([]byte(nil), msg...)
+	tok, err = c.SealInPlace(buf)
+	require.NoError(t, err)
+	buf[0] ^= 1
+	_, err = s.UnsealInPlace(tok, buf)
+	require.ErrorIs(t, err, sspictx.StatusMessageAltered)
+
+	require.NoError(t, c.Delete())
+	_, err = c.SealInPlace(buf)
+	require.ErrorIs(t, err, sspictx.StatusInvalidHandle)
+	_, err = c.UnsealInPlace(tok, buf)
+	require.ErrorIs(t, err, sspictx.StatusInvalidHandle)
+}

@@ -6,9 +6,10 @@ import "testing"
 // handle, which every Acquire, first Step, Import and token pays.
 func BenchmarkTrack(b *testing.B) {
 	s := NewStore(nil)
+	var t tracked
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		s.untrack(s.track("context", "NTLM", "imported context"))
+		s.untrack(s.track(&t, "context", "NTLM", "imported context"))
 	}
 }
 
@@ -16,8 +17,9 @@ func BenchmarkTrack(b *testing.B) {
 func BenchmarkTrackStacks(b *testing.B) {
 	s := NewStore(nil)
 	s.RecordStacks(true)
+	var t tracked
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		s.untrack(s.track("context", "NTLM", "imported context"))
+		s.untrack(s.track(&t, "context", "NTLM", "imported context"))
 	}
 }

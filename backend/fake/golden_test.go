@@ -17,6 +17,7 @@ import (
 	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/rc4"
 	"github.com/gosspi/gosspi/serialize"
 )
 
@@ -101,6 +102,15 @@ var goldenCases = []goldenCase{
 	// The blobs above keep the stream their peers went on with.
 	{"negotiate-server-v3b", "Negotiate", 0, true, 3, 1},
 	{"negotiate-server-reset-v3b", "Negotiate", flags.ResetNew, true, 3, 1},
+	// NTLM state version 3: the RC4 states themselves instead of
+	// keystream positions to replay. (Negotiate's own layout stays 1; it
+	// names the NTLM version inside.)
+	{"ntlm-server-v3-rc4", "NTLM", 0, true, 3, 3},
+	{"ntlm-server-reset-v3-rc4", "NTLM", flags.ResetNew, true, 3, 3},
+	{"ntlm-client-v3-rc4", "NTLM", flags.DeleteOld, false, 3, 3},
+	{"negotiate-server-v3-rc4", "Negotiate", 0, true, 3, 1},
+	{"negotiate-client-v3-rc4", "Negotiate", 0, false, 3, 1},
+	{"negotiate-server-reset-v3-rc4", "Negotiate", flags.ResetNew, true, 3, 1},
 }
 
 // TestGoldenPackedContexts imports blobs exported by an earlier build and
@@ -128,6 +138,20 @@ func TestGoldenPackedContexts(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, gc.format, hdr.Version, "format version")
 			assert.Equal(t, gc.state, packed.PackageVersion, "package state version")
+			if ntlmState := packed.PackageState; strings.HasSuffix(gc.name, "-rc4") {
+				if gc.pkg == "Negotiate" {
+					require.Equal(t, "\x04NTLM\x03", string(ntlmState[:6]))
+					ntlmState = ntlmState[6:]
+				}
+				// The messages before the export moved the streams (the
+				// checksums are encrypted), so the RC4 states are there;
+				// RESET_NEW returns to streams not yet started.
+				want := ntlmStateLenV1 + 2 + 2*rc4.StateSize
+				if gc.flags&flags.ResetNew != 0 {
+					want = ntlmStateLenV1 + 2
+				}
+				assert.Len(t, ntlmState, want)
+			}
 			st := sspictx.NewStore(m.NewProcess())
 			ctx, err := st.Import(gc.pkg, blob, nil)
 			require.NoError(t, err)
@@ -261,14 +285,17 @@ func TestPackedStateLayouts(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, uint16(serialize.Version3), hdr.Version)
 				assert.Equal(t, goldenEpoch, st.ExportedAt, "stamped with the machine's real time")
-				assert.Equal(t, uint8(1), st.PackageVersion)
 				state := st.PackageState
 				if pkg == "Negotiate" {
+					assert.Equal(t, uint8(1), st.PackageVersion)
 					require.Greater(t, len(state), 6)
-					assert.Equal(t, "\x04NTLM\x01", string(state[:6]), "mechanism name and its state's version")
+					assert.Equal(t, "\x04NTLM\x03", string(state[:6]), "mechanism name and its state's version")
 					state = state[6:]
+				} else {
+					assert.Equal(t, uint8(ntlmStateV3), st.PackageVersion)
 				}
-				assert.Len(t, state, ntlmStateLenV1)
+				// Neither stream has moved: both are keyed on first use.
+				assert.Len(t, state, ntlmStateLenV1+2)
 			}
 		})
 	}
@@ -284,8 +311,24 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 	require.NoError(t, err)
 	st, _, err := m.sealer.Open(blob)
 	require.NoError(t, err)
-	neg := bytes.Clone(st.PackageState) // server side, version 1
-	ntlmState := neg[6:]
+	neg := bytes.Clone(st.PackageState) // server side, version 1 around NTLM's version 3
+	ntlmV2 := neg[6:]
+	ntlmState := ntlmV2[:ntlmStateLenV1] // version 1: the positions alone
+	negV1 := append([]byte("\x04NTLM\x01"), ntlmState...)
+
+	// Version 2 with a stream that has moved: a position and its RC4
+	// state.
+	moved := bytes.Clone(ntlmState)
+	binary.LittleEndian.PutUint64(moved[37:], 24) // receive stream 24 bytes on
+	perm := make([]byte, 258)
+	for i := range perm[:256] {
+		perm[i] = byte(255 - i)
+	}
+	withCipher := append(append(bytes.Clone(moved), 0, 1), perm...)
+	noCipher := append(bytes.Clone(moved), 0, 0)
+	farBase := bytes.Clone(withCipher)
+	binary.LittleEndian.PutUint64(farBase[37:], 1<<20)
+	binary.LittleEndian.PutUint64(farBase[61:], 65) // post-handshake receive stream 65 bytes on
 
 	behind := bytes.Clone(ntlmState)
 	behind[45] = 0xff // post-handshake send sequence ahead of the current one
@@ -301,7 +344,13 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		server  bool
 		detail  string
 	}{
-		{"ntlm newer", ntlmPkg, 3, ntlmState, true, "version 3 is newer"},
+		{"ntlm newer", ntlmPkg, 4, ntlmState, true, "version 4 is newer"},
+		{"ntlm v3 without markers", ntlmPkg, 3, ntlmState, true, "69 bytes, want at least 71"},
+		{"ntlm v3 moved without its cipher", ntlmPkg, 3, noCipher, true, "at keystream byte 24 without its RC4 state"},
+		{"ntlm v3 cipher cut off", ntlmPkg, 3, withCipher[:len(withCipher)-1], true, "RC4 state cut off"},
+		{"ntlm v3 trailing bytes", ntlmPkg, 3, append(bytes.Clone(withCipher), 0), true, "1 bytes after its RC4 states"},
+		{"ntlm v3 bad marker", ntlmPkg, 3, append(bytes.Clone(moved), 2, 0), true, "RC4 state marker 2"},
+		{"ntlm v3 post-handshake position far on", ntlmPkg, 3, farBase, true, "more than a handshake spends"},
 		{"ntlm v1 short", ntlmPkg, 1, ntlmState[:ntlmStateLenV0], true, "45 bytes, want 69"},
 		{"ntlm v0 odd length", ntlmPkg, 0, ntlmState[:50], true, "50 bytes, want 69"},
 		{"ntlm empty", ntlmPkg, 1, nil, true, "0 bytes"},
@@ -313,8 +362,8 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		{"negotiate cut in the name", negotiatePkg, 1, neg[:4], true, "cut off"},
 		{"negotiate unknown mechanism", negotiatePkg, 1, unknown, true, `"Kerberos"`},
 		{"negotiate unversioned inside", negotiatePkg, 1, unversioned, true, "unversioned"},
-		{"negotiate inner refused", negotiatePkg, 1, neg[:len(neg)-1], true, "68 bytes, want 69"},
-		{"negotiate v0 not NTLM's", negotiatePkg, 0, neg, true, "75 bytes, want 69"},
+		{"negotiate inner refused", negotiatePkg, 1, negV1[:len(negV1)-1], true, "68 bytes, want 69"},
+		{"negotiate v0 not NTLM's", negotiatePkg, 0, negV1, true, "75 bytes, want 69"},
 		{"negotiate other side", negotiatePkg, 1, neg, false, "contradicts the context's side"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -329,6 +378,9 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 	sess, runs, err := negotiatePkg.mech.restore(1, neg, true)
 	require.NoError(t, err, "the unaltered state restores")
 	assert.Equal(t, ntlmPkg, runs)
+	sess.destroy()
+	sess, _, err = ntlmPkg.mech.restore(ntlmStateV3, withCipher, true)
+	require.NoError(t, err, "a moved stream with its RC4 state restores")
 	sess.destroy()
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/internal/ntlm"
+	"github.com/gosspi/gosspi/internal/rc4"
 	"github.com/gosspi/gosspi/internal/spnego"
 )
 
@@ -290,10 +291,12 @@ func allZero(b []byte) bool {
 }
 
 // ntlmSession is NTLM session security and the position RESET_NEW
-// returns to.
+// returns to. An imported one holds its Session in own, so import
+// allocates once for both.
 type ntlmSession struct {
 	s    *ntlm.Session
 	base counters
+	own  ntlm.Session
 }
 
 // counters is the per-message position of an NTLM session.
@@ -340,13 +343,13 @@ func (s *ntlmSession) unsealInPlace(msg, sig []byte) error {
 func (s *ntlmSession) sessionKey() []byte {
 	st := s.s.State()
 	key := bytes.Clone(st.SessionKey[:])
-	clear(st.SessionKey[:])
+	st.Wipe()
 	return key
 }
 
 func (s *ntlmSession) handshakeDone() {
 	st := s.s.State()
-	clear(st.SessionKey[:])
+	st.Wipe()
 	s.base = counters{st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream}
 }
 
@@ -362,18 +365,50 @@ func (s *ntlmSession) destroy() { s.s.Destroy() }
 // returns to. Format 1 blobs carry no version (0): they hold either that
 // layout or, from the first release, its first 45 bytes, which mean
 // position zero after the handshake, right for the NTLM contexts they
-// could hold.
+// could hold. Both record where each RC4 stream stands, and import
+// replays the keystream to get there.
+//
+// Version 2 is the version 1 layout of a session without extended
+// session security (mech_ntlm_noess.go).
+//
+// Version 3 is version 1 followed by each direction's RC4 state, send
+// then receive: a byte 1 and the cipher's state (rc4.StateSize bytes), or
+// a byte 0 for a stream at the start of its keystream (position 0), which
+// is keyed on first use. Import is then constant work whatever the
+// traffic. The post-handshake position stays a position: RESET_NEW
+// re-keys from the session key and moves on that many bytes, which is
+// zero for every context this build establishes (a few bytes, a
+// mechListMIC's checksum, for ones imported from older Negotiate blobs).
 const (
 	ntlmStateV1    = 1
+	ntlmStateV3    = 3
 	ntlmStateLenV0 = 16 + 4 + 1 + 4 + 4 + 8 + 8
 	ntlmStateLenV1 = ntlmStateLenV0 + 4 + 4 + 8 + 8
 )
 
 func (s *ntlmSession) appendState(dst []byte, reset bool) (uint8, []byte) {
-	st := s.s.State()
-	defer clear(st.SessionKey[:])
+	var st ntlm.SessionState
+	if reset {
+		var err error
+		st, err = s.s.StateAt(s.base.sendSeq, s.base.recvSeq, s.base.sendStream, s.base.recvStream)
+		if err != nil { // decodeNTLMState bounds the base far below StateAt's limit
+			panic("fake: the post-handshake NTLM position does not restore: " + err.Error())
+		}
+	} else {
+		st = s.s.State()
+	}
+	defer st.Wipe()
 	cur := counters{st.SendSeq, st.RecvSeq, st.SendStream, st.RecvStream}
-	return ntlmStateV1, appendNTLMLayout(dst, st.SessionKey[:], st.Flags, st.Client, cur, s.base, reset)
+	dst = appendNTLMLayout(dst, st.SessionKey[:], st.Flags, st.Client, cur, s.base, false)
+	for _, c := range [...][]byte{st.SendCipher, st.RecvCipher} {
+		if c == nil {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		dst = append(dst, c...)
+	}
+	return ntlmStateV3, dst
 }
 
 // appendNTLMLayout writes the version 1 layout (see ntlmStateLenV1): key,
@@ -399,8 +434,14 @@ func appendNTLMLayout(dst, key []byte, flags uint32, client bool, cur, base coun
 	return dst
 }
 
+// maxBaseStream bounds the post-handshake stream positions a state may
+// hold: RESET_NEW replays them, and no handshake leaves more than a
+// checksum's 8 bytes.
+const maxBaseStream = 64
+
 // decodeNTLMState reads an NTLM state of the given layout version.
 func decodeNTLMState(version uint8, b []byte) (ntlm.SessionState, counters, error) {
+	var ciphers []byte
 	switch version {
 	case 0:
 		if len(b) != ntlmStateLenV1 && len(b) != ntlmStateLenV0 {
@@ -410,6 +451,11 @@ func decodeNTLMState(version uint8, b []byte) (ntlm.SessionState, counters, erro
 		if len(b) != ntlmStateLenV1 {
 			return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is %d bytes, want %d", len(b), ntlmStateLenV1)
 		}
+	case ntlmStateV3:
+		if len(b) < ntlmStateLenV1+2 {
+			return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is %d bytes, want at least %d", len(b), ntlmStateLenV1+2)
+		}
+		b, ciphers = b[:ntlmStateLenV1], b[ntlmStateLenV1:]
 	default:
 		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state version %d is newer than this build reads", version)
 	}
@@ -424,7 +470,6 @@ func decodeNTLMState(version uint8, b []byte) (ntlm.SessionState, counters, erro
 		SendStream: binary.LittleEndian.Uint64(b[29:]),
 		RecvStream: binary.LittleEndian.Uint64(b[37:]),
 	}
-	copy(st.SessionKey[:], b[0:16])
 	var base counters
 	if len(b) == ntlmStateLenV1 {
 		base = counters{
@@ -435,10 +480,49 @@ func decodeNTLMState(version uint8, b []byte) (ntlm.SessionState, counters, erro
 		}
 	}
 	if base.sendSeq > st.SendSeq || base.recvSeq > st.RecvSeq || base.sendStream > st.SendStream || base.recvStream > st.RecvStream {
-		clear(st.SessionKey[:])
 		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state is behind its post-handshake position")
 	}
+	// Every layout is held to this: RESET_NEW replays the post-handshake
+	// position, and a version 3 state must be able to carry it on.
+	if base.sendStream > maxBaseStream || base.recvStream > maxBaseStream {
+		return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state's post-handshake position is %d and %d keystream bytes on, more than a handshake spends", base.sendStream, base.recvStream)
+	}
+	if version == ntlmStateV3 {
+		var err error
+		if st.SendCipher, ciphers, err = decodeCipher(ciphers, st.SendStream); err != nil {
+			return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state's send stream: %w", err)
+		}
+		if st.RecvCipher, ciphers, err = decodeCipher(ciphers, st.RecvStream); err != nil {
+			return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state's receive stream: %w", err)
+		}
+		if len(ciphers) != 0 {
+			return ntlm.SessionState{}, counters{}, fmt.Errorf("NTLM state has %d bytes after its RC4 states", len(ciphers))
+		}
+	}
+	copy(st.SessionKey[:], b[0:16])
 	return st, base, nil
+}
+
+// decodeCipher reads one direction's RC4 state of a version 3 NTLM state
+// and returns the rest. A stream that has moved must carry its state:
+// version 3 never replays.
+func decodeCipher(b []byte, stream uint64) (cipher, rest []byte, err error) {
+	if len(b) == 0 {
+		return nil, nil, errors.New("cut off")
+	}
+	switch b[0] {
+	case 0:
+		if stream != 0 {
+			return nil, nil, fmt.Errorf("at keystream byte %d without its RC4 state", stream)
+		}
+		return nil, b[1:], nil
+	case 1:
+		if len(b) < 1+rc4.StateSize {
+			return nil, nil, errors.New("RC4 state cut off")
+		}
+		return b[1 : 1+rc4.StateSize : 1+rc4.StateSize], b[1+rc4.StateSize:], nil
+	}
+	return nil, nil, fmt.Errorf("RC4 state marker %d", b[0])
 }
 
 func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
@@ -449,13 +533,14 @@ func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkg
 	if err != nil {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the package state does not decode", err)
 	}
-	defer clear(ss.SessionKey[:])
+	defer clear(ss.SessionKey[:]) // the cipher states are the blob's, which the caller zeroes
 	if ss.Client == server {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the package state contradicts the context's side", nil)
 	}
-	sess, err := ntlm.RestoreSession(ss)
-	if err != nil {
+	sess := &ntlmSession{base: base}
+	if err := sess.own.Restore(ss); err != nil {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the session state does not restore", err)
 	}
-	return &ntlmSession{s: sess, base: base}, nil, nil
+	sess.s = &sess.own
+	return sess, nil, nil
 }

@@ -3,7 +3,6 @@ package ntlm
 import (
 	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rc4"
 	"encoding/binary"
 	"strings"
 	"time"
@@ -11,6 +10,8 @@ import (
 
 	//lint:ignore SA1019 MD4 is mandated by MS-NLMP for the NT hash; there is no alternative.
 	"golang.org/x/crypto/md4"
+
+	"github.com/gosspi/gosspi/internal/rc4"
 )
 
 // utf16le encodes s as UTF-16LE, the encoding of every Unicode string in
@@ -119,13 +120,13 @@ func hmacMD5(key []byte, parts ...[]byte) []byte {
 
 // rc4Once is RC4K(key, data) of MS-NLMP 6: a fresh cipher over one buffer.
 func rc4Once(key, data []byte) []byte {
-	c, err := rc4.NewCipher(key)
-	if err != nil { // only for key length 0 or > 256, which callers exclude
+	var c rc4.Cipher
+	if err := c.Init(key); err != nil { // only for key length 0 or > 256, which callers exclude
 		return nil
 	}
 	out := make([]byte, len(data))
 	c.XORKeyStream(out, data)
-	*c = rc4.Cipher{} // drop the key schedule; Cipher.Reset is deprecated
+	c.Reset()
 	return out
 }
 

@@ -4,53 +4,82 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rc4"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"hash"
+
+	"github.com/gosspi/gosspi/internal/rc4"
 )
 
 // SignatureSize is the size of an NTLMSSP_MESSAGE_SIGNATURE (cbMaxSignature
 // and cbSecurityTrailer of the NTLM package).
 const SignatureSize = 16
 
-// MaxRestoreStream bounds the keystream positions RestoreSession accepts.
-// Fast-forwarding RC4 costs about a second per few hundred MiB, so an
-// implausible position (1 TiB) is refused instead of hanging the caller.
+// MaxRestoreStream bounds the keystream positions RestoreSession replays
+// for a state that records a position instead of the cipher (what packed
+// contexts held before the cipher state could be saved). Fast-forwarding
+// RC4 costs about a second per few hundred MiB, so an implausible position
+// (1 TiB) is refused instead of hanging the caller.
 const MaxRestoreStream = 1 << 40
 
-// direction is the per-direction state: keys, the RC4 handle that runs for
+// direction is the per-direction state: keys, the RC4 stream that runs for
 // the whole session, the sequence number and the keystream position.
 //
-// The RC4 key schedule and the HMAC pads are set up on first use rather
-// than in NewSession: the handshake is latency-critical, and many contexts
-// never sign or seal in one of the directions.
+// The keys, the RC4 key schedule and the HMAC pads are set up on first use
+// rather than in NewSession or RestoreSession: the handshake and import are
+// latency-critical, and many contexts never sign or seal in one of the
+// directions.
 type direction struct {
 	fromClient bool
-	signKey    [16]byte
-	sealKey    [16]byte
-	ready      bool        // rc4 and mac are initialised
-	mac        hash.Hash   // HMAC_MD5 keyed with signKey, reused across messages
-	rc4        *rc4.Cipher // allocated on first use: most of a Session's size
-	seq        uint32
-	stream     uint64 // keystream bytes consumed, for State/RestoreSession
+	keyed      bool // signKey, sealKey and mac are set
+	started    bool // rc4 is keyed or restored
+	// pending says that saved holds an imported RC4 state not yet loaded
+	// into rc4. Loading checks that it is a permutation and widens it, a
+	// few thousand instructions, which would double what an import costs;
+	// so it waits for the first message, like the key schedule.
+	pending bool
+	saved   [rc4.StateSize]byte
+	signKey [16]byte
+	sealKey [16]byte
+	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
+	seq     uint32
+	stream  uint64      // keystream bytes consumed, for State and RESET_NEW
+	rc4     *rc4.Cipher // allocated on first use: a kibibyte, most of a Session's size
 }
 
-// ensure derives the keys and sets up the RC4 handle and HMAC on first
+// ensure derives the keys and sets up the RC4 stream and HMAC on first
 // use. It is deterministic, so a failed Verify may leave it done without
-// changing observable state.
-func (d *direction) ensure(exported []byte, flags uint32) {
-	if d.ready {
-		return
+// changing observable state. It fails only for an imported RC4 state that
+// is not a permutation, which an authentic packed context never holds.
+func (d *direction) ensure(exported []byte, flags uint32) error {
+	if d.pending {
+		if d.rc4 == nil {
+			d.rc4 = new(rc4.Cipher)
+		}
+		err := d.rc4.SetState(d.saved[:])
+		clear(d.saved[:])
+		d.pending = false
+		if err != nil {
+			return fmt.Errorf("%w: imported RC4 state: %v", ErrMalformed, err)
+		}
 	}
-	d.signKey = signKey(exported, d.fromClient)
-	d.sealKey = sealKey(exported, flags, d.fromClient)
-	d.rc4, _ = rc4.NewCipher(d.sealKey[:]) // a 16-byte key never fails
-	if d.mac == nil {
-		d.mac = hmac.New(md5.New, d.signKey[:])
+	if !d.keyed {
+		d.signKey = signKey(exported, d.fromClient)
+		d.sealKey = sealKey(exported, flags, d.fromClient)
+		if d.mac == nil {
+			d.mac = hmac.New(md5.New, d.signKey[:])
+		}
+		d.keyed = true
 	}
-	d.ready = true
+	if !d.started {
+		if d.rc4 == nil {
+			d.rc4 = new(rc4.Cipher)
+		}
+		_ = d.rc4.Init(d.sealKey[:]) // a 16-byte key never fails
+		d.started = true
+	}
+	return nil
 }
 
 // reset restarts the direction at the post-handshake state.
@@ -63,15 +92,15 @@ func (d *direction) reset() {
 // keystream; the next ensure schedules the key afresh.
 func (d *direction) resetStream() {
 	if d.rc4 != nil {
-		*d.rc4 = rc4.Cipher{} // zero the key schedule before dropping it
+		d.rc4.Reset() // kept for the next key schedule
 	}
-	d.rc4 = nil
-	d.ready = false
+	clear(d.saved[:])
+	d.pending, d.started = false, false
 	d.stream = 0
 }
 
 // checksum computes the 8-byte checksum of MS-NLMP 3.4.4.2 with the given
-// RC4 handle (a copy, for the receive side). It returns the keystream bytes
+// RC4 stream (a copy, for the receive side). It returns the keystream bytes
 // consumed.
 func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool, out []byte) uint64 {
 	var seqb [4]byte
@@ -93,11 +122,12 @@ func (d *direction) wipe() {
 	clear(d.signKey[:])
 	clear(d.sealKey[:])
 	if d.rc4 != nil {
-		*d.rc4 = rc4.Cipher{} // zero the key schedule before dropping it
+		d.rc4.Reset()
+		d.rc4 = nil
 	}
-	d.rc4 = nil
+	clear(d.saved[:])
 	d.mac = nil
-	d.ready = false
+	d.keyed, d.started, d.pending = false, false, false
 }
 
 // Session is NTLM session security (MS-NLMP 3.4) for NTLMv2 with extended
@@ -124,20 +154,40 @@ type Session struct {
 // mode implemented, and choose the seal key strength (128, 56 or 40 bits) and
 // whether checksums are encrypted (KEY_EXCH).
 func NewSession(exportedSessionKey []byte, flags uint32, client bool) (*Session, error) {
-	if len(exportedSessionKey) != 16 {
-		return nil, fmt.Errorf("%w: session key of %d bytes, want 16", ErrMalformed, len(exportedSessionKey))
+	s := new(Session)
+	if err := s.init(exportedSessionKey, flags, client); err != nil {
+		return nil, err
 	}
-	if flags&NegotiateExtendedSessionSecurity == 0 {
-		return nil, fmt.Errorf("%w: session security without extended session security", ErrUnsupported)
-	}
-	s := &Session{flags: flags, client: client}
-	copy(s.key[:], exportedSessionKey)
-	s.send.fromClient = client
-	s.recv.fromClient = !client
 	return s, nil
 }
 
+func (s *Session) init(exportedSessionKey []byte, flags uint32, client bool) error {
+	if len(exportedSessionKey) != 16 {
+		return fmt.Errorf("%w: session key of %d bytes, want 16", ErrMalformed, len(exportedSessionKey))
+	}
+	if flags&NegotiateExtendedSessionSecurity == 0 {
+		return fmt.Errorf("%w: session security without extended session security", ErrUnsupported)
+	}
+	*s = Session{flags: flags, client: client}
+	copy(s.key[:], exportedSessionKey)
+	s.send.fromClient = client
+	s.recv.fromClient = !client
+	return nil
+}
+
 func (s *Session) keyExch() bool { return s.flags&NegotiateKeyExch != 0 }
+
+// ready sets d up for a message. A direction whose imported RC4 state
+// turns out not to be a permutation cannot go on, and neither can the
+// session: it is destroyed, and the message fails as it would after
+// Destroy.
+func (s *Session) ready(d *direction) error {
+	if err := d.ensure(s.key[:], s.flags); err != nil {
+		s.Destroy()
+		return err
+	}
+	return nil
+}
 
 // Sign returns the NTLMSSP_MESSAGE_SIGNATURE of msg (MS-NLMP 3.4.4.2) and
 // advances the send sequence number. It returns nil after Destroy.
@@ -146,17 +196,22 @@ func (s *Session) Sign(msg []byte) []byte {
 		return nil
 	}
 	sig := make([]byte, SignatureSize)
-	s.signInto(sig, msg)
+	if !s.signInto(sig, msg) {
+		return nil
+	}
 	return sig
 }
 
-func (s *Session) signInto(sig, msg []byte) {
+func (s *Session) signInto(sig, msg []byte) bool {
 	d := &s.send
-	d.ensure(s.key[:], s.flags)
+	if s.ready(d) != nil {
+		return false
+	}
 	binary.LittleEndian.PutUint32(sig[0:], 1)
 	d.stream += d.checksum(d.rc4, d.seq, msg, s.keyExch(), sig[4:12])
 	binary.LittleEndian.PutUint32(sig[12:], d.seq)
 	d.seq++
+	return true
 }
 
 // Seal encrypts msg and returns it with its signature (MS-NLMP 3.4.3): the
@@ -169,7 +224,9 @@ func (s *Session) Seal(msg []byte) (sealed, sig []byte) {
 	}
 	sealed = bytes.Clone(msg)
 	sig = make([]byte, SignatureSize)
-	s.SealInPlace(sealed, sig)
+	if !s.SealInPlace(sealed, sig) {
+		return nil, nil
+	}
 	return sealed, sig
 }
 
@@ -181,7 +238,9 @@ func (s *Session) SealInPlace(msg, sig []byte) bool {
 		return false
 	}
 	d := &s.send
-	d.ensure(s.key[:], s.flags)
+	if s.ready(d) != nil {
+		return false
+	}
 	// The checksum covers the plaintext, but its RC4 bytes come after the
 	// message's in the stream: MAC first, then encrypt, then seal the MAC.
 	var sum [md5.Size]byte
@@ -235,14 +294,18 @@ func (s *Session) Verify(msg, sig []byte) error {
 		return err
 	}
 	d := &s.recv
-	d.ensure(s.key[:], s.flags)
+	if err := s.ready(d); err != nil {
+		return err
+	}
 	c := *d.rc4 // work on a copy; commit only on success
 	var want [8]byte
 	n := d.checksum(&c, d.seq, msg, s.keyExch(), want[:])
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
+		c.Reset()
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
 	*d.rc4 = c
+	c.Reset()
 	d.stream += n
 	d.seq++
 	return nil
@@ -270,7 +333,9 @@ func (s *Session) UnsealInPlace(sealed, sig []byte) error {
 		return err
 	}
 	d := &s.recv
-	d.ensure(s.key[:], s.flags)
+	if err := s.ready(d); err != nil {
+		return err
+	}
 	c := *d.rc4 // work on a copy; commit only on success
 	c.XORKeyStream(sealed, sealed)
 	var want [8]byte
@@ -278,30 +343,37 @@ func (s *Session) UnsealInPlace(sealed, sig []byte) error {
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
 		c = *d.rc4
 		c.XORKeyStream(sealed, sealed) // re-encrypt: the caller's bytes come back
+		c.Reset()
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
 	*d.rc4 = c
+	c.Reset()
 	d.stream += uint64(len(sealed)) + n
 	d.seq++
 	return nil
 }
 
-// SessionState is the exportable state of a Session. crypto/rc4 does not
-// expose its permutation, so the state records how many keystream bytes
-// each direction has consumed; RestoreSession regenerates the cipher and
-// discards that many bytes.
+// SessionState is the exportable state of a Session.
+//
+// Each direction's RC4 stream travels as the cipher's own state
+// (SendCipher, RecvCipher: rc4.StateSize bytes each), so restoring costs
+// the same whatever the session has carried. A nil cipher state means the
+// stream is where the sealing key's keystream starts if its position is
+// zero; with a non-zero position it means the state predates saved cipher
+// states, and RestoreSession replays the keystream up to the position.
 type SessionState struct {
 	SessionKey             [16]byte // ExportedSessionKey
 	Flags                  uint32
 	Client                 bool
 	SendSeq, RecvSeq       uint32
-	SendStream, RecvStream uint64
+	SendStream, RecvStream uint64 // keystream bytes consumed
+	SendCipher, RecvCipher []byte
 }
 
-// State returns the current state, for export. The key is a copy the caller
-// should zero when done (clear(st.SessionKey[:])).
+// State returns the current state, for export. The key and the cipher
+// states are copies the caller should zero when done (st.Wipe).
 func (s *Session) State() SessionState {
-	return SessionState{
+	st := SessionState{
 		SessionKey: s.key,
 		Flags:      s.flags,
 		Client:     s.client,
@@ -310,33 +382,88 @@ func (s *Session) State() SessionState {
 		SendStream: s.send.stream,
 		RecvStream: s.recv.stream,
 	}
+	// A stream still at position zero needs no saved state: the key
+	// schedule on first use recreates it, and the state stays small.
+	send, recv := s.send.started && s.send.stream > 0, s.recv.started && s.recv.stream > 0
+	if send || recv {
+		buf := make([]byte, 0, 2*rc4.StateSize)
+		if send {
+			buf = s.send.appendCipher(buf)
+			st.SendCipher = buf[:rc4.StateSize:rc4.StateSize]
+		}
+		if recv {
+			at := len(buf)
+			buf = s.recv.appendCipher(buf)
+			st.RecvCipher = buf[at:]
+		}
+	}
+	return st
+}
+
+// appendCipher appends the direction's RC4 state, which is still the
+// imported bytes if no message has used it.
+func (d *direction) appendCipher(dst []byte) []byte {
+	if d.pending {
+		return append(dst, d.saved[:]...)
+	}
+	return d.rc4.AppendState(dst)
+}
+
+// Wipe zeroes the key and the cipher states of st.
+func (st *SessionState) Wipe() {
+	clear(st.SessionKey[:])
+	clear(st.SendCipher)
+	clear(st.RecvCipher)
 }
 
 // RestoreSession rebuilds a Session from State, continuing exactly where it
-// stood. The cost is linear in the keystream consumed so far (RC4 runs at a
-// few hundred MiB/s), since the cipher state can only be recovered by
-// replaying it; positions above MaxRestoreStream are refused.
+// stood. With the cipher states present this is constant work; a state
+// without them (an older packed context) is replayed, at a cost linear in
+// its keystream positions, and positions above MaxRestoreStream are
+// refused.
 func RestoreSession(st SessionState) (*Session, error) {
-	if st.SendStream > MaxRestoreStream || st.RecvStream > MaxRestoreStream {
-		return nil, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
-	}
-	s, err := NewSession(st.SessionKey[:], st.Flags, st.Client)
-	if err != nil {
+	s := new(Session)
+	if err := s.Restore(st); err != nil {
 		return nil, err
 	}
-	for _, x := range []struct {
-		d   *direction
-		seq uint32
-		n   uint64
-	}{{&s.send, st.SendSeq, st.SendStream}, {&s.recv, st.RecvSeq, st.RecvStream}} {
-		if x.n > 0 { // position zero stays lazy: importing must be cheap
-			x.d.ensure(s.key[:], s.flags)
+	return s, nil
+}
+
+// Restore is RestoreSession into s, so a Session can live inside a larger
+// value and an import costs one allocation fewer. Whatever s held is
+// overwritten, not wiped; after an error s must not be used.
+func (s *Session) Restore(st SessionState) error {
+	if err := s.init(st.SessionKey[:], st.Flags, st.Client); err != nil {
+		return err
+	}
+	for _, x := range [...]struct {
+		d      *direction
+		seq    uint32
+		n      uint64
+		cipher []byte
+	}{{&s.send, st.SendSeq, st.SendStream, st.SendCipher}, {&s.recv, st.RecvSeq, st.RecvStream, st.RecvCipher}} {
+		switch {
+		case x.cipher != nil:
+			// The keys and the cipher are set up on first use (ensure),
+			// so the import of a busy context costs no more than an idle
+			// one's: a copy.
+			if len(x.cipher) != rc4.StateSize {
+				s.Destroy()
+				return fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
+			}
+			copy(x.d.saved[:], x.cipher)
+			x.d.pending, x.d.started = true, true
+		case x.n > MaxRestoreStream:
+			s.Destroy()
+			return fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
+		case x.n > 0: // position zero stays lazy: importing must be cheap
+			_ = x.d.ensure(s.key[:], s.flags) // nothing pending: never fails
 			skip(x.d.rc4, x.n)
 		}
 		x.d.stream = x.n
 		x.d.seq = x.seq
 	}
-	return s, nil
+	return nil
 }
 
 // skip advances c by n keystream bytes.
@@ -350,6 +477,27 @@ func skip(c *rc4.Cipher, n uint64) {
 		c.XORKeyStream(buf[:k], buf[:k])
 		n -= k
 	}
+}
+
+// StateAt returns the state of s at an earlier position of the session:
+// the given sequence numbers, and each stream the given number of bytes
+// past the start of its keystream. It is how RESET_NEW exports the
+// position right after the handshake; the cost is linear in the stream
+// positions, which are a few bytes there (a mechListMIC's checksum) or
+// zero. Positions above MaxRestoreStream are refused.
+func (s *Session) StateAt(sendSeq, recvSeq uint32, sendStream, recvStream uint64) (SessionState, error) {
+	if sendStream > MaxRestoreStream || recvStream > MaxRestoreStream {
+		return SessionState{}, fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
+	}
+	t, err := RestoreSession(SessionState{
+		SessionKey: s.key, Flags: s.flags, Client: s.client,
+		SendSeq: sendSeq, RecvSeq: recvSeq, SendStream: sendStream, RecvStream: recvStream,
+	})
+	if err != nil {
+		return SessionState{}, err
+	}
+	defer t.Destroy()
+	return t.State(), nil
 }
 
 // Reset returns the session to its post-handshake state: sequence numbers 0
@@ -376,10 +524,10 @@ func (s *Session) ResetStreams() {
 	s.recv.resetStream()
 }
 
-// Destroy zeroes the key material the Session holds. Afterwards Sign and
-// Seal return nil and Verify and Unseal fail with ErrMessageAltered. The
-// HMAC pads inside crypto/hmac cannot be reached and are left to the
-// garbage collector.
+// Destroy zeroes the key material and the RC4 states the Session holds.
+// Afterwards Sign and Seal return nil and Verify and Unseal fail with
+// ErrMessageAltered. The HMAC pads inside crypto/hmac cannot be reached
+// and are left to the garbage collector.
 func (s *Session) Destroy() {
 	clear(s.key[:])
 	s.send.wipe()

@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosspi/gosspi/internal/rc4"
 )
 
 func TestSessionSignVerifyBothDirections(t *testing.T) {
@@ -317,4 +319,142 @@ func TestSessionResetStreams(t *testing.T) {
 
 	client.Destroy()
 	client.ResetStreams() // no panic
+}
+
+// A state that carries the RC4 states restores to the same session as the
+// older state that records only keystream positions and is replayed: the
+// two forms are equivalent, so the saved cipher can stand in for any
+// amount of traffic.
+func TestCipherStateEqualsReplay(t *testing.T) {
+	client, server := sessions(t)
+	for i := 0; i < 40; i++ {
+		sealed, sig := client.Seal(randomBytes(1000 + 7*i))
+		_, err := server.Unseal(sealed, sig)
+		require.NoError(t, err)
+		sealed, sig = server.Seal(randomBytes(333))
+		_, err = client.Unseal(sealed, sig)
+		require.NoError(t, err)
+	}
+	st := server.State()
+	require.Len(t, st.SendCipher, rc4.StateSize)
+	require.Len(t, st.RecvCipher, rc4.StateSize)
+	positions := st
+	positions.SendCipher, positions.RecvCipher = nil, nil
+
+	fromCipher, err := RestoreSession(st)
+	require.NoError(t, err)
+	fromReplay, err := RestoreSession(positions)
+	require.NoError(t, err)
+	if d := cmp.Diff(fromReplay.State(), fromCipher.State()); d != "" {
+		t.Fatalf("the saved cipher and the replay differ:\n%s", d)
+	}
+	if d := cmp.Diff(st, fromCipher.State()); d != "" {
+		t.Fatalf("the restored state differs:\n%s", d)
+	}
+	sealed, sig := client.Seal([]byte("after the export"))
+	for _, s := range []*Session{server, fromCipher, fromReplay} {
+		p, err := s.Unseal(sealed, sig)
+		require.NoError(t, err)
+		assert.Equal(t, []byte("after the export"), p)
+	}
+}
+
+// With the cipher states present the recorded positions are only counted,
+// never replayed: a state a gibibyte on, or beyond MaxRestoreStream,
+// restores as quickly as one a few bytes on, and continues the same
+// stream.
+func TestCipherStateIgnoresPosition(t *testing.T) {
+	client, server := sessions(t)
+	sealed, sig := client.Seal([]byte("some traffic"))
+	_, err := server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	st := server.State()
+	require.NotNil(t, st.RecvCipher)
+	far := st
+	far.RecvStream = 1 << 30
+	farther := st
+	farther.RecvStream = MaxRestoreStream + 1
+
+	sealed, sig = client.Seal([]byte("next"))
+	for _, x := range []SessionState{st, far, farther} {
+		s, err := RestoreSession(x)
+		require.NoError(t, err)
+		assert.Equal(t, x.RecvStream, s.State().RecvStream)
+		p, err := s.Unseal(sealed, sig)
+		require.NoError(t, err)
+		assert.Equal(t, []byte("next"), p)
+		assert.Equal(t, x.RecvStream+uint64(len("next"))+8, s.State().RecvStream)
+	}
+}
+
+// An RC4 state of the wrong length is refused on restore. One that is not
+// a permutation is found when the first message loads it (restore only
+// copies it, to stay cheap): that message fails and the session is
+// destroyed.
+func TestRestoreSessionRejectsBadCipher(t *testing.T) {
+	client, server := sessions(t)
+	sealed, sig := client.Seal([]byte("x"))
+	_, err := server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	st := server.State()
+	short := st
+	short.RecvCipher = st.RecvCipher[:10]
+	_, err = RestoreSession(short)
+	assert.ErrorIs(t, err, ErrMalformed)
+
+	bad := st
+	bad.RecvCipher = bytes.Clone(st.RecvCipher)
+	bad.RecvCipher[0] = bad.RecvCipher[1] // not a permutation
+	s, err := RestoreSession(bad)
+	require.NoError(t, err)
+	sealed, sig = client.Seal([]byte("y"))
+	_, err = s.Unseal(sealed, sig)
+	assert.ErrorIs(t, err, ErrMalformed)
+	assert.Nil(t, s.Sign([]byte("z")), "the session is destroyed")
+	assert.Equal(t, [16]byte{}, s.State().SessionKey)
+
+	bad.SendCipher = bytes.Clone(bad.RecvCipher)
+	bad.RecvCipher = st.RecvCipher
+	s, err = RestoreSession(bad)
+	require.NoError(t, err)
+	assert.Nil(t, s.Sign([]byte("z")))
+	s, err = RestoreSession(bad)
+	require.NoError(t, err)
+	sealed, sig = s.Seal([]byte("z"))
+	assert.Nil(t, sealed)
+	assert.Nil(t, sig)
+}
+
+// StateAt is the state a replay from the session key reaches: what
+// RESET_NEW exports when the handshake left a stream a few bytes on.
+func TestStateAt(t *testing.T) {
+	client, server := sessions(t)
+	mic := client.Sign([]byte("mechTypes"))
+	require.NoError(t, server.Verify([]byte("mechTypes"), mic))
+	base := server.State()
+	for i := 0; i < 3; i++ {
+		sealed, sig := client.Seal([]byte("traffic"))
+		_, err := server.Unseal(sealed, sig)
+		require.NoError(t, err)
+	}
+	at, err := server.StateAt(base.SendSeq, base.RecvSeq, base.SendStream, base.RecvStream)
+	require.NoError(t, err)
+	if d := cmp.Diff(base, at); d != "" {
+		t.Fatal(d)
+	}
+	_, err = server.StateAt(0, 0, MaxRestoreStream+1, 0)
+	assert.ErrorIs(t, err, ErrMalformed)
+}
+
+// Destroy zeroes the RC4 states with the keys.
+func TestSessionDestroyZeroesCipher(t *testing.T) {
+	client, server := sessions(t)
+	sealed, sig := client.Seal([]byte("x"))
+	_, err := server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	c := server.recv.rc4
+	server.Destroy()
+	assert.Equal(t, rc4.Cipher{}, *c, "zeroed before it is dropped")
+	assert.Nil(t, server.recv.rc4)
+	assert.Equal(t, [16]byte{}, server.recv.sealKey)
 }

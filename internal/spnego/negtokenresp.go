@@ -36,42 +36,55 @@ type NegTokenResp struct {
 
 // Marshal returns the DER encoding of t, omitting absent optional fields.
 // A NegState outside NegStateAbsent..RequestMIC is an error, since the
-// parser would reject it.
+// parser would reject it. It is written by hand (der.go) into one buffer.
 func (t *NegTokenResp) Marshal() ([]byte, error) {
 	if !t.NegState.valid() {
 		return nil, fmt.Errorf("spnego: invalid NegState %d", int(t.NegState))
 	}
-	var body []byte
-	var err error
+	// Sizes first, inside out, so the token is built in one allocation.
+	body := 0
 	if t.NegState != NegStateAbsent {
-		if body, err = appendField(body, 0, asn1.Enumerated(t.NegState)); err != nil {
-			return nil, err
-		}
+		body += tlvLen(tlvLen(1))
 	}
+	mech := 0
 	if t.SupportedMech != nil {
-		if body, err = appendField(body, 1, t.SupportedMech); err != nil {
+		var err error
+		if mech, err = oidLen(t.SupportedMech); err != nil {
 			return nil, fmt.Errorf("spnego: supportedMech: %w", err)
 		}
+		body += tlvLen(tlvLen(mech))
 	}
 	if t.ResponseToken != nil {
-		if body, err = appendField(body, 2, t.ResponseToken); err != nil {
-			return nil, err
-		}
+		body += tlvLen(tlvLen(len(t.ResponseToken)))
 	}
 	if t.MechListMIC != nil {
-		if body, err = appendField(body, 3, t.MechListMIC); err != nil {
-			return nil, err
+		body += tlvLen(tlvLen(len(t.MechListMIC)))
+	}
+	size := tlvLen(tlvLen(body))
+	if size > MaxTokenSize {
+		return nil, fmt.Errorf("spnego: NegTokenResp of %d bytes exceeds %d", size, MaxTokenSize)
+	}
+
+	out := make([]byte, 0, size)
+	out = appendTL(out, derContext+tagNegTokenResp, tlvLen(body))
+	out = appendTL(out, derSequence, body)
+	if t.NegState != NegStateAbsent {
+		out = appendTL(out, derContext+0, tlvLen(1))
+		out = append(out, derEnumerated, 1, byte(t.NegState))
+	}
+	if t.SupportedMech != nil {
+		out = appendTL(out, derContext+1, tlvLen(mech))
+		out = appendTL(out, derOID, mech)
+		out = appendOIDContent(out, t.SupportedMech)
+	}
+	for i, f := range [...][]byte{t.ResponseToken, t.MechListMIC} {
+		if f != nil {
+			out = appendTL(out, derContext+2+byte(i), tlvLen(len(f)))
+			out = appendTL(out, derOctetString, len(f))
+			out = append(out, f...)
 		}
 	}
-	seq, err := sequence(body)
-	if err != nil {
-		return nil, err
-	}
-	out, err := explicit(tagNegTokenResp, seq)
-	if err != nil {
-		return nil, err
-	}
-	return checkOutput(out, "NegTokenResp")
+	return out, nil
 }
 
 // ParseNegTokenResp decodes a bare [1] NegTokenResp. The result shares no

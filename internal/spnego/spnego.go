@@ -94,9 +94,22 @@ func MechTypeListDER(mechs []asn1.ObjectIdentifier) ([]byte, error) {
 	if len(mechs) == 0 {
 		return nil, errors.New("spnego: empty mechanism list")
 	}
-	b, err := asn1.Marshal(mechs)
-	if err != nil {
-		return nil, fmt.Errorf("spnego: mechanism list: %w", err)
+	// By hand (der.go), in one allocation: it is built for every
+	// NegTokenInit made or parsed.
+	body := 0
+	for _, m := range mechs {
+		n, err := oidLen(m)
+		if err != nil {
+			return nil, fmt.Errorf("spnego: mechanism list: %w", err)
+		}
+		body += tlvLen(n)
+	}
+	b := make([]byte, 0, tlvLen(body))
+	b = appendTL(b, derSequence, body)
+	for _, m := range mechs {
+		n, _ := oidLen(m)
+		b = appendTL(b, derOID, n)
+		b = appendOIDContent(b, m)
 	}
 	return b, nil
 }
