@@ -41,7 +41,7 @@ const mitPython = "/usr/bin/python3"
 
 // requireMIT finds the MIT programs a test needs. Where one is missing
 // the test skips, unless GOSSPI_REQUIRE_TIERS=1, where it fails.
-func requireMIT(t *testing.T, tools ...string) map[string]string {
+func requireMIT(t testing.TB, tools ...string) map[string]string {
 	t.Helper()
 	paths := map[string]string{}
 	for _, name := range tools {
@@ -85,7 +85,7 @@ type mitDir struct {
 	env []string
 }
 
-func newMITDir(t *testing.T, defaultRealm string, kdcs map[string]string) *mitDir {
+func newMITDir(t testing.TB, defaultRealm string, kdcs map[string]string) *mitDir {
 	t.Helper()
 	d := &mitDir{dir: t.TempDir()}
 	var conf strings.Builder
@@ -111,7 +111,7 @@ func newMITDir(t *testing.T, defaultRealm string, kdcs map[string]string) *mitDi
 func (d *mitDir) path(name string) string { return filepath.Join(d.dir, name) }
 
 // run runs an MIT program with stdin and returns its combined output.
-func (d *mitDir) run(t *testing.T, stdin string, prog string, args ...string) (string, error) {
+func (d *mitDir) run(t testing.TB, stdin string, prog string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -122,7 +122,7 @@ func (d *mitDir) run(t *testing.T, stdin string, prog string, args ...string) (s
 	return string(out), err
 }
 
-func (d *mitDir) mustRun(t *testing.T, stdin string, prog string, args ...string) string {
+func (d *mitDir) mustRun(t testing.TB, stdin string, prog string, args ...string) string {
 	t.Helper()
 	out, err := d.run(t, stdin, prog, args...)
 	if err != nil {
@@ -171,7 +171,7 @@ func TestMITKinitWithThisKDC(t *testing.T) {
 
 // freePort returns a loopback port that is free, for now, for both TCP
 // and UDP, for a KDC started by a test.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for i := 0; i < 20; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -198,7 +198,7 @@ const (
 // s3cret, pre-authentication required) and HTTP/web01.mit.test (a known
 // password, so its keys can be derived, and a keytab for MIT's
 // acceptor), started in a temporary directory and stopped with the test.
-func mitKDC(t *testing.T) (*mitDir, string) {
+func mitKDC(t testing.TB) (*mitDir, string) {
 	tools := requireMIT(t, "kdb5_util", "kadmin.local", "krb5kdc")
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
