@@ -138,6 +138,44 @@ func ExampleContext_Raw() {
 	// Negotiate chose NTLM
 }
 
+// SealInPlace encrypts a large message in the caller's buffer: only the
+// trailer is allocated. The message and its trailer travel together, and
+// the receiver decrypts them in place too.
+func ExampleContext_SealInPlace() {
+	m := fake.NewMachine(fake.MachineConfig{Domain: "CONTOSO"})
+	m.AddUser("CONTOSO", "alice", "Passw0rd!")
+	store := sspictx.NewStore(m.NewProcess())
+	sc, _ := store.AcquireCredentials("NTLM", flags.Inbound, nil)
+	defer sc.Release()
+	cc, _ := store.AcquireCredentials("NTLM", flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	defer cc.Release()
+	client := cc.NewClientContext("HOST/web01", flags.ClientReqConfidentiality)
+	defer client.Delete()
+	server := sc.NewServerContext(0)
+	defer server.Delete()
+	if err := fake.Handshake(client, server); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	buf := []byte("a report of many megabytes")
+	trailer, err := client.SealInPlace(buf)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("still readable:", string(buf) == "a report of many megabytes")
+	plain, err := server.UnsealInPlace(trailer, buf)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("unsealed: %s\n", plain)
+	// Output:
+	// still readable: false
+	// unsealed: a report of many megabytes
+}
+
 // CheckLeaks lists what the store handed out and nobody released; each
 // leak also says where it was created (Leak.Created).
 func ExampleStore_CheckLeaks() {
