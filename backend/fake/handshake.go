@@ -238,6 +238,9 @@ func (p *Process) step(op backend.Op, name string, c *ctxEntry, in stepIn) ([]by
 	c.phase = established
 	c.start = p.now()
 	c.expiry = c.start.Add(p.m.lifetime)
+	if !out.expiry.IsZero() && out.expiry.Before(c.expiry) {
+		c.expiry = out.expiry
+	}
 	c.sess.handshakeDone()
 	return out.token, nil
 }
