@@ -255,6 +255,16 @@ func (d *Domain) spnOf(account string) (string, bool) {
 // computer account NAME$ gets a random key and the SPNs HOST/name and
 // HOST/name.dnsdomain. It fails if the domain has a computer of that name.
 func (d *Domain) NewMachine(cfg MachineConfig) (*Machine, error) {
+	cfg, err := d.join(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return d.attach(NewMachine(cfg)), nil
+}
+
+// join registers the computer account of a machine and returns its
+// configuration as a member of the domain.
+func (d *Domain) join(cfg MachineConfig) (MachineConfig, error) {
 	if cfg.Name == "" {
 		cfg.Name = "GOSSPI-HOST"
 	}
@@ -267,12 +277,16 @@ func (d *Domain) NewMachine(cfg MachineConfig) (*Machine, error) {
 	}
 	host := strings.ToLower(cfg.Name)
 	if err := d.AddService(cfg.Name+"$", "", "HOST/"+host, "HOST/"+host+"."+d.dnsName); err != nil {
-		return nil, err
+		return MachineConfig{}, err
 	}
-	m := NewMachine(cfg)
+	return cfg, nil
+}
+
+// attach makes m, made from a configuration join returned, the domain's.
+func (d *Domain) attach(m *Machine) *Machine {
 	m.dom = d
 	m.krb = newMachineKerberos(m)
-	return m, nil
+	return m
 }
 
 // SetReachable makes the domain's KDC reachable or not: while it is not,
