@@ -69,13 +69,13 @@
 //     under a layout version of its own, and zeroes its keys.
 //
 // Refusals are mechErrors carrying the SSPI status; the generic code names
-// the call and the package. mech_ntlm.go is the model. Kerberos would be a
-// new mech_kerberos.go with its pkgDesc and one more entry in packages,
-// before NTLM: Negotiate offers every registered mechanism with an OID, in
-// registry order, and packs the chosen one's state inside its own. (The
-// Negotiate exchange in negotiate.go has NTLM's shape, where the mechanism
-// finishes on the client's second token; one that finishes on the first,
-// as Kerberos does, also needs that shape there.)
+// the call and the package. mech_ntlm.go and mech_kerberos.go are the
+// models. Negotiate offers every registered mechanism with an OID, in
+// registry order, and packs the chosen one's state inside its own.
+// Kerberos is registered before NTLM but without an OID: the Negotiate
+// exchange in negotiate.go has NTLM's shape, where the mechanism finishes
+// on the client's second token, and one that finishes on the first, as
+// Kerberos does, needs that shape there first.
 //
 // A released state layout stays readable: a change gets a new version
 // number, and a golden blob of it joins the old ones in testdata.
