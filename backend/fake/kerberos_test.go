@@ -300,6 +300,18 @@ func TestKerberosTicketCache(t *testing.T) {
 	require.Equal(t, sspictx.StatusLogonDenied, statusOf(err), "a wrong password never uses the right one's tickets")
 }
 
+// A UPN names the user and its domain in one.
+func TestKerberosUPN(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	p, err := w.handshake(t, &sspictx.AuthIdentity{User: "alice@contoso.test", Password: "Passw0rd!"}, "HTTP/web01.contoso.test", stdReq, nil, nil)
+	require.NoError(t, err)
+	name, err := p.s.UserName()
+	require.NoError(t, err)
+	assert.Equal(t, `CONTOSO\alice`, name)
+	_, err = w.handshake(t, &sspictx.AuthIdentity{User: "alice@fabrikam.test", Password: "Passw0rd!"}, "HTTP/web01.contoso.test", stdReq, nil, nil)
+	assert.Equal(t, sspictx.StatusNoAuthenticatingAuthority, statusOf(err))
+}
+
 // A service account's process accepts tickets to its SPNs; the machine's
 // other processes do not hold its keys.
 func TestKerberosServiceAccount(t *testing.T) {
