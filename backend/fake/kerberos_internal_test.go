@@ -12,6 +12,7 @@ import (
 
 	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
+	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/serialize"
 )
 
@@ -145,5 +146,35 @@ func FuzzKerberosRestore(f *testing.F) {
 		msg := []byte("hello")
 		n = sess.sealInPlace(msg, tr)
 		_ = sess.unsealInPlace(msg, tr[:n])
+	})
+}
+
+// FuzzKerberosAccept feeds arbitrary first tokens to a Kerberos server:
+// each is refused with a status, never a panic. The seed is a real AP-REQ.
+func FuzzKerberosAccept(f *testing.F) {
+	m := keyedDomainMachine()
+	p := m.NewProcess()
+	cred, _, err := p.AcquireCredentialsHandle("", "Kerberos", flags.Inbound|flags.Outbound, &backend.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	res, err := p.InitializeSecurityContext(&backend.InitializeRequest{Credential: cred, Target: "HOST/golden.contoso.test", Flags: flags.ClientReqMutualAuth})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(res.Output)
+	f.Add([]byte{0x60, 0x03, 0x06, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, tok []byte) {
+		out, err := p.AcceptSecurityContext(&backend.AcceptRequest{Credential: cred, Input: []backend.Buffer{{Type: backend.BufferToken, Data: tok}}})
+		if err != nil {
+			switch backend.StatusOf(err) {
+			case backend.StatusInvalidToken, backend.StatusLogonDenied, backend.StatusWrongPrincipal, backend.StatusMessageAltered,
+				backend.StatusOutOfSequence, backend.StatusTimeSkew, backend.StatusContextExpired, backend.StatusBadBindings:
+			default:
+				t.Fatalf("accept answered %v: %v", backend.StatusOf(err), err)
+			}
+			return
+		}
+		_ = p.DeleteSecurityContext(out.Context)
 	})
 }
