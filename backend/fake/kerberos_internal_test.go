@@ -178,3 +178,20 @@ func FuzzKerberosAccept(f *testing.F) {
 		_ = p.DeleteSecurityContext(out.Context)
 	})
 }
+
+// Destroying a Kerberos session zeroes its key; the initiator's subkey
+// goes with its handshake.
+func TestKerberosDestroyZeroesKeys(t *testing.T) {
+	m := keyedDomainMachine()
+	_, s, cleanup := goldenPair(t, m, "Kerberos")
+	defer cleanup()
+	blob, err := s.Export(0)
+	require.NoError(t, err)
+	st, _, err := m.sealer.Open(blob)
+	require.NoError(t, err)
+	sess, err := decodeKrbState(st.PackageVersion, st.PackageState, true)
+	require.NoError(t, err)
+	require.NotEqual(t, make([]byte, 32), sess.key.Bytes())
+	sess.destroy()
+	assert.Equal(t, make([]byte, 32), sess.key.Bytes(), "zeroed")
+}
