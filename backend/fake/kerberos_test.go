@@ -473,3 +473,48 @@ func TestKerberosExportImport(t *testing.T) {
 		}
 	}
 }
+
+// Kerberos is listed between Negotiate and NTLM with what Windows reports
+// for it.
+func TestKerberosPackageInfo(t *testing.T) {
+	st := sspictx.NewStore(fake.NewMachine(fake.MachineConfig{}).NewProcess())
+	pkgs, err := st.Packages()
+	require.NoError(t, err)
+	var names []string
+	for _, p := range pkgs {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{"Negotiate", "Kerberos", "NTLM"}, names)
+	info, err := st.PackageInfo("kerberos")
+	require.NoError(t, err)
+	assert.Equal(t, sspictx.PackageInfo{Name: "Kerberos", Comment: "Microsoft Kerberos V1.0", Capabilities: 0x000F3FBF, Version: 1, RPCID: 16, MaxToken: 48000}, info)
+}
+
+// Negotiate still offers NTLM alone: a domain client's Negotiate context
+// runs NTLM.
+func TestNegotiateStillNTLMOnDomains(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	cc, err := w.cstore.AcquireCredentials("Negotiate", flags.Outbound, krbAlice)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cc.Release()) }()
+	sc, err := w.sstore.AcquireCredentials("Negotiate", flags.Inbound, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sc.Release()) }()
+	c, s := cc.NewClientContext("HTTP/web01.contoso.test", stdReq), sc.NewServerContext(0)
+	defer func() { _ = c.Delete(); _ = s.Delete() }()
+	var tok []byte
+	for done := false; !done; {
+		tok, done, err = c.Step(tok)
+		require.NoError(t, err)
+		if len(tok) > 0 {
+			tok, _, err = s.Step(tok)
+			require.NoError(t, err)
+		}
+	}
+	sz, err := s.Sizes()
+	require.NoError(t, err)
+	assert.Equal(t, uint32(16), sz.MaxSignature, "NTLM's")
+	name, err := s.UserName()
+	require.NoError(t, err)
+	assert.Equal(t, `CONTOSO\alice`, name, "validated through the domain")
+}
