@@ -126,9 +126,12 @@ func TestKerberosHandshakeAcrossMachines(t *testing.T) {
 			name, err := p.s.UserName()
 			require.NoError(t, err)
 			assert.Equal(t, `CONTOSO\alice`, name)
-			nn, err := p.s.NativeNames()
-			require.NoError(t, err)
-			assert.Equal(t, `CONTOSO\alice`, nn.ClientName)
+			for _, ctx := range []*sspictx.Context{&p.c.Context, &p.s.Context} {
+				nn, err := ctx.NativeNames()
+				require.NoError(t, err)
+				assert.Equal(t, "alice@CONTOSO.TEST", nn.ClientName, "Kerberos principal names")
+				assert.Equal(t, "HTTP/web01.contoso.test@CONTOSO.TEST", nn.ServerName)
+			}
 
 			ck, err := p.c.SessionKey()
 			require.NoError(t, err)

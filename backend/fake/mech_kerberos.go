@@ -235,6 +235,9 @@ type krbInitiator struct {
 	first bool
 	ini   *ap.Initiator // waiting for the AP-REP; nil otherwise
 	end   time.Time     // the ticket's end
+	// cname and sname are the client's and the service's principal
+	// names, for SECPKG_ATTR_NATIVE_NAMES.
+	cname, sname string
 }
 
 func (c *krbInitiator) step(h *host, in stepIn) (stepOut, error) {
@@ -295,6 +298,8 @@ func (c *krbInitiator) start(h *host) (stepOut, error) {
 		return stepOut{}, abort(backend.StatusInternalError, "building the AP-REQ", err)
 	}
 	c.end = cred.EndTime
+	c.cname = cred.CName.String() + "@" + cred.CRealm
+	c.sname = cred.SName.String() + "@" + cred.SRealm
 	if ini.NeedsReply() {
 		c.ini = ini
 		return stepOut{token: tok}, nil
@@ -314,6 +319,7 @@ func (c *krbInitiator) established(h *host, est *ap.Established) (stepOut, error
 	if err != nil {
 		return stepOut{}, abort(backend.StatusInternalError, "deriving session keys", err)
 	}
+	sess.cname, sess.sname = c.cname, c.sname
 	return stepOut{sess: sess, expiry: c.end}, nil
 }
 
@@ -376,6 +382,8 @@ func (s *krbAcceptor) step(h *host, in stepIn) (stepOut, error) {
 	if err != nil {
 		return stepOut{}, abort(backend.StatusInternalError, "deriving session keys", err)
 	}
+	sess.cname = acc.CName.String() + "@" + acc.CRealm
+	sess.sname = acc.SName.String() + "@" + d.realm
 	return stepOut{token: acc.Output, sess: sess, peer: peer, spn: acc.SName.String(), expiry: acc.Expiry}, nil
 }
 
@@ -426,7 +434,10 @@ type krbSession struct {
 	noSeq          bool
 	baseSend       uint64
 	baseRecv       uint64
+	cname, sname   string // principal@REALM of the client and the service
 }
+
+func (s *krbSession) nativeNames() (client, server string) { return s.cname, s.sname }
 
 func newKrbSession(cfg gss.Config, key *kcrypto.Key, h *host) (*krbSession, error) {
 	cfg.Key = key
@@ -504,7 +515,8 @@ func (s *krbSession) destroy() {
 // (krbStateAcceptor, krbStateAcceptorSubkey, krbStateNoSeq), the key's
 // encryption type (4 bytes, little-endian), its length (1) and value, then
 // the next send and receive sequence numbers (8+8) and the same two right
-// after the handshake, where RESET_NEW returns to.
+// after the handshake, where RESET_NEW returns to; then the client's and
+// the service's principal names, each a 2-byte length and UTF-8.
 const (
 	krbStateV1             = 1
 	krbStateAcceptor       = 1 << 0
@@ -537,6 +549,11 @@ func (s *krbSession) appendState(dst []byte, reset bool) (uint8, []byte) {
 	dst = binary.LittleEndian.AppendUint64(dst, recv)
 	dst = binary.LittleEndian.AppendUint64(dst, s.baseSend)
 	dst = binary.LittleEndian.AppendUint64(dst, s.baseRecv)
+	for _, n := range [2]string{s.cname, s.sname} {
+		n = n[:min(len(n), 0xffff)]
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(n)))
+		dst = append(dst, n...)
+	}
 	return krbStateV1, dst
 }
 
@@ -568,8 +585,21 @@ func decodeKrbState(version uint8, b []byte, server bool) (*krbSession, error) {
 		return nil, fmt.Errorf("kerberos state has encryption type %d: %w", int32(e), kcrypto.ErrUnsupported)
 	}
 	n := int(b[5])
-	if n != e.KeySize() || len(b) != krbStateFixed+n {
-		return nil, fmt.Errorf("kerberos state is %d bytes with a %d-byte key, want %d with %d", len(b), n, krbStateFixed+e.KeySize(), e.KeySize())
+	if n != e.KeySize() || len(b) < krbStateFixed+n {
+		return nil, fmt.Errorf("kerberos state is %d bytes with a %d-byte key, want %d or more with %d", len(b), n, krbStateFixed+e.KeySize(), e.KeySize())
+	}
+	var names [2]string
+	rest := b[krbStateFixed+n:]
+	for i := range names {
+		if len(rest) < 2 || len(rest) < 2+int(binary.LittleEndian.Uint16(rest)) {
+			return nil, errors.New("kerberos state: its principal names are cut off")
+		}
+		l := int(binary.LittleEndian.Uint16(rest))
+		names[i] = string(rest[2 : 2+l])
+		rest = rest[2+l:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("kerberos state has %d bytes after its names", len(rest))
 	}
 	key, err := kcrypto.NewKey(e, b[6:6+n])
 	if err != nil {
@@ -591,5 +621,5 @@ func decodeKrbState(version uint8, b []byte, server bool) (*krbSession, error) {
 		return nil, err
 	}
 	return &krbSession{s: s, key: key, acceptor: server, acceptorSubkey: f&krbStateAcceptorSubkey != 0,
-		noSeq: f&krbStateNoSeq != 0, baseSend: baseSend, baseRecv: baseRecv}, nil
+		noSeq: f&krbStateNoSeq != 0, baseSend: baseSend, baseRecv: baseRecv, cname: names[0], sname: names[1]}, nil
 }
