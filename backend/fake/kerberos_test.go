@@ -521,3 +521,18 @@ func TestNegotiateStillNTLMOnDomains(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `CONTOSO\alice`, name, "validated through the domain")
 }
+
+// An AP-REQ presented twice is refused the second time (the server's
+// replay cache), as a replayed message is.
+func TestKerberosAPReqReplay(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	p, err := w.handshake(t, krbAlice, "HTTP/web01.contoso.test", stdReq, nil, nil)
+	require.NoError(t, err)
+	sc, err := w.sstore.AcquireCredentials("Kerberos", flags.Inbound, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sc.Release()) }()
+	s := sc.NewServerContext(0)
+	defer func() { _ = s.Delete() }()
+	_, _, err = s.Step(p.toServer)
+	assert.Equal(t, sspictx.StatusOutOfSequence, statusOf(err), "%v", err)
+}
