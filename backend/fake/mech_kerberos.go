@@ -427,8 +427,12 @@ func (h *host) kerberosKeys(d *Domain) ap.KeyFunc {
 
 // krbSession is an RFC 4121 session and the position RESET_NEW returns to.
 type krbSession struct {
-	s              *gss.Session
-	key            *kcrypto.Key
+	s *gss.Session
+	// etype and keyBuf[:keyLen] are the context's key; the session's
+	// derived keys live in s. Kept as bytes, so export copies no Key.
+	etype          kcrypto.EType
+	keyBuf         [32]byte
+	keyLen         uint8
 	acceptor       bool
 	acceptorSubkey bool
 	noSeq          bool
@@ -448,7 +452,11 @@ func newKrbSession(cfg gss.Config, key *kcrypto.Key, h *host) (*krbSession, erro
 	if err != nil {
 		return nil, err
 	}
-	return &krbSession{s: s, key: key.Clone(), acceptor: cfg.Acceptor, acceptorSubkey: cfg.AcceptorSubkey, noSeq: cfg.NoSequenceCheck}, nil
+	sess := &krbSession{s: s, etype: key.EType(), acceptor: cfg.Acceptor, acceptorSubkey: cfg.AcceptorSubkey, noSeq: cfg.NoSequenceCheck}
+	kb := key.Bytes()
+	sess.keyLen = uint8(copy(sess.keyBuf[:], kb))
+	clear(kb)
+	return sess, nil
 }
 
 func (s *krbSession) sizes() backend.Sizes { return kerberosSizes }
@@ -502,13 +510,17 @@ func (s *krbSession) unsealInPlace(m, sig []byte) error {
 	return nil
 }
 
-func (s *krbSession) sessionKey() []byte { return append([]byte(nil), s.key.Bytes()...) }
+func (s *krbSession) sessionKey() []byte { return append([]byte(nil), s.keyBytes()...) }
+
+// keyBytes is the context's key: the SESSION_KEY, and what a packed state
+// rebuilds the session from.
+func (s *krbSession) keyBytes() []byte { return s.keyBuf[:s.keyLen] }
 
 func (s *krbSession) handshakeDone() { s.baseSend, s.baseRecv = s.s.Seq() }
 
 func (s *krbSession) destroy() {
 	s.s.Zero()
-	s.key.Zero()
+	clear(s.keyBuf[:])
 }
 
 // Kerberos state layout version 1 in a packed context: a flags byte
@@ -540,9 +552,9 @@ func (s *krbSession) appendState(dst []byte, reset bool) (uint8, []byte) {
 	if reset {
 		send, recv = s.baseSend, s.baseRecv
 	}
-	k := s.key.Bytes()
+	k := s.keyBytes()
 	dst = append(dst, f)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(s.key.EType()))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(s.etype))
 	dst = append(dst, byte(len(k)))
 	dst = append(dst, k...)
 	dst = binary.LittleEndian.AppendUint64(dst, send)
@@ -588,38 +600,42 @@ func decodeKrbState(version uint8, b []byte, server bool) (*krbSession, error) {
 	if n != e.KeySize() || len(b) < krbStateFixed+n {
 		return nil, fmt.Errorf("kerberos state is %d bytes with a %d-byte key, want %d or more with %d", len(b), n, krbStateFixed+e.KeySize(), e.KeySize())
 	}
+	// Both names come out of one string: one allocation.
 	var names [2]string
-	rest := b[krbStateFixed+n:]
+	all := string(b[krbStateFixed+n:])
+	rest := all
 	for i := range names {
-		if len(rest) < 2 || len(rest) < 2+int(binary.LittleEndian.Uint16(rest)) {
+		if len(rest) < 2 || len(rest) < 2+int(binary.LittleEndian.Uint16([]byte(rest[:2]))) {
 			return nil, errors.New("kerberos state: its principal names are cut off")
 		}
-		l := int(binary.LittleEndian.Uint16(rest))
-		names[i] = string(rest[2 : 2+l])
+		l := int(binary.LittleEndian.Uint16([]byte(rest[:2])))
+		names[i] = rest[2 : 2+l]
 		rest = rest[2+l:]
 	}
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("kerberos state has %d bytes after its names", len(rest))
 	}
-	key, err := kcrypto.NewKey(e, b[6:6+n])
-	if err != nil {
-		return nil, err
-	}
 	p := b[6+n:]
 	send, recv := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:])
 	baseSend, baseRecv := binary.LittleEndian.Uint64(p[16:]), binary.LittleEndian.Uint64(p[24:])
 	if baseSend > send || baseRecv > recv {
-		key.Zero()
 		return nil, errors.New("kerberos state is behind its post-handshake position")
 	}
+	key, err := kcrypto.NewKey(e, b[6:6+n])
+	if err != nil {
+		return nil, err
+	}
+	// The session keeps keys derived from key, not key itself.
+	defer key.Zero()
 	s, err := gss.NewSession(gss.Config{
 		Key: key, Acceptor: server, AcceptorSubkey: f&krbStateAcceptorSubkey != 0,
 		SendSeq: send, RecvSeq: recv, NoSequenceCheck: f&krbStateNoSeq != 0,
 	})
 	if err != nil {
-		key.Zero()
 		return nil, err
 	}
-	return &krbSession{s: s, key: key, acceptor: server, acceptorSubkey: f&krbStateAcceptorSubkey != 0,
-		noSeq: f&krbStateNoSeq != 0, baseSend: baseSend, baseRecv: baseRecv, cname: names[0], sname: names[1]}, nil
+	sess := &krbSession{s: s, etype: e, keyLen: uint8(n), acceptor: server, acceptorSubkey: f&krbStateAcceptorSubkey != 0,
+		noSeq: f&krbStateNoSeq != 0, baseSend: baseSend, baseRecv: baseRecv, cname: names[0], sname: names[1]}
+	copy(sess.keyBuf[:], b[6:6+n])
+	return sess, nil
 }
