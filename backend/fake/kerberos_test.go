@@ -303,6 +303,15 @@ func TestKerberosTicketCache(t *testing.T) {
 	require.Equal(t, sspictx.StatusLogonDenied, statusOf(err), "a wrong password never uses the right one's tickets")
 }
 
+// A target may name its realm; one with no SPN is unknown.
+func TestKerberosTargetForms(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	_, err := w.handshake(t, krbAlice, "HTTP/web01.contoso.test@CONTOSO.TEST", stdReq, nil, nil)
+	require.NoError(t, err)
+	_, err = w.handshake(t, krbAlice, "", stdReq, nil, nil)
+	assert.Equal(t, sspictx.StatusTargetUnknown, statusOf(err))
+}
+
 // A UPN names the user and its domain in one.
 func TestKerberosUPN(t *testing.T) {
 	w := newKrbWorld(t, fake.DomainConfig{})

@@ -275,14 +275,18 @@ func (c *krbInitiator) start(h *host) (stepOut, error) {
 	if dom != "" && !d.isDomain(dom) {
 		return stepOut{}, abort(backend.StatusNoAuthenticatingAuthority, fmt.Sprintf("no KDC for domain %q: the machine's domain is %s and has no trusts", dom, d.name), nil)
 	}
-	if c.cfg.target == "" {
+	spn := c.cfg.target
+	if i := strings.LastIndexByte(spn, '@'); i > 0 && strings.EqualFold(spn[i+1:], d.realm) {
+		spn = spn[:i] // HTTP/web01.contoso.test@CONTOSO.TEST names the realm too
+	}
+	if spn == "" {
 		return stepOut{}, abort(backend.StatusTargetUnknown, "Kerberos needs a target SPN", nil)
 	}
 	cb, err := channelBindings(c.cfg.bindings)
 	if err != nil {
 		return stepOut{}, abort(backend.StatusBadBindings, "the channel bindings do not decode", err)
 	}
-	cred, err := h.m.krb.ticket(h, d, user, c.cfg.password, c.cfg.target)
+	cred, err := h.m.krb.ticket(h, d, user, c.cfg.password, spn)
 	if err != nil {
 		return stepOut{}, abort(kdcStatus(err), "", err)
 	}
