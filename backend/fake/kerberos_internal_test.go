@@ -159,11 +159,15 @@ func FuzzKerberosRestore(f *testing.F) {
 func FuzzKerberosAccept(f *testing.F) {
 	m := keyedDomainMachine()
 	p := m.NewProcess()
-	cred, _, err := p.AcquireCredentialsHandle("", "Kerberos", flags.Inbound|flags.Outbound, &backend.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	ccred, _, err := p.AcquireCredentialsHandle("", "Kerberos", flags.Outbound, &backend.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
 	if err != nil {
 		f.Fatal(err)
 	}
-	res, err := p.InitializeSecurityContext(&backend.InitializeRequest{Credential: cred, Target: "HOST/golden.contoso.test", Flags: flags.ClientReqMutualAuth})
+	cred, _, err := p.AcquireCredentialsHandle("", "Kerberos", flags.Inbound, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	res, err := p.InitializeSecurityContext(&backend.InitializeRequest{Credential: ccred, Target: "HOST/golden.contoso.test", Flags: flags.ClientReqMutualAuth})
 	if err != nil {
 		f.Fatal(err)
 	}

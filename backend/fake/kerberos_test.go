@@ -343,6 +343,34 @@ func TestKerberosServiceAccount(t *testing.T) {
 	require.Equal(t, sspictx.StatusWrongPrincipal, statusOf(err))
 }
 
+// A server credential acquired with a service account's explicit identity
+// accepts tickets to that account's SPNs, and only those; with a wrong
+// password it accepts none.
+func TestKerberosExplicitServerCredential(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	require.NoError(t, w.dom.AddService("svc-sql", "Svc!pw", "MSSQLSvc/web01.contoso.test:1433"))
+	accept := func(id *sspictx.AuthIdentity, target string) error {
+		cc, err := w.cstore.AcquireCredentials("Kerberos", flags.Outbound, krbAlice)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, cc.Release()) }()
+		sc, err := w.sstore.AcquireCredentials("Kerberos", flags.Inbound, id)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, sc.Release()) }()
+		c, s := cc.NewClientContext(target, stdReq), sc.NewServerContext(0)
+		defer func() { _ = c.Delete(); _ = s.Delete() }()
+		tok, _, err := c.Step(nil)
+		require.NoError(t, err)
+		_, _, err = s.Step(tok)
+		return err
+	}
+	svc := &sspictx.AuthIdentity{Domain: "CONTOSO", User: "svc-sql", Password: "Svc!pw"}
+	require.NoError(t, accept(svc, "MSSQLSvc/web01.contoso.test:1433"))
+	assert.Equal(t, sspictx.StatusWrongPrincipal, statusOf(accept(svc, "HOST/web01.contoso.test")), "not the machine's keys")
+	bad := &sspictx.AuthIdentity{Domain: "CONTOSO", User: "svc-sql", Password: "nope"}
+	assert.Equal(t, sspictx.StatusWrongPrincipal, statusOf(accept(bad, "MSSQLSvc/web01.contoso.test:1433")))
+	assert.Equal(t, sspictx.StatusNoCredentials, statusOf(accept(krbAlice, "HOST/web01.contoso.test")), "alice has no SPN")
+}
+
 // Domain users log on with NTLM on every joined machine, besides the
 // machine's own accounts.
 func TestDomainUsersOverNTLM(t *testing.T) {

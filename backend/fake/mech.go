@@ -203,6 +203,9 @@ type host struct {
 	m *Machine
 	// user is the account the process runs as (AsUser), or nil.
 	user *logon
+	// explicit is, for a server handshake of a credential acquired with
+	// an explicit identity, that identity; nil otherwise.
+	explicit *logon
 	// dnsName and dnsDomain are the machine's DNS names: for a
 	// stand-alone machine its computer name, both, as Windows reports
 	// them; for a domain's machine name.domain and the domain's.

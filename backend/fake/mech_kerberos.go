@@ -49,7 +49,7 @@ func (kerberosMech) client(_ *host, cfg clientConfig) handshake {
 	return &krbInitiator{cfg: cfg, first: true}
 }
 
-func (kerberosMech) server(*host) handshake { return &krbAcceptor{} }
+func (kerberosMech) server(h *host) handshake { return &krbAcceptor{explicit: h.explicit} }
 
 // clientFlags is what Kerberos grants of a client request.
 func (kerberosMech) clientFlags(req flags.ClientReq) flags.ClientRet {
@@ -337,7 +337,12 @@ func (c *krbInitiator) destroy() {
 
 // krbAcceptor is the server: it accepts the AP-REQ with the keys of the
 // accounts the process runs as.
-type krbAcceptor struct{ done bool }
+type krbAcceptor struct {
+	done bool
+	// explicit is the identity of a credential acquired with one: the
+	// server accepts with that account's keys alone.
+	explicit *logon
+}
 
 func (s *krbAcceptor) step(h *host, in stepIn) (stepOut, error) {
 	if s.done {
@@ -348,7 +353,12 @@ func (s *krbAcceptor) step(h *host, in stepIn) (stepOut, error) {
 	if d == nil {
 		return stepOut{}, abort(backend.StatusNoAuthenticatingAuthority, "the machine is in no domain, so it has no Kerberos keys", nil)
 	}
-	keys := h.kerberosKeys(d)
+	var keys ap.KeyFunc
+	if s.explicit != nil {
+		keys = explicitKeys(d, s.explicit)
+	} else {
+		keys = h.kerberosKeys(d)
+	}
 	if keys == nil {
 		return stepOut{}, abort(backend.StatusNoCredentials, "the process's accounts have no Kerberos keys", nil)
 	}
@@ -427,6 +437,34 @@ func (h *host) kerberosKeys(d *Domain) ap.KeyFunc {
 		}
 		return nil, err
 	}
+}
+
+// explicitKeys are the keys of a server credential's explicit identity:
+// a service account of the domain whose password is right. A wrong
+// password gives keys that decrypt no ticket, as on Windows: every ticket
+// is refused (KRB_AP_ERR_MODIFIED, SEC_E_WRONG_PRINCIPAL).
+func explicitKeys(d *Domain, id *logon) ap.KeyFunc {
+	user, dom := id.user, id.domain
+	if i := strings.LastIndexByte(user, '@'); i > 0 && dom == "" {
+		user, dom = user[:i], user[i+1:]
+	}
+	if dom != "" && !d.isDomain(dom) {
+		return nil
+	}
+	spn, ok := d.spnOf(user)
+	if !ok {
+		return nil
+	}
+	if !d.checkSecret(user, id.password) {
+		return func(string, msg.PrincipalName, kcrypto.EType, uint32) (*kcrypto.Key, error) {
+			return nil, fmt.Errorf("the credential's password is not %s's: %w", user, msg.KRBAPErrModified)
+		}
+	}
+	f, err := d.kdc.ServiceKeys(spn)
+	if err != nil {
+		return nil
+	}
+	return f
 }
 
 // krbSession is an RFC 4121 session and the position RESET_NEW returns to.
