@@ -39,7 +39,9 @@
 // and sends an AP-REQ; with ISC_REQ_MUTUAL_AUTH it finishes on the
 // server's AP-REP, without it after its first token. The server accepts
 // tickets to the SPNs of its machine account and of the domain service
-// account its process runs as (AsUser), and takes the client's groups
+// account its process runs as (AsUser), or, with credentials acquired for
+// a service account explicitly, that account's alone; it takes the
+// client's groups
 // from the ticket's PAC. Messages are RFC 4121 tokens with AES (SIZES 28
 // and 60), and a context ends with its ticket. Negotiate does not offer
 // Kerberos yet. Domain users also log on with NTLM on every joined

@@ -216,7 +216,8 @@ func (d *Domain) groupRID(name string) uint32 {
 // AddService adds a service account (such as svc-web) with its SPNs
 // (HTTP/web01.contoso.test); an empty password gives it a random key, as
 // a managed service account has. A process running as the account (AsUser
-// with the domain's name) accepts Kerberos tickets to its SPNs.
+// with the domain's name), or holding server credentials acquired with its
+// name and password, accepts Kerberos tickets to its SPNs.
 func (d *Domain) AddService(account, password string, spns ...string) error {
 	if account == "" || len(spns) == 0 {
 		return fmt.Errorf("fake: a service account needs a name and an SPN")
