@@ -11,9 +11,24 @@ import (
 
 // TestConformance holds the fake to the same suite as the real backend.
 func TestConformance(t *testing.T) {
-	m := fake.NewMachine(fake.MachineConfig{Name: "FAKEHOST", Domain: "CONTOSO"})
-	m.AddUser("CONTOSO", "alice", "Passw0rd!")
-	other := fake.NewMachine(fake.MachineConfig{Name: "OTHERHOST", Domain: "CONTOSO"})
+	// FAKEHOST is joined to CONTOSO, whose KDC the Kerberos row uses and
+	// whose directory holds alice for NTLM too; the client and server
+	// processes of the suite both run on it.
+	dom, err := fake.NewDomain(fake.DomainConfig{Name: "CONTOSO", DNSName: "contoso.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dom.AddUser("alice", "Passw0rd!"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := dom.NewMachine(fake.MachineConfig{Name: "FAKEHOST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := dom.NewMachine(fake.MachineConfig{Name: "OTHERHOST"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	backendtest.Run(t, backendtest.Harness{
 		Name:              "fake",
 		NewBackend:        func(t testing.TB) backend.Backend { return checkedProcess(t, m) },
@@ -21,6 +36,12 @@ func TestConformance(t *testing.T) {
 		DoubleDelete:      true,
 		Packages: []backendtest.Package{{
 			Name:          "NTLM",
+			Client:        &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"},
+			Target:        "HOST/fakehost.contoso.test",
+			ClientName:    `CONTOSO\alice`,
+			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
+		}, {
+			Name:          "Kerberos",
 			Client:        &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"},
 			Target:        "HOST/fakehost.contoso.test",
 			ClientName:    `CONTOSO\alice`,

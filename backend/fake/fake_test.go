@@ -250,7 +250,7 @@ func TestImportTwice(t *testing.T) {
 // answers so too).
 func TestImportUnknownPackage(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.store.Import("Kerberos", e.exportBlob(t), nil)
+	_, err := e.store.Import("Digest", e.exportBlob(t), nil)
 	requireStatus(t, err, sspictx.StatusSecpkgNotFound)
 }
 

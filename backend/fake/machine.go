@@ -124,6 +124,11 @@ type Machine struct {
 	dnsDomain string
 	machineID []byte
 
+	// dom is the domain the machine is joined to (Domain.NewMachine), or
+	// nil; krb is its Kerberos state then.
+	dom *Domain
+	krb *machineKerberos
+
 	mu    sync.RWMutex
 	users map[string]*principal // key: upper(domain)\upper(user)
 	rid   uint32
@@ -353,8 +358,13 @@ func (m *Machine) lookup(domain, user string) (*principal, bool) {
 		domain = m.domain
 	}
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	p, ok := m.users[userKey(domain, user)]
+	m.mu.RUnlock()
+	if !ok && m.dom != nil && m.dom.isDomain(domain) {
+		// A member validates domain accounts through its domain
+		// controller.
+		return m.dom.lookup(user)
+	}
 	return p, ok
 }
 

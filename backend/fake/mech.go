@@ -21,7 +21,7 @@ import (
 // packages is the registry, in the order EnumerateSecurityPackages lists
 // them. It is also Negotiate's order of preference among the mechanisms
 // with an OID, as on Windows, which lists Negotiate, Kerberos, NTLM.
-var packages = []*pkgDesc{negotiatePkg, ntlmPkg}
+var packages = []*pkgDesc{negotiatePkg, kerberosPkg, ntlmPkg}
 
 // pkgDesc is an emulated security package.
 type pkgDesc struct {
@@ -142,6 +142,9 @@ type stepOut struct {
 	// asked for ("" if it named none).
 	peer tokenIdentity
 	spn  string
+	// expiry, if set, ends the context sooner than the machine's context
+	// lifetime: a Kerberos context ends with its ticket.
+	expiry time.Time
 	// mechListMIC is set by a mechanism that requires SPNEGO's
 	// mechListMIC exchange even when it is the client's first choice
 	// (RFC 4178 section 5): NTLM, when the client's AUTHENTICATE_MESSAGE
@@ -186,11 +189,23 @@ type session interface {
 	destroy()
 }
 
+// nativeNamer is a session whose SECPKG_ATTR_NATIVE_NAMES are its
+// mechanism's own principal names (Kerberos: alice@CONTOSO.TEST and the
+// service's SPN in its realm) rather than DOMAIN\user and the target.
+type nativeNamer interface {
+	nativeNames() (client, server string)
+}
+
 // host is what a mechanism sees of the machine it runs on: its names,
 // randomness, clock and directory. A Process makes it once, so the names
 // derived here cost nothing per handshake (a machine's names never change).
 type host struct {
 	m *Machine
+	// user is the account the process runs as (AsUser), or nil.
+	user *logon
+	// explicit is, for a server handshake of a credential acquired with
+	// an explicit identity, that identity; nil otherwise.
+	explicit *logon
 	// dnsName and dnsDomain are the machine's DNS names: for a
 	// stand-alone machine its computer name, both, as Windows reports
 	// them; for a domain's machine name.domain and the domain's.

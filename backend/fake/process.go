@@ -62,6 +62,7 @@ func (m *Machine) NewProcess(opts ...ProcessOption) *Process {
 	for _, o := range opts {
 		o(p)
 	}
+	p.host.user = p.user
 	return p
 }
 

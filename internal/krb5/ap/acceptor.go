@@ -46,6 +46,9 @@ type Accepted struct {
 	// CName and CRealm are the client's name, as the ticket says.
 	CName  msg.PrincipalName
 	CRealm string
+	// SName is the service the ticket is for, as the client named it:
+	// which of the acceptor's SPNs it asked for.
+	SName msg.PrincipalName
 	// Ticket is the decrypted ticket: its flags and times.
 	Ticket *msg.EncTicketPart
 	// PAC is the ticket's PAC, its server signature checked; nil if the
@@ -125,6 +128,7 @@ func (a *Acceptor) Accept(token []byte, bindings *[gss.BindingsSize]byte) (*Acce
 	}
 	out := &Accepted{
 		CName: req.Ticket.CName, CRealm: req.Ticket.CRealm,
+		SName:  req.APReq.Ticket.SName,
 		Ticket: req.Ticket, Flags: ck.Flags, Deleg: ck.Deleg,
 		Expiry: req.Ticket.EndTime,
 	}

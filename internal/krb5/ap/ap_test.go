@@ -130,6 +130,7 @@ func TestHandshakeMutual(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, alice, acc.CName)
 	assert.Equal(t, realm, acc.CRealm)
+	assert.Equal(t, cfg.Ticket.SName, acc.SName, "the service the client named")
 	assert.Equal(t, allFlags, acc.Flags)
 	require.NotNil(t, acc.LogonInfo)
 	assert.Equal(t, uint32(1104), acc.LogonInfo.UserID)

@@ -251,6 +251,27 @@ func (k *KDC) AddService(s Service) error {
 	return nil
 }
 
+// AddSPN registers spn as one more name of the service account that
+// existing names, as setspn -S adds an SPN to an account: tickets to it
+// are encrypted in that account's keys.
+func (k *KDC) AddSPN(existing, spn string) error {
+	n := msg.ParsePrincipal(msg.NTSrvHst, spn)
+	if len(n.NameString) < 2 || n.NameString[0] == "" || n.NameString[1] == "" {
+		return fmt.Errorf("kdc: %q is not an SPN (class/host)", spn)
+	}
+	p := k.lookup(msg.ParsePrincipal(msg.NTSrvHst, existing))
+	if p == nil || !p.service {
+		return fmt.Errorf("kdc: no service %q: %w", existing, msg.KDCErrSPrincipalUnknown)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, dup := k.names[nameKey(n)]; dup {
+		return fmt.Errorf("kdc: %v exists", n)
+	}
+	k.names[nameKey(n)] = p
+	return nil
+}
+
 // lookup finds a principal of the realm. Enterprise names
 // (alice@contoso.test) are looked up by their account part.
 func (k *KDC) lookup(p msg.PrincipalName) *principal {

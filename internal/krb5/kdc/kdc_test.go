@@ -255,4 +255,12 @@ func TestServiceKeysAndConfig(t *testing.T) {
 	_, err = kdc.New(kdc.Config{Realm: "R", ETypes: []kcrypto.EType{23}})
 	assert.Error(t, err)
 	assert.Equal(t, realm, e.kdc.Realm())
+
+	// An SPN added to an account shares its keys.
+	require.NoError(t, e.kdc.AddSPN(spn, "HTTP/alias.contoso.test"))
+	_, err = keys(realm, msg.ParsePrincipal(2, "http/ALIAS.contoso.test"), kcrypto.AES128CTSHMACSHA196, 2)
+	require.NoError(t, err, "the alias is the same account")
+	assert.Error(t, e.kdc.AddSPN(spn, "HTTP/alias.contoso.test"), "taken")
+	assert.Error(t, e.kdc.AddSPN(spn, "HTTP"))
+	assert.ErrorIs(t, e.kdc.AddSPN("HTTP/nope", "HTTP/x"), msg.KDCErrSPrincipalUnknown)
 }
