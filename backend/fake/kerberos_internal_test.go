@@ -13,6 +13,7 @@ import (
 	"github.com/gosspi/gosspi/backend"
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/krb5/kdc"
 	"github.com/gosspi/gosspi/serialize"
 )
 
@@ -203,4 +204,32 @@ func TestKerberosDestroyZeroesKeys(t *testing.T) {
 	require.NotEqual(t, make([]byte, 32), sess.keyBytes())
 	sess.destroy()
 	assert.Equal(t, make([]byte, 32), sess.keyBytes(), "zeroed")
+}
+
+// A user without pre-authentication (DONT_REQUIRE_PREAUTH) gets an AS-REP
+// whatever password the client has; one the client's key cannot decrypt
+// is a wrong password, SEC_E_LOGON_DENIED, as for everyone else.
+func TestKerberosWrongPasswordWithoutPreauth(t *testing.T) {
+	d, err := NewDomain(DomainConfig{})
+	require.NoError(t, err)
+	require.NoError(t, d.kdc.AddUser(kdc.User{Name: "bob", Password: "right", NoPreauth: true}))
+	m, err := d.NewMachine(MachineConfig{Name: "WS01"})
+	require.NoError(t, err)
+	store := sspictx.NewStore(m.NewProcess())
+	for _, tc := range []struct {
+		password string
+		want     backend.Status
+	}{{"wrong", backend.StatusLogonDenied}, {"right", backend.StatusContinueNeeded}} {
+		cred, err := store.AcquireCredentials("Kerberos", flags.Outbound, &sspictx.AuthIdentity{Domain: "CONTOSO", User: "bob", Password: tc.password})
+		require.NoError(t, err)
+		c := cred.NewClientContext("HOST/ws01.contoso.test", flags.ClientReqMutualAuth)
+		_, _, err = c.Step(nil)
+		if tc.want == backend.StatusContinueNeeded {
+			require.NoError(t, err, "the right password gets tickets")
+		} else {
+			require.Equal(t, tc.want, sspictx.StatusOf(err), "%v", err)
+		}
+		require.NoError(t, c.Delete())
+		require.NoError(t, cred.Release())
+	}
 }

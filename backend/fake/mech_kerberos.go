@@ -138,11 +138,17 @@ func krbStatus(err error) backend.Status {
 }
 
 // kdcStatus maps a failure to get a ticket: one that is no Kerberos error
-// is the KDC not answering.
+// is the KDC not answering. A KDC reply the client's key cannot decrypt
+// (KRB_AP_ERR_BAD_INTEGRITY) is a wrong password: a user without
+// pre-authentication gets an AS-REP whatever password it has, and Windows
+// reports that as SEC_E_LOGON_DENIED like a failed pre-authentication.
 func kdcStatus(err error) backend.Status {
 	var code msg.ErrorCode
 	if !errors.As(err, &code) {
 		return backend.StatusNoAuthenticatingAuthority
+	}
+	if code == msg.KRBAPErrBadIntegrity {
+		return backend.StatusLogonDenied
 	}
 	return krbStatus(err)
 }
