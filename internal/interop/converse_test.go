@@ -467,8 +467,10 @@ func protection(r recorder, s *session) {
 		if _, err := ctx.Unseal(sig, data); err != nil {
 			return fmt.Errorf("the untampered message after a tampered one: %w", err)
 		}
+		// Copies: data is reused below for a message of the fake's.
+		rsig, rdata := bytes.Clone(sig), bytes.Clone(data)
 		replayed = func() error {
-			return wantStatus(errOf(ctx.Unseal(sig, data)), sspictx.StatusOutOfSequence, "a replayed sealed message from the peer")
+			return wantStatus(errOf(ctx.Unseal(rsig, rdata)), sspictx.StatusOutOfSequence, "a replayed sealed message from the peer")
 		}
 		m = message("peer", 11)
 		mic, err := pp.mic(m)
