@@ -151,11 +151,12 @@ const (
 	opSeal      = "seal"
 	opTamper    = "tampered"
 	opReplay    = "replayed"
+	opBindings  = "channel bindings"
 	opPassword  = "bad password"
 	opExport    = "export"
 )
 
-var opOrder = []string{opHandshake, opNames, opKey, opSign, opSeal, opTamper, opReplay, opPassword, opExport}
+var opOrder = []string{opHandshake, opNames, opKey, opSign, opSeal, opTamper, opReplay, opBindings, opPassword, opExport}
 
 // Directions.
 const (
