@@ -26,7 +26,7 @@ const (
 	envRequire = "GOSSPI_REQUIRE_TIERS"
 )
 
-const howToRun = "live interop tier against MIT GSSAPI + gss-ntlmssp, Samba's ntlm_auth and curl: " +
+const howToRun = "live interop tier against MIT GSSAPI + gss-ntlmssp, MIT Kerberos (KDC, kinit, GSSAPI), Samba's ntlm_auth and curl: " +
 	"run `bash .ci/interop-tier.sh` (installs them with apt, as root on Debian), " +
 	"or GOSSPI_INTEROP=1 go test ./internal/interop/ where they are installed"
 
