@@ -223,6 +223,9 @@ type pairing struct {
 	// bindings, if set, checks channel bindings: a handshake with the
 	// same bindings on both sides succeeds, one with others fails.
 	bindings func(t *testing.T) error
+	// checkClient, if set, checks more of what a fake acceptor knows of
+	// its client (its access token, say), as part of "names".
+	checkClient func(ctx *sspictx.Context) error
 }
 
 // clientName is the name the acceptor must report for the client.
@@ -381,6 +384,9 @@ func checkInfo(r recorder, s *session) {
 		}
 		if want := r.row.clientName(); names.ClientName != want {
 			return fmt.Errorf("the fake's native client name is %q, want %q", names.ClientName, want)
+		}
+		if r.row.checkClient != nil {
+			return r.row.checkClient(s.fake.ctx)
 		}
 		return nil
 	})

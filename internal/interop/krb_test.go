@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,6 +56,7 @@ type fakeRealm struct {
 	dir    *peerDir
 	conf   string // the path of krb5.conf
 	ccache string // the test user's TGT
+	sid    string // the test user's SID
 }
 
 func newFakeRealm(t *testing.T) *fakeRealm {
@@ -63,7 +65,8 @@ func newFakeRealm(t *testing.T) *fakeRealm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dom.AddUser(testUser, testPassword); err != nil {
+	sid, err := dom.AddUser(testUser, testPassword, "Web Admins")
+	if err != nil {
 		t.Fatal(err)
 	}
 	web01, err := dom.NewMachine(fake.MachineConfig{Name: krbServer})
@@ -94,7 +97,7 @@ func newFakeRealm(t *testing.T) *fakeRealm {
 	.%[3]s = %[1]s
 	%[3]s = %[1]s
 `, krbRealm, addr, krbDNSDomain))
-	fr := &fakeRealm{dom: dom, web01: web01, dir: d, conf: conf}
+	fr := &fakeRealm{dom: dom, web01: web01, dir: d, conf: conf, sid: sid}
 	out, err := fr.kinit("ccache", testPassword)
 	if err != nil {
 		t.Fatalf("kinit with the fake domain's KDC: %v: %s", err, out)
@@ -195,7 +198,29 @@ func TestMITKerberos(t *testing.T) {
 			peer: peerMITKerberosFakeKDC, fakePkg: "Kerberos", newFake: server, checkTranscript: wantMutual,
 			start:  func(t *testing.T, _ string) peer { return initiator(t) },
 			client: krbDomain + `\` + testUser,
-			split:  splitKrbWrap,
+			// The PAC of the ticket MIT got from the fake KDC, and passed
+			// on unread, gives the fake server the user's SID and groups.
+			checkClient: func(ctx *sspictx.Context) error {
+				tok, err := ctx.AccessToken()
+				if err != nil {
+					return err
+				}
+				defer func() { _ = tok.Close() }()
+				info, err := tok.Info()
+				if err != nil {
+					return err
+				}
+				if info.SID != fr.sid {
+					return fmt.Errorf("the access token's SID is %s, want %s", info.SID, fr.sid)
+				}
+				for _, g := range []string{fr.dom.SID() + "-513", fr.dom.SID() + "-2000"} {
+					if !slices.Contains(info.Groups, g) {
+						return fmt.Errorf("the access token's groups %v lack %s (Domain Users, Web Admins)", info.Groups, g)
+					}
+				}
+				return nil
+			},
+			split: splitKrbWrap,
 			// MIT's kinit asks the fake domain's KDC with the wrong
 			// password, which refuses its pre-authentication.
 			wrongPassword: func(t *testing.T) error {
