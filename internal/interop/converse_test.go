@@ -82,11 +82,19 @@ func newFakeEnd(t *testing.T, pkg string, initiator bool, password string, opts 
 	return fakeEndOn(t, store, proc, pkg, nil, "", 0)
 }
 
+// moreFlags are what a fake end asks for beyond the usual.
+type moreFlags uint8
+
+const (
+	moreMutual               moreFlags = 1 << iota // ISC_REQ_MUTUAL_AUTH, ASC_REQ_MUTUAL_AUTH
+	moreAllowMissingBindings                       // ASC_REQ_ALLOW_MISSING_BINDINGS
+)
+
 // fakeEndOn makes the fake's side in proc (whose store is store): an
 // initiator authenticating as id to target, or, with a nil id, an
 // acceptor. Both ask for integrity, confidentiality, replay and sequence
-// detection, and more (MutualAuth, say, on either side).
-func fakeEndOn(t *testing.T, store *sspictx.Store, proc *fake.Process, pkg string, id *sspictx.AuthIdentity, target string, more flags.ClientReq) *fakeEnd {
+// detection, and more.
+func fakeEndOn(t *testing.T, store *sspictx.Store, proc *fake.Process, pkg string, id *sspictx.AuthIdentity, target string, more moreFlags) *fakeEnd {
 	t.Helper()
 	e := &fakeEnd{t: t, proc: proc}
 	if id != nil {
@@ -95,7 +103,11 @@ func fakeEndOn(t *testing.T, store *sspictx.Store, proc *fake.Process, pkg strin
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cred.Release() })
-		e.client = cred.NewClientContext(target, more|flags.ClientReqIntegrity|flags.ClientReqConfidentiality|flags.ClientReqReplayDetect|flags.ClientReqSequenceDetect)
+		var cm flags.ClientReq
+		if more&moreMutual != 0 {
+			cm |= flags.ClientReqMutualAuth
+		}
+		e.client = cred.NewClientContext(target, cm|flags.ClientReqIntegrity|flags.ClientReqConfidentiality|flags.ClientReqReplayDetect|flags.ClientReqSequenceDetect)
 		e.ctx = &e.client.Context
 	} else {
 		cred, err := store.AcquireCredentials(pkg, flags.Inbound, nil)
@@ -104,8 +116,11 @@ func fakeEndOn(t *testing.T, store *sspictx.Store, proc *fake.Process, pkg strin
 		}
 		t.Cleanup(func() { _ = cred.Release() })
 		var sm flags.ServerReq
-		if more&flags.ClientReqMutualAuth != 0 {
+		if more&moreMutual != 0 {
 			sm |= flags.ServerReqMutualAuth
+		}
+		if more&moreAllowMissingBindings != 0 {
+			sm |= flags.ServerReqAllowMissingBindings
 		}
 		e.server = cred.NewServerContext(sm | flags.ServerReqIntegrity | flags.ServerReqConfidentiality | flags.ServerReqReplayDetect | flags.ServerReqSequenceDetect)
 		e.ctx = &e.server.Context

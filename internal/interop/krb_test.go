@@ -11,7 +11,6 @@ import (
 
 	"github.com/gosspi/gosspi/backend/fake"
 	sspictx "github.com/gosspi/gosspi/context"
-	"github.com/gosspi/gosspi/flags"
 	"github.com/gosspi/gosspi/internal/krb5/gss"
 )
 
@@ -183,12 +182,13 @@ func TestMITKerberos(t *testing.T) {
 	tier(t, toolGSSAPI, toolKDC)
 	t.Run("peer initiates, fake KDC", func(t *testing.T) {
 		fr := newFakeRealm(t)
-		server := func(t *testing.T, _ string) *fakeEnd {
+		serverWith := func(t *testing.T, more moreFlags) *fakeEnd {
 			proc := fr.web01.NewProcess()
 			store := sspictx.NewStore(proc)
 			fake.CheckLeaks(t, store)
-			return fakeEndOn(t, store, proc, "Kerberos", nil, "", flags.ClientReqMutualAuth)
+			return fakeEndOn(t, store, proc, "Kerberos", nil, "", moreMutual|more)
 		}
+		server := func(t *testing.T, _ string) *fakeEnd { return serverWith(t, 0) }
 		initiator := func(t *testing.T, bindings ...string) *gssPeer {
 			d := newPeerDir(t)
 			args := append([]string{"initiate", "kerberos", krbGSSTarget, "default"}, bindings...)
@@ -233,23 +233,33 @@ func TestMITKerberos(t *testing.T) {
 				}
 				return nil
 			},
+			// The fake server's bindings are krbChannel's; MIT's differ, or
+			// MIT sends none, which the fake takes only when told to
+			// (ASC_REQ_ALLOW_MISSING_BINDINGS).
 			bindings: func(t *testing.T) error {
-				for _, other := range []bool{false, true} {
-					fe := server(t, "")
-					app := krbChannel
-					if other {
-						app = []byte("tls-server-end-point:another channel")
-					}
-					fe.server.SetChannelBindings(secBindings(0, nil, 0, nil, app))
-					pe := initiator(t, peerBindings(krbChannel))
+				for _, tc := range []struct {
+					name string
+					peer []string
+					more moreFlags
+					want sspictx.Status // StatusOK: accepted
+				}{
+					{"the same bindings", []string{peerBindings(krbChannel)}, 0, sspictx.StatusOK},
+					{"other bindings", []string{peerBindings([]byte("tls-server-end-point:another channel"))}, 0, sspictx.StatusBadBindings},
+					{"no bindings from MIT", nil, 0, sspictx.StatusBadBindings},
+					{"no bindings from MIT, missing allowed", nil, moreAllowMissingBindings, sspictx.StatusOK},
+				} {
+					fe := serverWith(t, tc.more)
+					fe.server.SetChannelBindings(secBindings(0, nil, 0, nil, krbChannel))
+					pe := initiator(t, tc.peer...)
 					_, err := handshake(pe.step, fe.step, "MIT initiator", "fake acceptor")
-					if !other && err != nil {
-						return fmt.Errorf("the same bindings: %w", err)
-					}
-					if other {
-						if err := wantStatus(err, sspictx.StatusBadBindings, "other channel bindings"); err != nil {
-							return err
+					if tc.want == sspictx.StatusOK {
+						if err != nil {
+							return fmt.Errorf("%s: %w", tc.name, err)
 						}
+						continue
+					}
+					if err := wantStatus(err, tc.want, tc.name); err != nil {
+						return err
 					}
 				}
 				return nil
@@ -270,7 +280,7 @@ func TestMITKerberos(t *testing.T) {
 			proc := ws01.NewProcess()
 			store := sspictx.NewStore(proc)
 			fake.CheckLeaks(t, store)
-			return fakeEndOn(t, store, proc, "Kerberos", &sspictx.AuthIdentity{Domain: dom.Name(), User: testUser, Password: password}, realmService, flags.ClientReqMutualAuth)
+			return fakeEndOn(t, store, proc, "Kerberos", &sspictx.AuthIdentity{Domain: dom.Name(), User: testUser, Password: password}, realmService, moreMutual)
 		}
 		acceptor := func(t *testing.T, bindings ...string) *gssPeer {
 			d := newPeerDir(t)
