@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The live interop tier: holds the fake backend's NTLM and Negotiate
-# against real peers on loopback, in both roles (internal/interop):
-# MIT krb5's GSSAPI with gss-ntlmssp (driven through python3-gssapi),
-# a SPNEGO client with a ticket from a throwaway MIT realm (Kerberos
-# offered first), Samba's ntlm_auth, and curl (--ntlm, --negotiate).
+# The live interop tier: holds the fake backend's NTLM, Negotiate and
+# Kerberos against real peers on loopback, in both roles
+# (internal/interop): MIT krb5's GSSAPI with gss-ntlmssp (driven through
+# python3-gssapi), a SPNEGO client with a ticket from a throwaway MIT
+# realm (Kerberos offered first), MIT's own Kerberos (kinit and GSSAPI
+# with the fake domain's KDC; the fake's client with MIT's KDC and
+# acceptor), Samba's ntlm_auth, and curl (--ntlm, --negotiate).
 #
 #   bash .ci/interop-tier.sh        # from anywhere in the repository, as root on Debian bookworm
 #
@@ -25,7 +27,8 @@ die() { say "FAIL: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- packages
 # python3-gssapi: the GSSAPI peer (run by Debian's /usr/bin/python3);
-# gss-ntlmssp: NTLM for MIT GSSAPI; krb5-*: the throwaway realm and kinit;
+# gss-ntlmssp: NTLM for MIT GSSAPI; krb5-*: the throwaway realm, kinit
+# (also against the fake domain's KDC) and kadmin's keytab;
 # winbind: Samba's ntlm_auth; curl: the HTTP client, built with GSS-API.
 pkgs=(python3 python3-gssapi gss-ntlmssp krb5-kdc krb5-admin-server krb5-user winbind curl)
 missing=()

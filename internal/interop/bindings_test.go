@@ -52,6 +52,13 @@ func TestMITNTLMChannelBindings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				outcome := outPass
+				if t.Failed() {
+					outcome = outFail
+				}
+				record(peerMITNTLM, fakeInitiates, opBindings, outcome)
+			}()
 			d := newPeerDir(t)
 			p := startGSS(t, d.gssEnv(ntlmUsers(testPassword), ""), "", "accept", "ntlm", tc.peer)
 			store, _ := fake.NewTestStore(t, fake.User{Domain: testDomain, Name: testUser, Password: testPassword})

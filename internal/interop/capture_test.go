@@ -180,7 +180,7 @@ func captureMessages(fe *fakeEnd, pp protectingPeer, peerInitiates bool) ([]capt
 	if err != nil {
 		return nil, err
 	}
-	sig, data, err := splitWrap(w)
+	sig, data, err := splitNTLMWrap(w)
 	if err != nil {
 		return nil, err
 	}

@@ -76,14 +76,38 @@ func newFakeEnd(t *testing.T, pkg string, initiator bool, password string, opts 
 	t.Helper()
 	opts = append([]fake.TestOption{fake.User{Domain: testDomain, Name: testUser, Password: testPassword}}, opts...)
 	store, proc := fake.NewTestStore(t, opts...)
-	e := &fakeEnd{t: t, proc: proc}
 	if initiator {
-		cred, err := store.AcquireCredentials(pkg, flags.Outbound, &sspictx.AuthIdentity{Domain: testDomain, User: testUser, Password: password})
+		return fakeEndOn(t, store, proc, pkg, &sspictx.AuthIdentity{Domain: testDomain, User: testUser, Password: password}, testTarget, 0)
+	}
+	return fakeEndOn(t, store, proc, pkg, nil, "", 0)
+}
+
+// moreFlags are what a fake end asks for beyond the usual.
+type moreFlags uint8
+
+const (
+	moreMutual               moreFlags = 1 << iota // ISC_REQ_MUTUAL_AUTH, ASC_REQ_MUTUAL_AUTH
+	moreAllowMissingBindings                       // ASC_REQ_ALLOW_MISSING_BINDINGS
+)
+
+// fakeEndOn makes the fake's side in proc (whose store is store): an
+// initiator authenticating as id to target, or, with a nil id, an
+// acceptor. Both ask for integrity, confidentiality, replay and sequence
+// detection, and more.
+func fakeEndOn(t *testing.T, store *sspictx.Store, proc *fake.Process, pkg string, id *sspictx.AuthIdentity, target string, more moreFlags) *fakeEnd {
+	t.Helper()
+	e := &fakeEnd{t: t, proc: proc}
+	if id != nil {
+		cred, err := store.AcquireCredentials(pkg, flags.Outbound, id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cred.Release() })
-		e.client = cred.NewClientContext(testTarget, flags.ClientReqIntegrity|flags.ClientReqConfidentiality|flags.ClientReqReplayDetect|flags.ClientReqSequenceDetect)
+		var cm flags.ClientReq
+		if more&moreMutual != 0 {
+			cm |= flags.ClientReqMutualAuth
+		}
+		e.client = cred.NewClientContext(target, cm|flags.ClientReqIntegrity|flags.ClientReqConfidentiality|flags.ClientReqReplayDetect|flags.ClientReqSequenceDetect)
 		e.ctx = &e.client.Context
 	} else {
 		cred, err := store.AcquireCredentials(pkg, flags.Inbound, nil)
@@ -91,7 +115,14 @@ func newFakeEnd(t *testing.T, pkg string, initiator bool, password string, opts 
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cred.Release() })
-		e.server = cred.NewServerContext(flags.ServerReqIntegrity | flags.ServerReqConfidentiality | flags.ServerReqReplayDetect | flags.ServerReqSequenceDetect)
+		var sm flags.ServerReq
+		if more&moreMutual != 0 {
+			sm |= flags.ServerReqMutualAuth
+		}
+		if more&moreAllowMissingBindings != 0 {
+			sm |= flags.ServerReqAllowMissingBindings
+		}
+		e.server = cred.NewServerContext(sm | flags.ServerReqIntegrity | flags.ServerReqConfidentiality | flags.ServerReqReplayDetect | flags.ServerReqSequenceDetect)
 		e.ctx = &e.server.Context
 	}
 	t.Cleanup(func() { _ = e.ctx.Delete() })
@@ -187,6 +218,45 @@ type pairing struct {
 	// onTranscript, if set, gets every successful handshake's tokens,
 	// for captures.
 	onTranscript func(t *testing.T, tr transcript)
+
+	// newFake, if set, makes the fake's side instead of a fresh process
+	// of a machine that knows TEST\alice (newFakeEnd): a process on a
+	// machine of a fake domain, for Kerberos. An initiator authenticates
+	// with password.
+	newFake func(t *testing.T, password string) *fakeEnd
+	// client, if set, is the name the acceptor must report for the
+	// client instead of testClient.
+	client string
+	// split, if set, splits the peer's wrap token for a message of n
+	// bytes into SSPI's token and data buffers; without it the token is
+	// NTLM's 16-byte signature and the data the rest.
+	split func(w []byte, n int) (tok, data []byte, err error)
+	// wrongPassword, if set, is the check of a wrong password instead of
+	// a handshake with it: where the password goes to a KDC rather than
+	// the acceptor, the KDC is what refuses it.
+	wrongPassword func(t *testing.T) error
+	// bindings, if set, checks channel bindings: a handshake with the
+	// same bindings on both sides succeeds, one with others fails.
+	bindings func(t *testing.T) error
+	// checkClient, if set, checks more of what a fake acceptor knows of
+	// its client (its access token, say), as part of "names".
+	checkClient func(ctx *sspictx.Context) error
+}
+
+// clientName is the name the acceptor must report for the client.
+func (p pairing) clientName() string {
+	if p.client != "" {
+		return p.client
+	}
+	return testClient
+}
+
+// splitWrap splits a peer's wrap token of an n-byte message.
+func (p pairing) splitWrap(w []byte, n int) (tok, data []byte, err error) {
+	if p.split != nil {
+		return p.split(w, n)
+	}
+	return splitNTLMWrap(w)
 }
 
 func (p pairing) dir() string {
@@ -198,6 +268,7 @@ func (p pairing) dir() string {
 
 // session is one handshake between the fake and a peer.
 type session struct {
+	row  pairing
 	fake *fakeEnd
 	peer peer
 	tr   transcript
@@ -206,9 +277,14 @@ type session struct {
 // open makes a fake end and a peer and runs their handshake.
 func (p pairing) open(t *testing.T, password string) (*session, error) {
 	t.Helper()
-	fe := newFakeEnd(t, p.fakePkg, p.fakeInitiates, password)
+	var fe *fakeEnd
+	if p.newFake != nil {
+		fe = p.newFake(t, password)
+	} else {
+		fe = newFakeEnd(t, p.fakePkg, p.fakeInitiates, password)
+	}
 	pe := p.start(t, password)
-	s := &session{fake: fe, peer: pe}
+	s := &session{row: p, fake: fe, peer: pe}
 	var err error
 	if p.fakeInitiates {
 		s.tr, err = handshake(fe.step, pe.step, "fake initiator", p.peer+" acceptor")
@@ -256,14 +332,17 @@ func (r recorder) mark(outcome string, ops ...string) {
 // every operation in the matrix: the handshake, the names, equal session
 // keys, three messages signed and sealed each way, tampered and replayed
 // messages refused by each side, export and import of the fake's context
-// with and without ResetNew in the middle of a conversation, and a wrong
-// password refused. What the peer cannot do (no message protection, no
-// session key) is "n/a".
+// with and without ResetNew in the middle of a conversation, channel
+// bindings where the row checks them, and a wrong password refused. What
+// the peer cannot do (no message protection, no session key) is "n/a".
 func converse(t *testing.T, p pairing) {
 	r := recorder{t: t, row: p}
 	s, err := p.open(t, testPassword)
 	if !r.check(opHandshake, func() error { return err }) {
 		r.mark(outNotReached, opNames, opKey, opSign, opSeal, opTamper, opReplay, opExport)
+		if p.bindings != nil {
+			r.mark(outNotReached, opBindings)
+		}
 	} else {
 		if p.checkTranscript != nil {
 			p.checkTranscript(t, s.tr)
@@ -278,6 +357,9 @@ func converse(t *testing.T, p pairing) {
 			exportImport(r)
 		} else {
 			r.mark(outNA, opSign, opSeal, opTamper, opReplay, opExport)
+		}
+		if p.bindings != nil {
+			r.check(opBindings, func() error { return p.bindings(t) })
 		}
 	}
 	wrongPassword(r)
@@ -299,8 +381,8 @@ func checkInfo(r recorder, s *session) {
 			if !ok || info.name == "" {
 				return errors.New("the peer does not say whom it authenticated")
 			}
-			if info.name != testClient {
-				return fmt.Errorf("the peer authenticated %q, want %q", info.name, testClient)
+			if want := r.row.clientName(); info.name != want {
+				return fmt.Errorf("the peer authenticated %q, want %q", info.name, want)
 			}
 			return nil
 		}
@@ -308,15 +390,18 @@ func checkInfo(r recorder, s *session) {
 		if err != nil {
 			return err
 		}
-		if who != testClient {
-			return fmt.Errorf("the fake authenticated %q, want %q", who, testClient)
+		if want := r.row.clientName(); who != want {
+			return fmt.Errorf("the fake authenticated %q, want %q", who, want)
 		}
 		names, err := s.fake.ctx.NativeNames()
 		if err != nil {
 			return err
 		}
-		if names.ClientName != testClient {
-			return fmt.Errorf("the fake's native client name is %q, want %q", names.ClientName, testClient)
+		if want := r.row.clientName(); names.ClientName != want {
+			return fmt.Errorf("the fake's native client name is %q, want %q", names.ClientName, want)
+		}
+		if r.row.checkClient != nil {
+			return r.row.checkClient(s.fake.ctx)
 		}
 		return nil
 	})
@@ -392,7 +477,7 @@ func exchange(s *session, from, n int) (signErr, sealErr error) {
 				if err != nil {
 					return fmt.Errorf("peer wrap %d: %w", i, err)
 				}
-				sig, sealed, err := splitWrap(w)
+				sig, sealed, err := s.row.splitWrap(w, len(m))
 				if err != nil {
 					return err
 				}
@@ -414,7 +499,7 @@ func exchange(s *session, from, n int) (signErr, sealErr error) {
 // security trailer that gss-ntlmssp puts before the sealed data.
 const signatureSize = 16
 
-func splitWrap(w []byte) (sig, data []byte, err error) {
+func splitNTLMWrap(w []byte) (sig, data []byte, err error) {
 	if len(w) < signatureSize {
 		return nil, nil, fmt.Errorf("the peer's wrap token has %d bytes", len(w))
 	}
@@ -455,7 +540,7 @@ func protection(r recorder, s *session) {
 		if err != nil {
 			return err
 		}
-		sig, data, err := splitWrap(w)
+		sig, data, err := s.row.splitWrap(w, len(m))
 		if err != nil {
 			return err
 		}
@@ -467,8 +552,10 @@ func protection(r recorder, s *session) {
 		if _, err := ctx.Unseal(sig, data); err != nil {
 			return fmt.Errorf("the untampered message after a tampered one: %w", err)
 		}
+		// Copies: data is reused below for a message of the fake's.
+		rsig, rdata := bytes.Clone(sig), bytes.Clone(data)
 		replayed = func() error {
-			return wantStatus(errOf(ctx.Unseal(sig, data)), sspictx.StatusOutOfSequence, "a replayed sealed message from the peer")
+			return wantStatus(errOf(ctx.Unseal(rsig, rdata)), sspictx.StatusOutOfSequence, "a replayed sealed message from the peer")
 		}
 		m = message("peer", 11)
 		mic, err := pp.mic(m)
@@ -567,6 +654,9 @@ func exportImport(r recorder) {
 // the fake acceptor says SEC_E_LOGON_DENIED, a peer acceptor refuses.
 func wrongPassword(r recorder) {
 	r.check(opPassword, func() error {
+		if r.row.wrongPassword != nil {
+			return r.row.wrongPassword(r.t)
+		}
 		s, err := r.row.open(r.t, badPassword)
 		if err == nil {
 			return errors.New("the handshake succeeded with a wrong password")

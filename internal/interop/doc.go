@@ -1,6 +1,6 @@
 // Package interop holds the live interop tier: tests that hold the fake
-// backend's NTLM and Negotiate against real peers on loopback, in both
-// roles. It has no code of its own; everything is in its tests.
+// backend's NTLM, Negotiate and Kerberos against real peers on loopback,
+// in both roles. It has no code of its own; everything is in its tests.
 //
 // The peers are started by the tests themselves:
 //
@@ -10,6 +10,11 @@
 //   - the same SPNEGO initiator with a Kerberos ticket from a throwaway MIT
 //     realm on a loopback port, so that it offers Kerberos first, as every
 //     domain-joined client does;
+//   - MIT's own Kerberos mechanism against the fake's Kerberos package:
+//     MIT's initiator with a ticket MIT's kinit got from a fake domain's
+//     KDC (Domain.ListenLoopback) to a fake server, and a fake client whose
+//     domain sends its requests to the throwaway MIT realm's KDC to MIT's
+//     acceptor with the realm's keytab;
 //   - Samba's ntlm_auth, as NTLM and SPNEGO client and server;
 //   - curl, with --ntlm and with --negotiate (GSSAPI with gss-ntlmssp),
 //     against an HTTP endpoint served by the fake.

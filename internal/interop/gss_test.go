@@ -22,7 +22,8 @@ type gssError struct {
 
 func (e *gssError) Error() string { return fmt.Sprintf("GSSAPI major %#x: %s", e.major, e.text) }
 
-// startGSSAcceptor starts an acceptor of mech ("ntlm" or "spnego").
+// startGSSAcceptor starts an acceptor of mech ("ntlm", "spnego" or
+// "kerberos").
 func startGSSAcceptor(t testing.TB, env []string, mech string) *gssPeer {
 	t.Helper()
 	return startGSS(t, env, "", "accept", mech)
@@ -44,9 +45,11 @@ func startGSS(t testing.TB, env []string, password string, args ...string) *gssP
 		t.Fatal(err)
 	}
 	p := &gssPeer{proc: startProc(t, "gsspeer "+strings.Join(args, " "), env, append([]string{systemPython, script}, args...)...)}
-	if strings.HasPrefix(args[len(args)-1], "password:") {
-		if err := p.proc.send(password); err != nil {
-			t.Fatal(err)
+	for _, a := range args {
+		if strings.HasPrefix(a, "password:") {
+			if err := p.proc.send(password); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	line, err := p.proc.recv()

@@ -17,8 +17,10 @@ import (
 
 // A throwaway MIT Kerberos realm on a loopback port, so that a SPNEGO
 // initiator holds a real ticket and offers Kerberos first with an
-// optimistic AP-REQ, as a domain-joined client does. The fake has no
-// Kerberos; it must steer such a client to NTLM.
+// optimistic AP-REQ, as a domain-joined client does (the fake's Negotiate
+// does not offer Kerberos; it must steer such a client to NTLM); and so
+// that the fake's Kerberos client gets real tickets from a real KDC for
+// MIT's acceptor, which holds the service's keytab.
 
 const (
 	realmName = "GOSSPI.TEST"
@@ -29,8 +31,10 @@ const (
 
 type realm struct {
 	dir      string
+	addr     string // the KDC's loopback address, TCP and UDP
 	conf     string // krb5.conf for clients
 	password string // the test user's Kerberos password
+	keytab   string // realmService's keys, for MIT's acceptor
 	kdc      *exec.Cmd
 	done     chan struct{}
 }
@@ -146,14 +150,21 @@ func newRealm() (r *realm, err error) {
 		}
 		return nil
 	}
-	password := "Krb-" + randomHex(8)
+	// The test account's password, as everywhere in the tier.
+	password := testPassword
 	if err := run("kdb5_util", "create", "-s", "-r", realmName, "-P", "M-"+randomHex(8)); err != nil {
 		return nil, err
 	}
-	if err := run("kadmin.local", "-r", realmName, "-q", fmt.Sprintf("addprinc -pw %s %s", password, testUser)); err != nil {
+	// The user needs pre-authentication, as Active Directory's users do
+	// unless an administrator turns it off.
+	if err := run("kadmin.local", "-r", realmName, "-q", fmt.Sprintf("addprinc +requires_preauth -pw %s %s", password, testUser)); err != nil {
 		return nil, err
 	}
 	if err := run("kadmin.local", "-r", realmName, "-q", "addprinc -randkey "+realmService); err != nil {
+		return nil, err
+	}
+	keytab := filepath.Join(dir, "http.keytab")
+	if err := run("kadmin.local", "-r", realmName, "-q", fmt.Sprintf("ktadd -k %s -norandkey %s", keytab, realmService)); err != nil {
 		return nil, err
 	}
 	kdc := exec.Command(binPath("krb5kdc"), "-n", "-r", realmName, "-P", filepath.Join(dir, "kdc.pid"))
@@ -167,7 +178,7 @@ func newRealm() (r *realm, err error) {
 		_ = out.Close()
 		return nil, err
 	}
-	r = &realm{dir: dir, conf: conf, password: password, kdc: kdc, done: make(chan struct{})}
+	r = &realm{dir: dir, addr: addr, conf: conf, password: password, keytab: keytab, kdc: kdc, done: make(chan struct{})}
 	go func() { _ = kdc.Wait(); _ = out.Close(); close(r.done) }()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		c, err := net.DialTimeout("tcp", addr, time.Second)

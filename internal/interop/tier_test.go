@@ -26,7 +26,7 @@ const (
 	envRequire = "GOSSPI_REQUIRE_TIERS"
 )
 
-const howToRun = "live interop tier against MIT GSSAPI + gss-ntlmssp, Samba's ntlm_auth and curl: " +
+const howToRun = "live interop tier against MIT GSSAPI + gss-ntlmssp, MIT Kerberos (KDC, kinit, GSSAPI), Samba's ntlm_auth and curl: " +
 	"run `bash .ci/interop-tier.sh` (installs them with apt, as root on Debian), " +
 	"or GOSSPI_INTEROP=1 go test ./internal/interop/ where they are installed"
 
@@ -151,11 +151,12 @@ const (
 	opSeal      = "seal"
 	opTamper    = "tampered"
 	opReplay    = "replayed"
+	opBindings  = "channel bindings"
 	opPassword  = "bad password"
 	opExport    = "export"
 )
 
-var opOrder = []string{opHandshake, opNames, opKey, opSign, opSeal, opTamper, opReplay, opPassword, opExport}
+var opOrder = []string{opHandshake, opNames, opKey, opSign, opSeal, opTamper, opReplay, opBindings, opPassword, opExport}
 
 // Directions.
 const (

@@ -20,13 +20,15 @@ Commands:
     quit                      exits
 
 The first line the script prints is "ready <python-gssapi version>".
-Arguments (argv): role (initiate|accept), mech (ntlm|spnego), then for an
-initiator the target (a host-based service name such as HTTP@localhost) and
-the credential: "default" (the process's default credentials: the Kerberos
-ccache and gss-ntlmssp's NTLM_USER_FILE) or "password:DOMAIN\\user" with
-the password on the next stdin line, which gives NTLM credentials only.
-An acceptor may take a third argument "bindings:<ia type>:<ia>:<aa type>:<aa>:<data>"
-(types decimal, the rest base64 or "-"): the channel bindings it checks.
+Arguments (argv): role (initiate|accept), mech (ntlm|spnego|kerberos), then
+for an initiator the target (a host-based service name such as
+HTTP@localhost) and the credential: "default" (the process's default
+credentials: the Kerberos ccache and gss-ntlmssp's NTLM_USER_FILE) or
+"password:DOMAIN\\user" with the password on the next stdin line, which
+gives NTLM credentials only. Either role takes a last, optional argument
+"bindings:<ia type>:<ia>:<aa type>:<aa>:<data>" (types decimal, the rest
+base64 or "-"): the channel bindings it sends or checks. The kerberos
+mechanism (MIT's own krb5) also asks for mutual authentication.
 """
 
 import base64
@@ -37,6 +39,7 @@ import gssapi.raw as graw
 
 NTLM = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
 SPNEGO = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
+KRB5 = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2")
 # GSS_C_INQ_SSPI_SESSION_KEY: the session key SSPI reports as SESSION_KEY.
 SESSION_KEY = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2.5.5")
 
@@ -54,6 +57,14 @@ def say(*words):
     sys.stdout.flush()
 
 
+def bindings(arg):
+    """The channel bindings of a "bindings:..." argument."""
+    ia_type, ia, aa_type, aa, data = arg[len("bindings:"):].split(":")
+    return graw.ChannelBindings(initiator_address_type=int(ia_type), initiator_address=dec(ia),
+                                acceptor_address_type=int(aa_type), acceptor_address=dec(aa),
+                                application_data=dec(data))
+
+
 def gssapi_version():
     try:
         from importlib.metadata import version
@@ -64,9 +75,14 @@ def gssapi_version():
 
 def main():
     role, mech_name = sys.argv[1], sys.argv[2]
-    mech = {"ntlm": NTLM, "spnego": SPNEGO}[mech_name]
+    mech = {"ntlm": NTLM, "spnego": SPNEGO, "kerberos": KRB5}[mech_name]
     req = (gssapi.RequirementFlag.integrity | gssapi.RequirementFlag.confidentiality
            | gssapi.RequirementFlag.replay_detection | gssapi.RequirementFlag.out_of_sequence_detection)
+    if mech == KRB5:
+        req |= gssapi.RequirementFlag.mutual_authentication
+    cb = None
+    if sys.argv[-1].startswith("bindings:"):
+        cb = bindings(sys.argv[-1])
     if role == "initiate":
         target = gssapi.Name(sys.argv[3], gssapi.NameType.hostbased_service)
         cred_spec = sys.argv[4]
@@ -81,14 +97,9 @@ def main():
             creds = gssapi.Credentials(res.creds)
             if mech == SPNEGO:
                 graw.set_neg_mechs(creds, [NTLM])
-        ctx = gssapi.SecurityContext(name=target, creds=creds, mech=mech, usage="initiate", flags=req)
+        ctx = gssapi.SecurityContext(name=target, creds=creds, mech=mech, usage="initiate", flags=req,
+                                     channel_bindings=cb)
     elif role == "accept":
-        cb = None
-        if len(sys.argv) > 3 and sys.argv[3].startswith("bindings:"):
-            ia_type, ia, aa_type, aa, data = sys.argv[3][len("bindings:"):].split(":")
-            cb = graw.ChannelBindings(initiator_address_type=int(ia_type), initiator_address=dec(ia),
-                                      acceptor_address_type=int(aa_type), acceptor_address=dec(aa),
-                                      application_data=dec(data))
         ctx = gssapi.SecurityContext(usage="accept", creds=gssapi.Credentials(usage="accept", mechs=[mech]),
                                      channel_bindings=cb)
     else:
