@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,7 @@ type Domain struct {
 	// credentials (computer accounts have random keys, and none).
 	secrets  map[string][32]byte
 	groups   map[string]uint32 // upper group name -> RID
+	gnames   map[uint32]string // RID -> the group name as first given
 	nextRID  uint32
 	nextGRID uint32
 }
@@ -110,7 +112,7 @@ func NewDomain(cfg DomainConfig) (*Domain, error) {
 	d := &Domain{
 		name: strings.ToUpper(cfg.Name), dnsName: strings.ToLower(cfg.DNSName), realm: strings.ToUpper(cfg.DNSName),
 		sid: sid, clock: cfg.Clock,
-		users: map[string]*principal{}, accounts: map[string][]string{}, secrets: map[string][32]byte{}, groups: map[string]uint32{},
+		users: map[string]*principal{}, accounts: map[string][]string{}, secrets: map[string][32]byte{}, groups: map[string]uint32{}, gnames: map[uint32]string{},
 		nextRID: 1104, nextGRID: 2000,
 	}
 	d.kdc, err = kdc.New(kdc.Config{
@@ -210,7 +212,56 @@ func (d *Domain) groupRID(name string) uint32 {
 	r := d.nextGRID
 	d.nextGRID++
 	d.groups[k] = r
+	d.gnames[r] = name
 	return r
+}
+
+// wellKnownSIDs are the names Windows gives the well-known SIDs in the
+// domain's access tokens.
+var wellKnownSIDs = map[string]string{
+	"S-1-1-0":  "Everyone",
+	"S-1-5-11": `NT AUTHORITY\Authenticated Users`,
+	"S-1-18-1": "Authentication authority asserted identity",
+}
+
+// wellKnownGroupNames are the names of wellKnownGroups as Windows spells
+// them.
+var wellKnownGroupNames = map[uint32]string{
+	512: "Domain Admins", 513: "Domain Users", 514: "Domain Guests", 515: "Domain Computers",
+	516: "Domain Controllers", 518: "Schema Admins", 519: "Enterprise Admins",
+}
+
+// LookupSID returns the name of a SID that an access token of the domain
+// carries, as LookupAccountSid does: DOMAIN\name for the domain's users
+// and groups, and the names of the well-known SIDs (Everyone,
+// NT AUTHORITY\Authenticated Users, ...). ok is false for a SID the domain
+// does not know.
+func (d *Domain) LookupSID(sid string) (name string, ok bool) {
+	if n, ok := wellKnownSIDs[strings.ToUpper(sid)]; ok {
+		return n, true
+	}
+	prefix := d.sid.String() + "-"
+	if len(sid) <= len(prefix) || !strings.EqualFold(sid[:len(prefix)], prefix) {
+		return "", false
+	}
+	rid, err := strconv.ParseUint(sid[len(prefix):], 10, 32)
+	if err != nil {
+		return "", false
+	}
+	if n, ok := wellKnownGroupNames[uint32(rid)]; ok {
+		return d.name + `\` + n, true
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if n, ok := d.gnames[uint32(rid)]; ok {
+		return d.name + `\` + n, true
+	}
+	for _, p := range d.users {
+		if strings.EqualFold(p.sid, sid) {
+			return d.name + `\` + p.user, true
+		}
+	}
+	return "", false
 }
 
 // AddService adds a service account (such as svc-web) with its SPNs
