@@ -291,7 +291,7 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 	behind[45] = 0xff // post-handshake send sequence ahead of the current one
 	side := bytes.Clone(ntlmState)
 	side[20] = 2
-	unknown := append([]byte("\x08Kerberos\x01"), ntlmState...)
+	unknown := append([]byte("\x0cNegoExtender\x01"), ntlmState...)
 	unversioned := append([]byte("\x04NTLM\x00"), ntlmState...)
 	for _, tc := range []struct {
 		name    string
@@ -311,7 +311,7 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		{"negotiate newer", negotiatePkg, 2, neg, true, "version 2 is newer"},
 		{"negotiate empty", negotiatePkg, 1, nil, true, "cut off"},
 		{"negotiate cut in the name", negotiatePkg, 1, neg[:4], true, "cut off"},
-		{"negotiate unknown mechanism", negotiatePkg, 1, unknown, true, `"Kerberos"`},
+		{"negotiate unknown mechanism", negotiatePkg, 1, unknown, true, `"NegoExtender"`},
 		{"negotiate unversioned inside", negotiatePkg, 1, unversioned, true, "unversioned"},
 		{"negotiate inner refused", negotiatePkg, 1, neg[:len(neg)-1], true, "68 bytes, want 69"},
 		{"negotiate v0 not NTLM's", negotiatePkg, 0, neg, true, "75 bytes, want 69"},
