@@ -2,8 +2,8 @@
 // platform: machines with an identity and a sealing key, processes with
 // their own handle tables, a principal directory, an injectable clock,
 // fault injection, and security packages that speak the real wire
-// protocols (NTLM per MS-NLMP, and Negotiate as SPNEGO over NTLM), so
-// tokens look and verify like real ones.
+// protocols (NTLM per MS-NLMP, Kerberos per RFC 4120 and RFC 4121, and
+// Negotiate as SPNEGO over NTLM), so tokens look and verify like real ones.
 //
 // A Process implements backend.Backend (import sspictx
 // "github.com/gosspi/gosspi/context"); give it to sspictx.NewStore and test
@@ -17,6 +17,36 @@
 // machine's key and bound to its identity: a Process on the same Machine
 // can import them, no other machine can. HostMachine binds a machine to the
 // real host, so two OS processes on one host can hand a context over.
+//
+// # Domains and Kerberos
+//
+// A Domain (NewDomain) is an Active Directory domain in memory: one KDC
+// (realm: the DNS name in upper case) and its directory of users, with
+// groups, and service accounts with SPNs. Domain.NewMachine joins a
+// machine to it, registering its computer account NAME$ with the SPNs
+// HOST/name and HOST/name.dnsdomain (Domain.AddSPN adds more). The
+// machines of a domain share its KDC, so a client process on one machine
+// authenticates to a server process on another:
+//
+//	dom, _ := fake.NewDomain(fake.DomainConfig{Name: "CONTOSO", DNSName: "contoso.test"})
+//	dom.AddUser("alice", "s3cret", "Web Admins")
+//	ws01, _ := dom.NewMachine(fake.MachineConfig{Name: "WS01"})
+//	web01, _ := dom.NewMachine(fake.MachineConfig{Name: "WEB01"})
+//	dom.AddSPN("WEB01$", "HTTP/web01.contoso.test")
+//
+// The Kerberos package gets a TGT and a service ticket for the target SPN
+// from the KDC (cached per machine and principal, on the machine's clock)
+// and sends an AP-REQ; with ISC_REQ_MUTUAL_AUTH it finishes on the
+// server's AP-REP, without it after its first token. The server accepts
+// tickets to the SPNs of its machine account and of the domain service
+// account its process runs as (AsUser), and takes the client's groups
+// from the ticket's PAC. Messages are RFC 4121 tokens with AES (SIZES 28
+// and 60), and a context ends with its ticket. Negotiate does not offer
+// Kerberos yet. Domain users also log on with NTLM on every joined
+// machine. Domain.SetReachable(false) makes the KDC unreachable
+// (SEC_E_NO_AUTHENTICATING_AUTHORITY); Domain.ListenLoopback serves it to
+// real Kerberos clients, and DomainConfig.KDCs sends the fake's requests
+// to real KDCs instead.
 //
 // Where Windows' behaviour is not documented, the fake takes the stricter
 // reading, so that code which passes on the fake does not fail on Windows.
@@ -39,13 +69,13 @@
 //     under a layout version of its own, and zeroes its keys.
 //
 // Refusals are mechErrors carrying the SSPI status; the generic code names
-// the call and the package. mech_ntlm.go is the model. Kerberos would be a
-// new mech_kerberos.go with its pkgDesc and one more entry in packages,
-// before NTLM: Negotiate offers every registered mechanism with an OID, in
-// registry order, and packs the chosen one's state inside its own. (The
-// Negotiate exchange in negotiate.go has NTLM's shape, where the mechanism
-// finishes on the client's second token; one that finishes on the first,
-// as Kerberos does, also needs that shape there.)
+// the call and the package. mech_ntlm.go and mech_kerberos.go are the
+// models. Negotiate offers every registered mechanism with an OID, in
+// registry order, and packs the chosen one's state inside its own.
+// Kerberos is registered before NTLM but without an OID: the Negotiate
+// exchange in negotiate.go has NTLM's shape, where the mechanism finishes
+// on the client's second token, and one that finishes on the first, as
+// Kerberos does, needs that shape there first.
 //
 // A released state layout stays readable: a change gets a new version
 // number, and a golden blob of it joins the old ones in testdata.

@@ -63,9 +63,8 @@ type Domain struct {
 	nextGRID uint32
 }
 
-// Well-known domain group RIDs (MS-DTYP 2.4.2.4). AddUser maps these names
-// to them; other group names get RIDs from 2000 up, in the order they are
-// first named, and names that are SIDs ("S-1-...") are added as they are.
+// wellKnownGroups are the RIDs of the well-known domain groups (MS-DTYP
+// 2.4.2.4) that AddUser maps names to.
 var wellKnownGroups = map[string]uint32{
 	"DOMAIN ADMINS":      512,
 	"DOMAIN USERS":       513,
@@ -130,18 +129,28 @@ func NewDomain(cfg DomainConfig) (*Domain, error) {
 	return d, nil
 }
 
-// Name is the domain's NetBIOS name; DNSName its DNS name; Realm its
-// Kerberos realm; SID its domain SID.
-func (d *Domain) Name() string    { return d.name }
-func (d *Domain) DNSName() string { return d.dnsName }
-func (d *Domain) Realm() string   { return d.realm }
-func (d *Domain) SID() string     { return d.sid.String() }
+// Name returns the domain's NetBIOS name (CONTOSO).
+func (d *Domain) Name() string { return d.name }
 
-// AddUser adds a domain user and returns its SID. Its groups are names
-// (see wellKnownGroups for the RIDs they get) or SIDs; every user is also
-// in Domain Users, its primary group. Its tickets' PACs, and the access
-// tokens of its logons on the domain's machines by Kerberos or NTLM,
-// carry them all.
+// DNSName returns the domain's DNS name (contoso.test).
+func (d *Domain) DNSName() string { return d.dnsName }
+
+// Realm returns the domain's Kerberos realm (CONTOSO.TEST).
+func (d *Domain) Realm() string { return d.realm }
+
+// SID returns the domain SID, which its users' and groups' SIDs extend.
+func (d *Domain) SID() string { return d.sid.String() }
+
+// AddUser adds a domain user and returns its SID. Each group is a name or
+// a SID ("S-1-..."). The well-known names get their RIDs (Domain Admins
+// 512, Domain Users 513, Domain Guests 514, Domain Computers 515, Domain
+// Controllers 516, Schema Admins 518, Enterprise Admins 519); other names
+// get RIDs from 2000 up, in the order the domain first hears them, so a
+// name means one group across users. Every user is in Domain Users, its
+// primary group. The PACs of its tickets, and the access tokens of its
+// logons on the domain's machines (Kerberos or NTLM), carry Everyone,
+// Authenticated Users and these groups; Kerberos logons also carry
+// S-1-18-1, as the KDC asserts the identity.
 func (d *Domain) AddUser(user, password string, groups ...string) (string, error) {
 	if user == "" || strings.ContainsAny(user, `\/@`) {
 		return "", fmt.Errorf("fake: %q cannot be a user name", user)
@@ -255,6 +264,16 @@ func (d *Domain) spnOf(account string) (string, bool) {
 // computer account NAME$ gets a random key and the SPNs HOST/name and
 // HOST/name.dnsdomain. It fails if the domain has a computer of that name.
 func (d *Domain) NewMachine(cfg MachineConfig) (*Machine, error) {
+	cfg, err := d.join(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return d.attach(NewMachine(cfg)), nil
+}
+
+// join registers the computer account of a machine and returns its
+// configuration as a member of the domain.
+func (d *Domain) join(cfg MachineConfig) (MachineConfig, error) {
 	if cfg.Name == "" {
 		cfg.Name = "GOSSPI-HOST"
 	}
@@ -267,12 +286,16 @@ func (d *Domain) NewMachine(cfg MachineConfig) (*Machine, error) {
 	}
 	host := strings.ToLower(cfg.Name)
 	if err := d.AddService(cfg.Name+"$", "", "HOST/"+host, "HOST/"+host+"."+d.dnsName); err != nil {
-		return nil, err
+		return MachineConfig{}, err
 	}
-	m := NewMachine(cfg)
+	return cfg, nil
+}
+
+// attach makes m, made from a configuration join returned, the domain's.
+func (d *Domain) attach(m *Machine) *Machine {
 	m.dom = d
 	m.krb = newMachineKerberos(m)
-	return m, nil
+	return m
 }
 
 // SetReachable makes the domain's KDC reachable or not: while it is not,

@@ -101,6 +101,20 @@ var goldenCases = []goldenCase{
 	// The blobs above keep the stream their peers went on with.
 	{"negotiate-server-v3b", "Negotiate", 0, true, 3, 1},
 	{"negotiate-server-reset-v3b", "Negotiate", flags.ResetNew, true, 3, 1},
+	// Kerberos, state layout 1: an AES256 key, the sequence numbers and
+	// the post-handshake ones (kerberosDomainMachine makes the handshake).
+	{"kerberos-server-v3", "Kerberos", 0, true, 3, 1},
+	{"kerberos-server-reset-v3", "Kerberos", flags.ResetNew, true, 3, 1},
+	{"kerberos-client-v3", "Kerberos", flags.DeleteOld, false, 3, 1},
+}
+
+// goldenMachine is the keyed machine a golden case's handshake runs on:
+// Kerberos needs one joined to a domain, whose KDC is as deterministic.
+func goldenMachine(pkg string) *Machine {
+	if pkg == "Kerberos" {
+		return keyedDomainMachine()
+	}
+	return keyedMachine()
 }
 
 // TestGoldenPackedContexts imports blobs exported by an earlier build and
@@ -152,7 +166,7 @@ func writeGolden(t *testing.T) {
 		if _, err := os.Stat(blobPath); err == nil {
 			continue
 		}
-		m := keyedMachine()
+		m := goldenMachine(gc.pkg)
 		c, s, cleanup := goldenPair(t, m, gc.pkg)
 		sig, err := c.Sign([]byte("hello"))
 		require.NoError(t, err)
@@ -172,7 +186,7 @@ func writeGolden(t *testing.T) {
 			// After a reset the importer expects the first message after
 			// the handshake: what a fresh session's client sends first.
 			msg = []byte("hello")
-			c2, s2, cleanup2 := goldenPair(t, keyedMachine(), gc.pkg)
+			c2, s2, cleanup2 := goldenPair(t, goldenMachine(gc.pkg), gc.pkg)
 			sig, err = c2.Sign(msg)
 			require.NoError(t, err)
 			_ = s2

@@ -300,6 +300,18 @@ func TestKerberosTicketCache(t *testing.T) {
 	require.Equal(t, sspictx.StatusLogonDenied, statusOf(err), "a wrong password never uses the right one's tickets")
 }
 
+// A UPN names the user and its domain in one.
+func TestKerberosUPN(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	p, err := w.handshake(t, &sspictx.AuthIdentity{User: "alice@contoso.test", Password: "Passw0rd!"}, "HTTP/web01.contoso.test", stdReq, nil, nil)
+	require.NoError(t, err)
+	name, err := p.s.UserName()
+	require.NoError(t, err)
+	assert.Equal(t, `CONTOSO\alice`, name)
+	_, err = w.handshake(t, &sspictx.AuthIdentity{User: "alice@fabrikam.test", Password: "Passw0rd!"}, "HTTP/web01.contoso.test", stdReq, nil, nil)
+	assert.Equal(t, sspictx.StatusNoAuthenticatingAuthority, statusOf(err))
+}
+
 // A service account's process accepts tickets to its SPNs; the machine's
 // other processes do not hold its keys.
 func TestKerberosServiceAccount(t *testing.T) {
@@ -377,4 +389,87 @@ func TestDomainErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = d.NewMachine(fake.MachineConfig{Name: "m1"})
 	assert.Error(t, err, "one computer account per name")
+}
+
+// A domain can send its machines' Kerberos requests over the network: here
+// to its own KDC on loopback, as a real KDC would be reached.
+func TestKerberosOverLoopbackKDC(t *testing.T) {
+	d, err := fake.NewDomain(fake.DomainConfig{Name: "CONTOSO", DNSName: "contoso.test"})
+	require.NoError(t, err)
+	addr, stop, err := d.ListenLoopback()
+	require.NoError(t, err)
+	defer func() { require.NoError(t, stop()) }()
+
+	// A second view of the same KDC, configured to reach it by address.
+	w := &krbWorld{dom: d}
+	_, err = d.AddUser("alice", "Passw0rd!")
+	require.NoError(t, err)
+	net, err := fake.NewDomain(fake.DomainConfig{Name: "CONTOSO", DNSName: "contoso.test", KDCs: map[string]string{"CONTOSO.TEST": addr}})
+	require.NoError(t, err)
+	client, err := net.NewMachine(fake.MachineConfig{Name: "WS01"})
+	require.NoError(t, err)
+	w.web01, err = d.NewMachine(fake.MachineConfig{Name: "WEB01"})
+	require.NoError(t, err)
+	w.cstore = sspictx.NewStore(client.NewProcess())
+	w.sstore = sspictx.NewStore(w.web01.NewProcess())
+	p, err := w.handshake(t, krbAlice, "HOST/web01.contoso.test", stdReq|flags.ClientReqMutualAuth, nil, nil)
+	require.NoError(t, err, "tickets from the KDC over UDP/TCP")
+	name, err := p.s.UserName()
+	require.NoError(t, err)
+	assert.Equal(t, `CONTOSO\alice`, name)
+
+	require.NoError(t, stop())
+	stop = func() error { return nil }
+	_, err = w.handshake(t, krbAlice, "HOST/ws01.contoso.test", stdReq, nil, nil)
+	assert.Equal(t, sspictx.StatusNoAuthenticatingAuthority, statusOf(err), "%v", err)
+}
+
+// Kerberos contexts move between processes of their machine with every
+// export flag: without RESET_NEW the import goes on where the export
+// stood, with it from right after the handshake.
+func TestKerberosExportImport(t *testing.T) {
+	for _, f := range []flags.Export{0, flags.ResetNew, flags.DeleteOld, flags.DeleteOld | flags.ResetNew} {
+		for _, server := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v/server=%v", f, server), func(t *testing.T) {
+				w := newKrbWorld(t, fake.DomainConfig{})
+				p, err := w.handshake(t, krbAlice, "HTTP/web01.contoso.test", stdReq|flags.ClientReqMutualAuth, nil, nil)
+				require.NoError(t, err)
+				exp, peer, m := &p.s.Context, &p.c.Context, w.web01
+				if !server {
+					exp, peer, m = peer, exp, w.ws01
+				}
+				sig, err := peer.Sign([]byte("before"))
+				require.NoError(t, err)
+				require.NoError(t, exp.Verify([]byte("before"), sig))
+
+				blob, err := exp.Export(f)
+				require.NoError(t, err)
+				st := sspictx.NewStore(m.NewProcess())
+				imp, err := st.Import("Kerberos", blob, nil)
+				require.NoError(t, err)
+				defer func() { require.NoError(t, imp.Delete()) }()
+				if f&flags.DeleteOld != 0 {
+					_, err = exp.Sign([]byte("x"))
+					require.Error(t, err, "the exported context is gone")
+				}
+				if server {
+					name, err := imp.UserName()
+					require.NoError(t, err)
+					assert.Equal(t, `CONTOSO\alice`, name)
+				}
+				tok, data, err := peer.Seal([]byte("after"))
+				require.NoError(t, err)
+				plain, err := imp.Unseal(tok, data)
+				if f&flags.ResetNew != 0 {
+					require.Equal(t, sspictx.StatusOutOfSequence, statusOf(err), "the import expects the first message after the handshake")
+					return
+				}
+				require.NoError(t, err)
+				assert.Equal(t, []byte("after"), plain)
+				sig, err = imp.Sign([]byte("back"))
+				require.NoError(t, err)
+				require.NoError(t, peer.Verify([]byte("back"), sig))
+			})
+		}
+	}
 }

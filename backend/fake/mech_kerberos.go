@@ -264,7 +264,11 @@ func (c *krbInitiator) start(h *host) (stepOut, error) {
 	if d == nil {
 		return stepOut{}, abort(backend.StatusNoAuthenticatingAuthority, "the machine is in no domain, so there is no KDC to ask", nil)
 	}
-	dom := c.cfg.domain
+	user, dom := c.cfg.user, c.cfg.domain
+	if i := strings.LastIndexByte(user, '@'); i > 0 && dom == "" {
+		// A UPN (alice@contoso.test) names its domain itself.
+		user, dom = user[:i], user[i+1:]
+	}
 	if dom != "" && !d.isDomain(dom) {
 		return stepOut{}, abort(backend.StatusNoAuthenticatingAuthority, fmt.Sprintf("no KDC for domain %q: the machine's domain is %s and has no trusts", dom, d.name), nil)
 	}
@@ -275,7 +279,7 @@ func (c *krbInitiator) start(h *host) (stepOut, error) {
 	if err != nil {
 		return stepOut{}, abort(backend.StatusBadBindings, "the channel bindings do not decode", err)
 	}
-	cred, err := h.m.krb.ticket(h, d, c.cfg.user, c.cfg.password, c.cfg.target)
+	cred, err := h.m.krb.ticket(h, d, user, c.cfg.password, c.cfg.target)
 	if err != nil {
 		return stepOut{}, abort(kdcStatus(err), "", err)
 	}

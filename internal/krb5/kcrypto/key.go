@@ -40,7 +40,8 @@ func profileOf(e EType) *profile {
 // safe for concurrent use, except Zero, which its owner calls last.
 type Key struct {
 	p     *profile
-	value []byte
+	value []byte // in buf: one allocation per key
+	buf   [maxKeySize]byte
 	// derived caches the keys of the usages k has been used with: a
 	// long-term key (a service's, the krbtgt's) serves the same usages
 	// request after request, and deriving costs more than the message
@@ -57,7 +58,17 @@ func NewKey(e EType, value []byte) (*Key, error) {
 	if len(value) != p.keySize {
 		return nil, fmt.Errorf("%w: %v needs %d bytes, got %d", ErrKeySize, e, p.keySize, len(value))
 	}
-	return &Key{p: p, value: append([]byte(nil), value...)}, nil
+	return newKey(p, value), nil
+}
+
+// maxKeySize is the largest key of the supported types (AES256).
+const maxKeySize = 32
+
+// newKey makes a key holding a copy of value, whose size p has checked.
+func newKey(p *profile, value []byte) *Key {
+	k := &Key{p: p}
+	k.value = k.buf[:copy(k.buf[:], value)]
+	return k
 }
 
 // EType is the key's encryption type.
@@ -73,7 +84,7 @@ func (k *Key) Equal(o *Key) bool {
 }
 
 // Clone returns an independent copy of k, which can be zeroed apart from it.
-func (k *Key) Clone() *Key { return &Key{p: k.p, value: append([]byte(nil), k.value...)} }
+func (k *Key) Clone() *Key { return newKey(k.p, k.value) }
 
 // Zero overwrites the key's value and the keys derived from it. The key
 // must not be used afterwards.
@@ -97,7 +108,8 @@ func RandomKey(e EType, r io.Reader) (*Key, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	k := &Key{p: p, value: make([]byte, p.keySize)}
+	k := &Key{p: p}
+	k.value = k.buf[:p.keySize]
 	if _, err := io.ReadFull(r, k.value); err != nil {
 		return nil, fmt.Errorf("kcrypto: reading a random key: %w", err)
 	}

@@ -18,9 +18,10 @@ import (
 // (or only encrypts) pays for its own keys alone. It is safe for
 // concurrent use, except Zero.
 type UsageKey struct {
-	p     *profile
-	usage Usage
-	base  []byte // the protocol key, until both derivations are done
+	p       *profile
+	usage   Usage
+	base    []byte // the protocol key, in baseBuf: one allocation per UsageKey
+	baseBuf [maxKeySize]byte
 
 	encOnce sync.Once
 	ke      cipher.Block
@@ -78,7 +79,9 @@ func (u *UsageKey) macC() hash.Hash {
 // encryptions; a context that protects many messages under one usage
 // keeps the UsageKey. It is independent of k: zeroing k leaves it.
 func (k *Key) Derive(u Usage) (*UsageKey, error) {
-	return &UsageKey{p: k.p, usage: u, base: append([]byte(nil), k.value...)}, nil
+	d := &UsageKey{p: k.p, usage: u}
+	d.base = d.baseBuf[:copy(d.baseBuf[:], k.value)]
+	return d, nil
 }
 
 // cached returns the keys of usage u, kept in k from their first use.

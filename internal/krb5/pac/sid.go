@@ -59,12 +59,18 @@ func (s *SID) String() string {
 	}
 	var a [8]byte
 	copy(a[2:], s.Authority[:])
-	var b strings.Builder
-	fmt.Fprintf(&b, "S-%d-%d", s.Revision, binary.BigEndian.Uint64(a[:]))
+	// strconv rather than fmt: an acceptor formats every group SID of
+	// every PAC it accepts.
+	b := make([]byte, 0, 16+11*len(s.SubAuthorities))
+	b = append(b, "S-"...)
+	b = strconv.AppendUint(b, uint64(s.Revision), 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, binary.BigEndian.Uint64(a[:]), 10)
 	for _, v := range s.SubAuthorities {
-		fmt.Fprintf(&b, "-%d", v)
+		b = append(b, '-')
+		b = strconv.AppendUint(b, uint64(v), 10)
 	}
-	return b.String()
+	return string(b)
 }
 
 // Child returns the SID of the account rid in the domain s.
