@@ -21,12 +21,12 @@ var krbEpoch = time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 // WEB01 (HTTP/web01.contoso.test registered on WEB01$), each with its own
 // clock.
 type krbWorld struct {
-	dom                  *fake.Domain
-	domClock, cClock     *fake.ManualClock
-	sClock               *fake.ManualClock
-	ws01, web01          *fake.Machine
-	cstore, sstore       *sspictx.Store
-	aliceSID, webAdminID string
+	dom              *fake.Domain
+	domClock, cClock *fake.ManualClock
+	sClock           *fake.ManualClock
+	ws01, web01      *fake.Machine
+	cstore, sstore   *sspictx.Store
+	aliceSID         string
 }
 
 func newKrbWorld(t *testing.T, cfg fake.DomainConfig) *krbWorld {
