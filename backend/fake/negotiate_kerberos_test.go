@@ -84,8 +84,9 @@ func negPair(t *testing.T, cstore, sstore *sspictx.Store, id *sspictx.AuthIdenti
 	return r
 }
 
-// run steps both sides until both are done, or returns the first error.
-// A client done on its first token never takes the server's answer.
+// run steps both sides until both are done, or returns the first error;
+// it records the tokens each side sent. A client done on its first token
+// never takes the server's answer.
 func (r *negRun) run() error {
 	var toC []byte
 	cdone, sdone := false, false
@@ -96,7 +97,9 @@ func (r *negRun) run() error {
 			if toS, cdone, err = r.c.Step(toC); err != nil {
 				return fmt.Errorf("client: %w", err)
 			}
-			r.toServer = append(r.toServer, toS)
+			if len(toS) > 0 {
+				r.toServer = append(r.toServer, toS)
+			}
 		}
 		if len(toS) == 0 {
 			if !sdone {
@@ -554,4 +557,29 @@ func TestNegotiateKerberosExportImport(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A client without mutual authentication is done on its AP-REQ, so it
+// cannot follow a server that steers it to NTLM (here one outside the
+// domain): the server answers request-mic and waits for an NTLM token
+// that never comes. With mutual authentication the client follows
+// (TestNegotiateKerberosServerOutsideDomain).
+func TestNegotiateKerberosNotMutualCannotBeSteered(t *testing.T) {
+	w := newNegKrbWorld(t)
+	m := fake.NewMachine(fake.MachineConfig{Name: "WEB01", Domain: "CONTOSO"})
+	m.AddUser("CONTOSO", "alice", "Passw0rd!")
+	outside := sspictx.NewStore(m.NewProcess())
+	t.Cleanup(func() { assert.NoError(t, outside.CheckLeaks()) })
+	r := negPair(t, w.cstore, outside, negAlice, negWebSPN, negKrbReq)
+	first, cdone, err := r.c.Step(nil)
+	require.NoError(t, err)
+	require.True(t, cdone)
+	reply, sdone, err := r.s.Step(first)
+	require.NoError(t, err)
+	assert.False(t, sdone)
+	resp, err := spnego.ParseNegTokenResp(reply)
+	require.NoError(t, err)
+	assert.Equal(t, &spnego.NegTokenResp{NegState: spnego.RequestMIC, SupportedMech: spnego.OIDNTLMSSP}, resp)
+	assert.True(t, r.c.Established())
+	assert.False(t, r.s.Established())
 }
