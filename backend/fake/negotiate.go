@@ -14,36 +14,65 @@ import (
 )
 
 // The fake's Negotiate package is SPNEGO (RFC 4178, MS-SPNG) over the
-// registered mechanisms that have an OID, in registry order (today NTLM
-// alone), as Windows runs it between hosts without a domain:
+// registered mechanisms that have an OID, in registry order: Kerberos,
+// then NTLM. The client offers Kerberos under Windows' two OIDs (mechOIDs)
+// and starts it optimistically when it gets a ticket; otherwise it leaves
+// Kerberos out and starts NTLM (fallsBack). So there are two shapes.
+//
+// Kerberos, as Windows runs it in a domain (MS-SPNG, MS-KILE):
+//
+//	client                                         server
+//	NegTokenInit{MS-KRB5 KRB5 NTLM, AP-REQ}   ->   (accepts the AP-REQ)
+//	                                          <-   NegTokenResp{accept-completed, MS-KRB5, AP-REP}
+//	(checks the AP-REP)
+//
+// The server answers with the OID the client listed first and no
+// mechListMIC: the client's first choice was taken and Kerberos does not
+// require the MICs (RFC 4178 section 5; MIT's acceptor answers the same).
+// Without ISC_REQ_MUTUAL_AUTH there is no AP-REP, and the client is done
+// with SEC_E_OK on its first call: the server's accept-completed is not
+// for it. A client MIC in the NegTokenInit is verified and answered, and
+// a server MIC beside the AP-REP is verified; both are optional.
+//
+// NTLM, as Windows runs it between hosts without a domain, or when the
+// client gets no ticket:
 //
 //	client                                   server
-//	NegTokenInit{mechs, NEGOTIATE}      ->
+//	NegTokenInit{NTLM, NEGOTIATE}       ->
 //	                                    <-   NegTokenResp{accept-incomplete, NTLMSSP, CHALLENGE}
 //	NegTokenResp{AUTHENTICATE, MIC}     ->   (verifies the client's mechListMIC)
 //	                                    <-   NegTokenResp{accept-completed, MIC}
 //	(verifies the server's mechListMIC)
 //
 // The mechListMICs are signatures of the chosen mechanism's session over
-// the DER MechTypeList, so each side's first sequence number is spent on
-// them, as on Windows. Once both are exchanged, both sides restart the
-// mechanism's per-message state where the mechanism says so: NTLM resets
-// its RC4 sealing handles, but not its sequence numbers (MS-SPNG 3.2.5.1),
-// so the first message after the handshake is protected with the RC4
-// state the mechListMIC started from and sequence number 1.
+// the DER MechTypeList the client sent, so each side's first sequence
+// number is spent on them, as on Windows. Once both are exchanged, both
+// sides restart the mechanism's per-message state where the mechanism
+// says so: NTLM resets its RC4 sealing handles, but not its sequence
+// numbers (MS-SPNG 3.2.5.1), so the first message after the handshake is
+// protected with the RC4 state the mechListMIC started from and sequence
+// number 1.
 //
-// The acceptor takes what real clients send besides (RFC 4178):
+// The acceptor takes the first mechanism of the client's list that it
+// has and can run (RFC 4178 section 3.2), and what real clients send
+// besides:
 //
-//   - An offer whose first mechanism the fake does not have (Kerberos,
-//     which every domain-joined client offers first) is answered with
-//     request-mic, the first offered mechanism it has as supportedMech,
-//     and no token: the optimistic token belongs to the other mechanism
-//     and is dropped (section 3.2). The client then starts that mechanism
-//     in its next NegTokenResp, and both mechListMICs are required
-//     (section 5).
-//   - An offer of the fake's mechanism first but without its token is
-//     answered with accept-incomplete and no token, for the client to
-//     start the mechanism next.
+//   - Kerberos is passed over when the acceptor cannot run it (no domain,
+//     no keys: negAcceptor) or declines the optimistic AP-REQ (a ticket
+//     for an SPN it holds no key of, or of another realm, as MIT clients of
+//     a real realm send: KRB_AP_ERR_NOT_US). An offer whose first
+//     mechanism is passed over or unknown is answered with request-mic,
+//     the next offered mechanism the acceptor can run as supportedMech,
+//     and no token: the optimistic token is dropped (section 3.2). The
+//     client then starts that mechanism in its next NegTokenResp, and both
+//     mechListMICs are required (section 5). The fake's client follows
+//     (clientSteered) when it still waits for the server; one done on its
+//     first token (Kerberos without mutual authentication) cannot.
+//     Another refusal of the AP-REQ (tampered, expired, replayed) fails the
+//     call with Kerberos' status.
+//   - An offer of a mechanism first but without its token is answered
+//     with accept-incomplete and no token, for the client to start the
+//     mechanism next.
 //   - When the client's first choice was taken, the mechListMIC exchange
 //     is optional unless the mechanism requires it (section 5): NTLM does
 //     when the AUTHENTICATE_MESSAGE carries a MIC (MsvAvFlags 0x2).

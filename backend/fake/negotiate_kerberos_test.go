@@ -583,3 +583,23 @@ func TestNegotiateKerberosNotMutualCannotBeSteered(t *testing.T) {
 	assert.True(t, r.c.Established())
 	assert.False(t, r.s.Established())
 }
+
+// fake.Handshake drives Negotiate over Kerberos both ways: with mutual
+// authentication the client finishes last on the AP-REP; without it the
+// client finishes first and the server's accept-completed is dropped.
+func TestNegotiateKerberosWithHandshakeHelper(t *testing.T) {
+	for _, mutual := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mutual=%v", mutual), func(t *testing.T) {
+			w := newNegKrbWorld(t)
+			req := negKrbReq
+			if mutual {
+				req |= flags.ClientReqMutualAuth
+			}
+			r := w.pair(t, negAlice, negWebSPN, req)
+			require.NoError(t, fake.Handshake(r.c, r.s))
+			pkg, _ := negotiated(t, &r.c.Context)
+			assert.Equal(t, "Kerberos", pkg)
+			negProtectBothWays(t, r)
+		})
+	}
+}
