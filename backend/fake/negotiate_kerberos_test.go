@@ -603,3 +603,37 @@ func TestNegotiateKerberosWithHandshakeHelper(t *testing.T) {
 		})
 	}
 }
+
+// A Negotiate server context over Kerberos names the client, and gives
+// its access token the groups, exactly as the Kerberos package does.
+func TestNegotiateKerberosSameIdentityAsKerberos(t *testing.T) {
+	w := newNegKrbWorld(t)
+	identity := func(pkg string) (sspictx.NativeNames, sspictx.TokenInfo, string) {
+		cc, err := w.cstore.AcquireCredentials(pkg, flags.Outbound, negAlice)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, cc.Release()) }()
+		sc, err := w.sstore.AcquireCredentials(pkg, flags.Inbound, nil)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, sc.Release()) }()
+		c := cc.NewClientContext(negWebSPN, negKrbReq|flags.ClientReqMutualAuth)
+		s := sc.NewServerContext(0)
+		defer func() { _, _ = c.Delete(), s.Delete() }()
+		require.NoError(t, fake.Handshake(c, s))
+		nn, err := s.NativeNames()
+		require.NoError(t, err)
+		name, err := s.UserName()
+		require.NoError(t, err)
+		tok, err := s.AccessToken()
+		require.NoError(t, err)
+		defer func() { require.NoError(t, tok.Close()) }()
+		ti, err := tok.Info()
+		require.NoError(t, err)
+		return nn, ti, name
+	}
+	knn, kti, kname := identity("Kerberos")
+	nnn, nti, nname := identity("Negotiate")
+	assert.Equal(t, knn, nnn)
+	assert.Equal(t, kti, nti)
+	assert.Equal(t, kname, nname)
+	assert.Equal(t, `CONTOSO\alice`, nname)
+}
