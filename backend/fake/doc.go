@@ -37,16 +37,17 @@
 //
 // The Kerberos package gets a TGT and a service ticket for the target SPN
 // from the KDC (cached per machine and principal, on the machine's clock)
-// and sends an AP-REQ; with ISC_REQ_MUTUAL_AUTH it finishes on the
-// server's AP-REP, without it after its first token. The server accepts
-// tickets to the SPNs of its machine account and of the domain service
-// account its process runs as (AsUser), and takes the client's groups
-// from the ticket's PAC. Messages are RFC 4121 tokens with AES (SIZES 28
-// and 60), and a context ends with its ticket. Domain users also log on
-// with NTLM on every joined machine. Domain.SetReachable(false) makes the KDC unreachable
-// (SEC_E_NO_AUTHENTICATING_AUTHORITY); Domain.ListenLoopback serves it to
-// real Kerberos clients, and DomainConfig.KDCs sends the fake's requests
-// to real KDCs instead.
+// and sends an AP-REQ; with ISC_REQ_MUTUAL_AUTH it finishes on the server's
+// AP-REP, without it after its first token. The server accepts tickets to
+// the SPNs of its machine account and of the domain service account its
+// process runs as (AsUser), or, with credentials acquired for a service
+// account explicitly, that account's alone; it takes the client's groups
+// from the ticket's PAC. Messages are RFC 4121 tokens with AES (SIZES 28 and
+// 60), and a context ends with its ticket. Domain users also log on with
+// NTLM on every joined machine. Domain.SetReachable(false) makes the KDC
+// unreachable (SEC_E_NO_AUTHENTICATING_AUTHORITY); Domain.ListenLoopback
+// serves it to real Kerberos clients, and DomainConfig.KDCs sends the
+// fake's requests to real KDCs instead.
 //
 // # Negotiate
 //

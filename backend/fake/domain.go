@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -58,7 +59,10 @@ type Domain struct {
 	mu       sync.RWMutex
 	users    map[string]*principal // by upper user name
 	accounts map[string][]string   // upper account name -> its SPNs
-	groups   map[string]uint32     // upper group name -> RID
+	// secrets verify the password of a service account's explicit
+	// credentials (computer accounts have random keys, and none).
+	secrets  map[string][32]byte
+	groups   map[string]uint32 // upper group name -> RID
 	nextRID  uint32
 	nextGRID uint32
 }
@@ -106,7 +110,7 @@ func NewDomain(cfg DomainConfig) (*Domain, error) {
 	d := &Domain{
 		name: strings.ToUpper(cfg.Name), dnsName: strings.ToLower(cfg.DNSName), realm: strings.ToUpper(cfg.DNSName),
 		sid: sid, clock: cfg.Clock,
-		users: map[string]*principal{}, accounts: map[string][]string{}, groups: map[string]uint32{},
+		users: map[string]*principal{}, accounts: map[string][]string{}, secrets: map[string][32]byte{}, groups: map[string]uint32{},
 		nextRID: 1104, nextGRID: 2000,
 	}
 	d.kdc, err = kdc.New(kdc.Config{
@@ -212,7 +216,8 @@ func (d *Domain) groupRID(name string) uint32 {
 // AddService adds a service account (such as svc-web) with its SPNs
 // (HTTP/web01.contoso.test); an empty password gives it a random key, as
 // a managed service account has. A process running as the account (AsUser
-// with the domain's name) accepts Kerberos tickets to its SPNs.
+// with the domain's name), or holding server credentials acquired with its
+// name and password, accepts Kerberos tickets to its SPNs.
 func (d *Domain) AddService(account, password string, spns ...string) error {
 	if account == "" || len(spns) == 0 {
 		return fmt.Errorf("fake: a service account needs a name and an SPN")
@@ -227,6 +232,9 @@ func (d *Domain) AddService(account, password string, spns ...string) error {
 		return fmt.Errorf("fake: %w", err)
 	}
 	d.accounts[k] = append([]string(nil), spns...)
+	if password != "" {
+		d.secrets[k] = accountSecret(d.realm, account, password)
+	}
 	return nil
 }
 
@@ -312,6 +320,21 @@ func (d *Domain) ListenLoopback() (addr string, stop func() error, err error) {
 		return "", nil, fmt.Errorf("fake: %w", err)
 	}
 	return s.Addr(), s.Close, nil
+}
+
+// accountSecret is what the domain keeps to check a service account's
+// password: a hash, never the password.
+func accountSecret(realm, account, password string) [32]byte {
+	return sha256.Sum256([]byte("gosspi fake account\x00" + realm + "\x00" + strings.ToUpper(account) + "\x00" + password))
+}
+
+// checkSecret reports whether password is the service account's.
+func (d *Domain) checkSecret(account, password string) bool {
+	d.mu.RLock()
+	want, ok := d.secrets[strings.ToUpper(account)]
+	d.mu.RUnlock()
+	got := accountSecret(d.realm, account, password)
+	return ok && subtle.ConstantTimeCompare(want[:], got[:]) == 1
 }
 
 // lookup finds a domain user for NTLM.

@@ -187,7 +187,7 @@ func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.Acc
 	if req.Context.IsZero() {
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, server: true, serverName: p.m.name,
 			req: uint32(req.Flags), retFlags: uint32(cred.pkg.mech.serverFlags(req.Flags)), expiry: neverExpires}
-		c.hs = cred.pkg.mech.server(&p.host)
+		c.hs = cred.pkg.mech.server(p.serverHost(cred))
 		out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input), allowMissingBindings: req.Flags&flags.ServerReqAllowMissingBindings != 0})
 		if err != nil {
 			c.destroy()
@@ -209,6 +209,17 @@ func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.Acc
 		return backend.AcceptResult{}, err
 	}
 	return backend.AcceptResult{Context: req.Context, Status: c.status(), Output: out, Flags: flags.ServerRet(c.retFlags), Expiry: c.expiry}, nil
+}
+
+// serverHost is the host a server handshake of cred starts with: the
+// process's, naming the credential's explicit identity if it has one.
+func (p *Process) serverHost(cred *credEntry) *host {
+	if cred.identity == nil || cred.identity == p.user {
+		return &p.host
+	}
+	h := p.host
+	h.explicit = cred.identity
+	return &h
 }
 
 // step runs one step of c's handshake and, when the mechanism is done,

@@ -60,9 +60,11 @@ func TestKerberosStateLayout(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, uint16(serialize.Version3), hdr.Version)
 		assert.Equal(t, uint8(krbStateV1), st.PackageVersion)
-		require.Len(t, st.PackageState, krbStateFixed+32)
+		names := "\x12\x00alice@CONTOSO.TEST\x25\x00HOST/golden.contoso.test@CONTOSO.TEST"
+		require.Len(t, st.PackageState, krbStateFixed+32+len(names))
 		assert.Equal(t, byte(i), st.PackageState[0]&krbStateAcceptor, "the side")
 		assert.Equal(t, []byte{18, 0, 0, 0, 32}, st.PackageState[1:6], "aes256")
+		assert.Equal(t, names, string(st.PackageState[krbStateFixed+32:]), "the principal names")
 	}
 }
 
@@ -88,12 +90,15 @@ func TestKerberosRestoreRefusesBadStates(t *testing.T) {
 		{"newer", 2, good, true, "version 2"},
 		{"unversioned", 0, good, true, "version 0"},
 		{"empty", 1, nil, true, "too short"},
-		{"cut", 1, good[:len(good)-1], true, "with a 32-byte key"},
+		{"cut", 1, good[:krbStateFixed+31], true, "with a 32-byte key"},
+		{"names cut", 1, good[:len(good)-1], true, "names are cut off"},
+		{"no names", 1, good[:krbStateFixed+32], true, "names are cut off"},
+		{"trailing", 1, append(bytes.Clone(good), 0), true, "1 bytes after its names"},
 		{"other side", 1, good, false, "contradicts the context's side"},
 		{"unknown flag", 1, mod(func(b []byte) []byte { b[0] |= 0x80; return b }), true, "unknown flags"},
 		{"rc4", 1, mod(func(b []byte) []byte { b[1] = 23; return b }), true, "encryption type 23"},
 		{"key length", 1, mod(func(b []byte) []byte { b[5] = 16; return b }), true, "16-byte key"},
-		{"behind", 1, mod(func(b []byte) []byte { b[len(b)-9] = 0xff; return b }), true, "behind"},
+		{"behind", 1, mod(func(b []byte) []byte { b[krbStateFixed+32-9] = 0xff; return b }), true, "behind"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sess, _, err := kerberosPkg.mech.restore(tc.version, bytes.Clone(tc.state), tc.server)
@@ -154,11 +159,15 @@ func FuzzKerberosRestore(f *testing.F) {
 func FuzzKerberosAccept(f *testing.F) {
 	m := keyedDomainMachine()
 	p := m.NewProcess()
-	cred, _, err := p.AcquireCredentialsHandle("", "Kerberos", flags.Inbound|flags.Outbound, &backend.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
+	ccred, _, err := p.AcquireCredentialsHandle("", "Kerberos", flags.Outbound, &backend.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"})
 	if err != nil {
 		f.Fatal(err)
 	}
-	res, err := p.InitializeSecurityContext(&backend.InitializeRequest{Credential: cred, Target: "HOST/golden.contoso.test", Flags: flags.ClientReqMutualAuth})
+	cred, _, err := p.AcquireCredentialsHandle("", "Kerberos", flags.Inbound, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	res, err := p.InitializeSecurityContext(&backend.InitializeRequest{Credential: ccred, Target: "HOST/golden.contoso.test", Flags: flags.ClientReqMutualAuth})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -191,7 +200,7 @@ func TestKerberosDestroyZeroesKeys(t *testing.T) {
 	require.NoError(t, err)
 	sess, err := decodeKrbState(st.PackageVersion, st.PackageState, true)
 	require.NoError(t, err)
-	require.NotEqual(t, make([]byte, 32), sess.key.Bytes())
+	require.NotEqual(t, make([]byte, 32), sess.keyBytes())
 	sess.destroy()
-	assert.Equal(t, make([]byte, 32), sess.key.Bytes(), "zeroed")
+	assert.Equal(t, make([]byte, 32), sess.keyBytes(), "zeroed")
 }

@@ -126,9 +126,12 @@ func TestKerberosHandshakeAcrossMachines(t *testing.T) {
 			name, err := p.s.UserName()
 			require.NoError(t, err)
 			assert.Equal(t, `CONTOSO\alice`, name)
-			nn, err := p.s.NativeNames()
-			require.NoError(t, err)
-			assert.Equal(t, `CONTOSO\alice`, nn.ClientName)
+			for _, ctx := range []*sspictx.Context{&p.c.Context, &p.s.Context} {
+				nn, err := ctx.NativeNames()
+				require.NoError(t, err)
+				assert.Equal(t, "alice@CONTOSO.TEST", nn.ClientName, "Kerberos principal names")
+				assert.Equal(t, "HTTP/web01.contoso.test@CONTOSO.TEST", nn.ServerName)
+			}
 
 			ck, err := p.c.SessionKey()
 			require.NoError(t, err)
@@ -300,6 +303,15 @@ func TestKerberosTicketCache(t *testing.T) {
 	require.Equal(t, sspictx.StatusLogonDenied, statusOf(err), "a wrong password never uses the right one's tickets")
 }
 
+// A target may name its realm; one with no SPN is unknown.
+func TestKerberosTargetForms(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	_, err := w.handshake(t, krbAlice, "HTTP/web01.contoso.test@CONTOSO.TEST", stdReq, nil, nil)
+	require.NoError(t, err)
+	_, err = w.handshake(t, krbAlice, "", stdReq, nil, nil)
+	assert.Equal(t, sspictx.StatusTargetUnknown, statusOf(err))
+}
+
 // A UPN names the user and its domain in one.
 func TestKerberosUPN(t *testing.T) {
 	w := newKrbWorld(t, fake.DomainConfig{})
@@ -329,6 +341,34 @@ func TestKerberosServiceAccount(t *testing.T) {
 	w.sstore = sspictx.NewStore(w.web01.NewProcess())
 	_, err = w.handshake(t, krbAlice, "MSSQLSvc/web01.contoso.test:1433", stdReq, nil, nil)
 	require.Equal(t, sspictx.StatusWrongPrincipal, statusOf(err))
+}
+
+// A server credential acquired with a service account's explicit identity
+// accepts tickets to that account's SPNs, and only those; with a wrong
+// password it accepts none.
+func TestKerberosExplicitServerCredential(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	require.NoError(t, w.dom.AddService("svc-sql", "Svc!pw", "MSSQLSvc/web01.contoso.test:1433"))
+	accept := func(id *sspictx.AuthIdentity, target string) error {
+		cc, err := w.cstore.AcquireCredentials("Kerberos", flags.Outbound, krbAlice)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, cc.Release()) }()
+		sc, err := w.sstore.AcquireCredentials("Kerberos", flags.Inbound, id)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, sc.Release()) }()
+		c, s := cc.NewClientContext(target, stdReq), sc.NewServerContext(0)
+		defer func() { _ = c.Delete(); _ = s.Delete() }()
+		tok, _, err := c.Step(nil)
+		require.NoError(t, err)
+		_, _, err = s.Step(tok)
+		return err
+	}
+	svc := &sspictx.AuthIdentity{Domain: "CONTOSO", User: "svc-sql", Password: "Svc!pw"}
+	require.NoError(t, accept(svc, "MSSQLSvc/web01.contoso.test:1433"))
+	assert.Equal(t, sspictx.StatusWrongPrincipal, statusOf(accept(svc, "HOST/web01.contoso.test")), "not the machine's keys")
+	bad := &sspictx.AuthIdentity{Domain: "CONTOSO", User: "svc-sql", Password: "nope"}
+	assert.Equal(t, sspictx.StatusWrongPrincipal, statusOf(accept(bad, "MSSQLSvc/web01.contoso.test:1433")))
+	assert.Equal(t, sspictx.StatusNoCredentials, statusOf(accept(krbAlice, "HOST/web01.contoso.test")), "alice has no SPN")
 }
 
 // Domain users log on with NTLM on every joined machine, besides the
@@ -472,4 +512,64 @@ func TestKerberosExportImport(t *testing.T) {
 			})
 		}
 	}
+}
+
+// Kerberos is listed between Negotiate and NTLM with what Windows reports
+// for it.
+func TestKerberosPackageInfo(t *testing.T) {
+	st := sspictx.NewStore(fake.NewMachine(fake.MachineConfig{}).NewProcess())
+	pkgs, err := st.Packages()
+	require.NoError(t, err)
+	var names []string
+	for _, p := range pkgs {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{"Negotiate", "Kerberos", "NTLM"}, names)
+	info, err := st.PackageInfo("kerberos")
+	require.NoError(t, err)
+	assert.Equal(t, sspictx.PackageInfo{Name: "Kerberos", Comment: "Microsoft Kerberos V1.0", Capabilities: 0x000F3FBF, Version: 1, RPCID: 16, MaxToken: 48000}, info)
+}
+
+// Negotiate still offers NTLM alone: a domain client's Negotiate context
+// runs NTLM.
+func TestNegotiateStillNTLMOnDomains(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	cc, err := w.cstore.AcquireCredentials("Negotiate", flags.Outbound, krbAlice)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cc.Release()) }()
+	sc, err := w.sstore.AcquireCredentials("Negotiate", flags.Inbound, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sc.Release()) }()
+	c, s := cc.NewClientContext("HTTP/web01.contoso.test", stdReq), sc.NewServerContext(0)
+	defer func() { _ = c.Delete(); _ = s.Delete() }()
+	var tok []byte
+	for done := false; !done; {
+		tok, done, err = c.Step(tok)
+		require.NoError(t, err)
+		if len(tok) > 0 {
+			tok, _, err = s.Step(tok)
+			require.NoError(t, err)
+		}
+	}
+	sz, err := s.Sizes()
+	require.NoError(t, err)
+	assert.Equal(t, uint32(16), sz.MaxSignature, "NTLM's")
+	name, err := s.UserName()
+	require.NoError(t, err)
+	assert.Equal(t, `CONTOSO\alice`, name, "validated through the domain")
+}
+
+// An AP-REQ presented twice is refused the second time (the server's
+// replay cache), as a replayed message is.
+func TestKerberosAPReqReplay(t *testing.T) {
+	w := newKrbWorld(t, fake.DomainConfig{})
+	p, err := w.handshake(t, krbAlice, "HTTP/web01.contoso.test", stdReq, nil, nil)
+	require.NoError(t, err)
+	sc, err := w.sstore.AcquireCredentials("Kerberos", flags.Inbound, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sc.Release()) }()
+	s := sc.NewServerContext(0)
+	defer func() { _ = s.Delete() }()
+	_, _, err = s.Step(p.toServer)
+	assert.Equal(t, sspictx.StatusOutOfSequence, statusOf(err), "%v", err)
 }

@@ -189,6 +189,13 @@ type session interface {
 	destroy()
 }
 
+// nativeNamer is a session whose SECPKG_ATTR_NATIVE_NAMES are its
+// mechanism's own principal names (Kerberos: alice@CONTOSO.TEST and the
+// service's SPN in its realm) rather than DOMAIN\user and the target.
+type nativeNamer interface {
+	nativeNames() (client, server string)
+}
+
 // host is what a mechanism sees of the machine it runs on: its names,
 // randomness, clock and directory. A Process makes it once, so the names
 // derived here cost nothing per handshake (a machine's names never change).
@@ -196,6 +203,9 @@ type host struct {
 	m *Machine
 	// user is the account the process runs as (AsUser), or nil.
 	user *logon
+	// explicit is, for a server handshake of a credential acquired with
+	// an explicit identity, that identity; nil otherwise.
+	explicit *logon
 	// dnsName and dnsDomain are the machine's DNS names: for a
 	// stand-alone machine its computer name, both, as Windows reports
 	// them; for a domain's machine name.domain and the domain's.

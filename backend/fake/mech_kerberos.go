@@ -49,7 +49,7 @@ func (kerberosMech) client(_ *host, cfg clientConfig) handshake {
 	return &krbInitiator{cfg: cfg, first: true}
 }
 
-func (kerberosMech) server(*host) handshake { return &krbAcceptor{} }
+func (kerberosMech) server(h *host) handshake { return &krbAcceptor{explicit: h.explicit} }
 
 // clientFlags is what Kerberos grants of a client request.
 func (kerberosMech) clientFlags(req flags.ClientReq) flags.ClientRet {
@@ -235,6 +235,9 @@ type krbInitiator struct {
 	first bool
 	ini   *ap.Initiator // waiting for the AP-REP; nil otherwise
 	end   time.Time     // the ticket's end
+	// cname and sname are the client's and the service's principal
+	// names, for SECPKG_ATTR_NATIVE_NAMES.
+	cname, sname string
 }
 
 func (c *krbInitiator) step(h *host, in stepIn) (stepOut, error) {
@@ -272,14 +275,18 @@ func (c *krbInitiator) start(h *host) (stepOut, error) {
 	if dom != "" && !d.isDomain(dom) {
 		return stepOut{}, abort(backend.StatusNoAuthenticatingAuthority, fmt.Sprintf("no KDC for domain %q: the machine's domain is %s and has no trusts", dom, d.name), nil)
 	}
-	if c.cfg.target == "" {
+	spn := c.cfg.target
+	if i := strings.LastIndexByte(spn, '@'); i > 0 && strings.EqualFold(spn[i+1:], d.realm) {
+		spn = spn[:i] // HTTP/web01.contoso.test@CONTOSO.TEST names the realm too
+	}
+	if spn == "" {
 		return stepOut{}, abort(backend.StatusTargetUnknown, "Kerberos needs a target SPN", nil)
 	}
 	cb, err := channelBindings(c.cfg.bindings)
 	if err != nil {
 		return stepOut{}, abort(backend.StatusBadBindings, "the channel bindings do not decode", err)
 	}
-	cred, err := h.m.krb.ticket(h, d, user, c.cfg.password, c.cfg.target)
+	cred, err := h.m.krb.ticket(h, d, user, c.cfg.password, spn)
 	if err != nil {
 		return stepOut{}, abort(kdcStatus(err), "", err)
 	}
@@ -295,6 +302,8 @@ func (c *krbInitiator) start(h *host) (stepOut, error) {
 		return stepOut{}, abort(backend.StatusInternalError, "building the AP-REQ", err)
 	}
 	c.end = cred.EndTime
+	c.cname = cred.CName.String() + "@" + cred.CRealm
+	c.sname = cred.SName.String() + "@" + cred.SRealm
 	if ini.NeedsReply() {
 		c.ini = ini
 		return stepOut{token: tok}, nil
@@ -314,6 +323,7 @@ func (c *krbInitiator) established(h *host, est *ap.Established) (stepOut, error
 	if err != nil {
 		return stepOut{}, abort(backend.StatusInternalError, "deriving session keys", err)
 	}
+	sess.cname, sess.sname = c.cname, c.sname
 	return stepOut{sess: sess, expiry: c.end}, nil
 }
 
@@ -327,7 +337,12 @@ func (c *krbInitiator) destroy() {
 
 // krbAcceptor is the server: it accepts the AP-REQ with the keys of the
 // accounts the process runs as.
-type krbAcceptor struct{ done bool }
+type krbAcceptor struct {
+	done bool
+	// explicit is the identity of a credential acquired with one: the
+	// server accepts with that account's keys alone.
+	explicit *logon
+}
 
 func (s *krbAcceptor) step(h *host, in stepIn) (stepOut, error) {
 	if s.done {
@@ -338,7 +353,12 @@ func (s *krbAcceptor) step(h *host, in stepIn) (stepOut, error) {
 	if d == nil {
 		return stepOut{}, abort(backend.StatusNoAuthenticatingAuthority, "the machine is in no domain, so it has no Kerberos keys", nil)
 	}
-	keys := h.kerberosKeys(d)
+	var keys ap.KeyFunc
+	if s.explicit != nil {
+		keys = explicitKeys(d, s.explicit)
+	} else {
+		keys = h.kerberosKeys(d)
+	}
 	if keys == nil {
 		return stepOut{}, abort(backend.StatusNoCredentials, "the process's accounts have no Kerberos keys", nil)
 	}
@@ -376,6 +396,8 @@ func (s *krbAcceptor) step(h *host, in stepIn) (stepOut, error) {
 	if err != nil {
 		return stepOut{}, abort(backend.StatusInternalError, "deriving session keys", err)
 	}
+	sess.cname = acc.CName.String() + "@" + acc.CRealm
+	sess.sname = acc.SName.String() + "@" + d.realm
 	return stepOut{token: acc.Output, sess: sess, peer: peer, spn: acc.SName.String(), expiry: acc.Expiry}, nil
 }
 
@@ -417,16 +439,51 @@ func (h *host) kerberosKeys(d *Domain) ap.KeyFunc {
 	}
 }
 
+// explicitKeys are the keys of a server credential's explicit identity:
+// a service account of the domain whose password is right. A wrong
+// password gives keys that decrypt no ticket, as on Windows: every ticket
+// is refused (KRB_AP_ERR_MODIFIED, SEC_E_WRONG_PRINCIPAL).
+func explicitKeys(d *Domain, id *logon) ap.KeyFunc {
+	user, dom := id.user, id.domain
+	if i := strings.LastIndexByte(user, '@'); i > 0 && dom == "" {
+		user, dom = user[:i], user[i+1:]
+	}
+	if dom != "" && !d.isDomain(dom) {
+		return nil
+	}
+	spn, ok := d.spnOf(user)
+	if !ok {
+		return nil
+	}
+	if !d.checkSecret(user, id.password) {
+		return func(string, msg.PrincipalName, kcrypto.EType, uint32) (*kcrypto.Key, error) {
+			return nil, fmt.Errorf("the credential's password is not %s's: %w", user, msg.KRBAPErrModified)
+		}
+	}
+	f, err := d.kdc.ServiceKeys(spn)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
 // krbSession is an RFC 4121 session and the position RESET_NEW returns to.
 type krbSession struct {
-	s              *gss.Session
-	key            *kcrypto.Key
+	s *gss.Session
+	// etype and keyBuf[:keyLen] are the context's key; the session's
+	// derived keys live in s. Kept as bytes, so export copies no Key.
+	etype          kcrypto.EType
+	keyBuf         [32]byte
+	keyLen         uint8
 	acceptor       bool
 	acceptorSubkey bool
 	noSeq          bool
 	baseSend       uint64
 	baseRecv       uint64
+	cname, sname   string // principal@REALM of the client and the service
 }
+
+func (s *krbSession) nativeNames() (client, server string) { return s.cname, s.sname }
 
 func newKrbSession(cfg gss.Config, key *kcrypto.Key, h *host) (*krbSession, error) {
 	cfg.Key = key
@@ -437,7 +494,11 @@ func newKrbSession(cfg gss.Config, key *kcrypto.Key, h *host) (*krbSession, erro
 	if err != nil {
 		return nil, err
 	}
-	return &krbSession{s: s, key: key.Clone(), acceptor: cfg.Acceptor, acceptorSubkey: cfg.AcceptorSubkey, noSeq: cfg.NoSequenceCheck}, nil
+	sess := &krbSession{s: s, etype: key.EType(), acceptor: cfg.Acceptor, acceptorSubkey: cfg.AcceptorSubkey, noSeq: cfg.NoSequenceCheck}
+	kb := key.Bytes()
+	sess.keyLen = uint8(copy(sess.keyBuf[:], kb))
+	clear(kb)
+	return sess, nil
 }
 
 func (s *krbSession) sizes() backend.Sizes { return kerberosSizes }
@@ -491,20 +552,25 @@ func (s *krbSession) unsealInPlace(m, sig []byte) error {
 	return nil
 }
 
-func (s *krbSession) sessionKey() []byte { return append([]byte(nil), s.key.Bytes()...) }
+func (s *krbSession) sessionKey() []byte { return append([]byte(nil), s.keyBytes()...) }
+
+// keyBytes is the context's key: the SESSION_KEY, and what a packed state
+// rebuilds the session from.
+func (s *krbSession) keyBytes() []byte { return s.keyBuf[:s.keyLen] }
 
 func (s *krbSession) handshakeDone() { s.baseSend, s.baseRecv = s.s.Seq() }
 
 func (s *krbSession) destroy() {
 	s.s.Zero()
-	s.key.Zero()
+	clear(s.keyBuf[:])
 }
 
 // Kerberos state layout version 1 in a packed context: a flags byte
 // (krbStateAcceptor, krbStateAcceptorSubkey, krbStateNoSeq), the key's
 // encryption type (4 bytes, little-endian), its length (1) and value, then
 // the next send and receive sequence numbers (8+8) and the same two right
-// after the handshake, where RESET_NEW returns to.
+// after the handshake, where RESET_NEW returns to; then the client's and
+// the service's principal names, each a 2-byte length and UTF-8.
 const (
 	krbStateV1             = 1
 	krbStateAcceptor       = 1 << 0
@@ -528,15 +594,20 @@ func (s *krbSession) appendState(dst []byte, reset bool) (uint8, []byte) {
 	if reset {
 		send, recv = s.baseSend, s.baseRecv
 	}
-	k := s.key.Bytes()
+	k := s.keyBytes()
 	dst = append(dst, f)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(s.key.EType()))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(s.etype))
 	dst = append(dst, byte(len(k)))
 	dst = append(dst, k...)
 	dst = binary.LittleEndian.AppendUint64(dst, send)
 	dst = binary.LittleEndian.AppendUint64(dst, recv)
 	dst = binary.LittleEndian.AppendUint64(dst, s.baseSend)
 	dst = binary.LittleEndian.AppendUint64(dst, s.baseRecv)
+	for _, n := range [2]string{s.cname, s.sname} {
+		n = n[:min(len(n), 0xffff)]
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(n)))
+		dst = append(dst, n...)
+	}
 	return krbStateV1, dst
 }
 
@@ -568,28 +639,45 @@ func decodeKrbState(version uint8, b []byte, server bool) (*krbSession, error) {
 		return nil, fmt.Errorf("kerberos state has encryption type %d: %w", int32(e), kcrypto.ErrUnsupported)
 	}
 	n := int(b[5])
-	if n != e.KeySize() || len(b) != krbStateFixed+n {
-		return nil, fmt.Errorf("kerberos state is %d bytes with a %d-byte key, want %d with %d", len(b), n, krbStateFixed+e.KeySize(), e.KeySize())
+	if n != e.KeySize() || len(b) < krbStateFixed+n {
+		return nil, fmt.Errorf("kerberos state is %d bytes with a %d-byte key, want %d or more with %d", len(b), n, krbStateFixed+e.KeySize(), e.KeySize())
 	}
-	key, err := kcrypto.NewKey(e, b[6:6+n])
-	if err != nil {
-		return nil, err
+	// Both names come out of one string: one allocation.
+	var names [2]string
+	all := string(b[krbStateFixed+n:])
+	rest := all
+	for i := range names {
+		if len(rest) < 2 || len(rest) < 2+int(binary.LittleEndian.Uint16([]byte(rest[:2]))) {
+			return nil, errors.New("kerberos state: its principal names are cut off")
+		}
+		l := int(binary.LittleEndian.Uint16([]byte(rest[:2])))
+		names[i] = rest[2 : 2+l]
+		rest = rest[2+l:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("kerberos state has %d bytes after its names", len(rest))
 	}
 	p := b[6+n:]
 	send, recv := binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:])
 	baseSend, baseRecv := binary.LittleEndian.Uint64(p[16:]), binary.LittleEndian.Uint64(p[24:])
 	if baseSend > send || baseRecv > recv {
-		key.Zero()
 		return nil, errors.New("kerberos state is behind its post-handshake position")
 	}
+	key, err := kcrypto.NewKey(e, b[6:6+n])
+	if err != nil {
+		return nil, err
+	}
+	// The session keeps keys derived from key, not key itself.
+	defer key.Zero()
 	s, err := gss.NewSession(gss.Config{
 		Key: key, Acceptor: server, AcceptorSubkey: f&krbStateAcceptorSubkey != 0,
 		SendSeq: send, RecvSeq: recv, NoSequenceCheck: f&krbStateNoSeq != 0,
 	})
 	if err != nil {
-		key.Zero()
 		return nil, err
 	}
-	return &krbSession{s: s, key: key, acceptor: server, acceptorSubkey: f&krbStateAcceptorSubkey != 0,
-		noSeq: f&krbStateNoSeq != 0, baseSend: baseSend, baseRecv: baseRecv}, nil
+	sess := &krbSession{s: s, etype: e, keyLen: uint8(n), acceptor: server, acceptorSubkey: f&krbStateAcceptorSubkey != 0,
+		noSeq: f&krbStateNoSeq != 0, baseSend: baseSend, baseRecv: baseRecv, cname: names[0], sname: names[1]}
+	copy(sess.keyBuf[:], b[6:6+n])
+	return sess, nil
 }

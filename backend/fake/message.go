@@ -45,6 +45,10 @@ func (p *Process) QueryContextAttributes(h backend.Handle, attr backend.Attribut
 	case backend.AttrNames:
 		return backend.Names{UserName: c.domain + `\` + c.user}, nil
 	case backend.AttrNativeNames:
+		if n, ok := c.sess.(nativeNamer); ok {
+			cl, sv := n.nativeNames()
+			return backend.NativeNames{ClientName: cl, ServerName: sv}, nil
+		}
 		return backend.NativeNames{ClientName: c.domain + `\` + c.user, ServerName: c.serverName}, nil
 	case backend.AttrAuthority:
 		return backend.Authority{Name: c.domain}, nil
