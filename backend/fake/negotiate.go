@@ -199,7 +199,9 @@ func (negotiateMech) client(_ *host, cfg clientConfig) handshake {
 	return &negotiator{cfg: cfg}
 }
 
-func (negotiateMech) server(*host) handshake { return &negotiator{server: true} }
+// server keeps the host it starts with, which names the credential's
+// explicit identity, for the mechanism it will start.
+func (negotiateMech) server(h *host) handshake { return &negotiator{server: true, accepting: h} }
 
 // A Negotiate context is first granted what its first mechanism grants;
 // once a step names the mechanism that runs the context, the generic code
@@ -245,6 +247,9 @@ type negotiator struct {
 	cfg     clientConfig
 	offered *negOffer
 	chosen  bool
+	// accepting is the host a server starts its mechanism with: the one
+	// its credential gave (explicit identity included).
+	accepting *host
 }
 
 func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
@@ -293,7 +298,7 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 		}
 		n.micsExchanged()
 		n.done()
-		return stepOut{sess: n}, nil
+		return stepOut{sess: n.session()}, nil
 	case negMech:
 		return n.clientMech(h, in, resp)
 	}
@@ -341,7 +346,7 @@ func (n *negotiator) clientStart(h *host, in stepIn) (stepOut, error) {
 		if out.sess != nil {
 			n.sess = out.sess
 			n.done()
-			out.sess = n
+			out.sess = n.session()
 			return out, nil
 		}
 		n.inner, n.state = inner, negMech
@@ -425,7 +430,7 @@ func (n *negotiator) clientCompleted(h *host, in stepIn, resp *spnego.NegTokenRe
 		return stepOut{}, abort(backend.StatusInvalidToken, "the server sent no mechListMIC", nil)
 	}
 	n.done()
-	out.sess = n
+	out.sess = n.session()
 	return out, nil
 }
 
@@ -560,11 +565,11 @@ func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
 	var cause error
 	for i, oid := range init.MechTypes {
 		d := offer.find(oid)
-		if d == nil || d == declined || !canAccept(h, d) {
+		if d == nil || d == declined || !canAccept(n.accepting, d) {
 			continue
 		}
 		first := i == 0
-		inner := d.mech.server(h)
+		inner := d.mech.server(n.accepting)
 		if !first || len(init.MechToken) == 0 {
 			resp := spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: oid}
 			if !first {
@@ -686,7 +691,7 @@ func (n *negotiator) complete(out stepOut, clientMIC []byte, supported asn1.Obje
 		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
 	}
 	n.state = negDone
-	out.token, out.sess = tok, n
+	out.token, out.sess = tok, n.session()
 	return out, nil
 }
 
@@ -696,7 +701,7 @@ func (n *negotiator) serverRawStart(h *host, in stepIn) (stepOut, error) {
 	if d == nil {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "a raw NTLMSSP token, and Negotiate offers no NTLM", errWrongMech)
 	}
-	inner := d.mech.server(h)
+	inner := d.mech.server(n.accepting)
 	out, err := inner.step(h, in)
 	if err != nil {
 		return stepOut{}, err
@@ -717,7 +722,7 @@ func (n *negotiator) serverRaw(h *host, in stepIn) (stepOut, error) {
 		return out, err
 	}
 	n.inner, n.sess, n.state = nil, out.sess, negDone
-	out.sess = n
+	out.sess = n.session()
 	return out, nil
 }
 
@@ -816,7 +821,7 @@ func (negotiateMech) restore(version uint8, state []byte, server bool) (session,
 	if err != nil {
 		return nil, nil, err
 	}
-	return &negotiator{server: server, state: negDone, mech: d, sess: sess}, d, nil
+	return (&negotiator{server: server, state: negDone, mech: d, sess: sess}).session(), d, nil
 }
 
 // decodeNegState returns the mechanism of a Negotiate state, and the

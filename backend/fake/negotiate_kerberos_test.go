@@ -215,9 +215,12 @@ func TestNegotiateKerberos(t *testing.T) {
 			require.NoError(t, tok.Close())
 			assert.Equal(t, w.aliceSID, ti.SID)
 			assert.Contains(t, ti.Groups, w.dom.SID()+"-512", "Domain Admins, from the PAC")
-			nn, err := r.c.NativeNames()
-			require.NoError(t, err)
-			assert.Equal(t, negWebSPN, nn.ServerName)
+			for _, ctx := range []*sspictx.Context{&r.c.Context, &r.s.Context} {
+				nn, err := ctx.NativeNames()
+				require.NoError(t, err)
+				assert.Equal(t, "alice@CONTOSO.TEST", nn.ClientName, "Kerberos principal names, as the Kerberos package reports")
+				assert.Equal(t, negWebSPN+"@CONTOSO.TEST", nn.ServerName)
+			}
 
 			ck, err := r.c.SessionKey()
 			require.NoError(t, err)
@@ -636,4 +639,34 @@ func TestNegotiateKerberosSameIdentityAsKerberos(t *testing.T) {
 	assert.Equal(t, kti, nti)
 	assert.Equal(t, kname, nname)
 	assert.Equal(t, `CONTOSO\alice`, nname)
+}
+
+// A Negotiate server credential acquired for a service account accepts
+// Kerberos tickets to that account's SPNs; a ticket to the machine's is
+// not for it, and a credential of an account without SPNs has no Kerberos
+// keys: both steer the client to NTLM.
+func TestNegotiateKerberosExplicitServerCredential(t *testing.T) {
+	w := newNegKrbWorld(t)
+	require.NoError(t, w.dom.AddService("svc-sql", "Svc!pw", "MSSQLSvc/web01.contoso.test:1433"))
+	run := func(id *sspictx.AuthIdentity, target string) string {
+		cc, err := w.cstore.AcquireCredentials("Negotiate", flags.Outbound, negAlice)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, cc.Release()) }()
+		sc, err := w.sstore.AcquireCredentials("Negotiate", flags.Inbound, id)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, sc.Release()) }()
+		c := cc.NewClientContext(target, negKrbReq|flags.ClientReqMutualAuth)
+		s := sc.NewServerContext(0)
+		defer func() { _, _ = c.Delete(), s.Delete() }()
+		require.NoError(t, fake.Handshake(c, s))
+		name, err := s.UserName()
+		require.NoError(t, err)
+		assert.Equal(t, `CONTOSO\alice`, name)
+		pkg, _ := negotiated(t, &s.Context)
+		return pkg
+	}
+	svc := &sspictx.AuthIdentity{Domain: "CONTOSO", User: "svc-sql", Password: "Svc!pw"}
+	assert.Equal(t, "Kerberos", run(svc, "MSSQLSvc/web01.contoso.test:1433"))
+	assert.Equal(t, "NTLM", run(svc, "HOST/web01.contoso.test"), "not the account's SPN")
+	assert.Equal(t, "NTLM", run(negAlice, "HOST/web01.contoso.test"), "alice has no SPN, so no Kerberos keys")
 }
