@@ -670,3 +670,62 @@ func TestNegotiateKerberosExplicitServerCredential(t *testing.T) {
 	assert.Equal(t, "NTLM", run(svc, "HOST/web01.contoso.test"), "not the account's SPN")
 	assert.Equal(t, "NTLM", run(negAlice, "HOST/web01.contoso.test"), "alice has no SPN, so no Kerberos keys")
 }
+
+// The acceptor takes Kerberos under either OID and names in supportedMech
+// the one the client listed first: RFC 4121's, as MIT clients list it. A
+// client that offers Kerberos without its token gets accept-incomplete
+// and sends the AP-REQ next; the server completes on it with the AP-REP.
+func TestNegotiateKerberosEitherOID(t *testing.T) {
+	mitMechs := []asn1.ObjectIdentifier{spnego.OIDKerberos, spnego.OIDNTLMSSP}
+	t.Run("optimistic", func(t *testing.T) {
+		w := newNegKrbWorld(t)
+		r := w.pair(t, negAlice, negWebSPN, negKrbReq|flags.ClientReqMutualAuth)
+		first, _, err := r.c.Step(nil)
+		require.NoError(t, err)
+		init, err := spnego.ParseNegTokenInit(first)
+		require.NoError(t, err)
+		init.MechTypes = mitMechs
+		tok, err := init.Marshal()
+		require.NoError(t, err)
+		reply, done, err := r.s.Step(tok)
+		require.NoError(t, err)
+		require.True(t, done)
+		resp, err := spnego.ParseNegTokenResp(reply)
+		require.NoError(t, err)
+		assert.Equal(t, spnego.OIDKerberos, resp.SupportedMech)
+		_, done, err = r.c.Step(reply)
+		require.NoError(t, err)
+		require.True(t, done, "the fake client takes either OID")
+		negProtectBothWays(t, r)
+	})
+	t.Run("token later", func(t *testing.T) {
+		w := newNegKrbWorld(t)
+		r := w.pair(t, negAlice, negWebSPN, negKrbReq|flags.ClientReqMutualAuth)
+		first, _, err := r.c.Step(nil)
+		require.NoError(t, err)
+		init, err := spnego.ParseNegTokenInit(first)
+		require.NoError(t, err)
+		apreq := init.MechToken
+		init.MechTypes, init.MechToken = mitMechs, nil
+		tok, err := init.Marshal()
+		require.NoError(t, err)
+		reply, done, err := r.s.Step(tok)
+		require.NoError(t, err)
+		require.False(t, done)
+		assert.Equal(t, &spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: spnego.OIDKerberos}, parseResp(t, reply))
+		reply, done, err = r.s.Step(marshalResp(t, &spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: apreq}))
+		require.NoError(t, err)
+		require.True(t, done)
+		resp := parseResp(t, reply)
+		assert.Equal(t, spnego.AcceptCompleted, resp.NegState)
+		assert.Nil(t, resp.SupportedMech, "supportedMech is only in the first reply")
+		assert.Nil(t, resp.MechListMIC)
+		require.NotEmpty(t, resp.ResponseToken, "the AP-REP")
+		// The fake client waits for a first reply naming the mechanism.
+		resp.SupportedMech = spnego.OIDKerberos
+		_, done, err = r.c.Step(marshalResp(t, resp))
+		require.NoError(t, err)
+		require.True(t, done)
+		negProtectBothWays(t, r)
+	})
+}
