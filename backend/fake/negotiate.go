@@ -65,7 +65,12 @@ import (
 //     the next offered mechanism the acceptor can run as supportedMech,
 //     and no token: the optimistic token is dropped (section 3.2). The
 //     client then starts that mechanism in its next NegTokenResp, and both
-//     mechListMICs are required (section 5). The fake's client follows
+//     mechListMICs are required (section 5). If the mechanism is done on
+//     that token (Kerberos after a mechanism the fake does not have), the
+//     server sends accept-incomplete with the mechanism's last token and
+//     its MIC, and completes on the client's MIC (serverMICFirst; the
+//     fake's client answers such a reply with its MIC and is done,
+//     clientMICSecond). The fake's client follows
 //     (clientSteered) when it still waits for the server; one done on its
 //     first token (Kerberos without mutual authentication) cannot.
 //     Another refusal of the AP-REQ (tampered, expired, replayed) fails the
@@ -218,12 +223,13 @@ func (negotiateMech) serverFlags(req flags.ServerReq) flags.ServerRet {
 type negState uint8
 
 const (
-	negStart         negState = iota // nothing sent (client) or received (server)
-	negAwaitingToken                 // server: the mechanism is chosen, its first token is due
-	negMech                          // the mechanism's exchange runs
-	negAwaitingMIC                   // client: the mechanism is done, the server's MIC is due
-	negRaw                           // server: raw NTLMSSP tokens, no SPNEGO around them
-	negDone                          // established: the negotiator is the session
+	negStart             negState = iota // nothing sent (client) or received (server)
+	negAwaitingToken                     // server: the mechanism is chosen, its first token is due
+	negMech                              // the mechanism's exchange runs
+	negAwaitingMIC                       // client: the mechanism is done, the server's MIC is due
+	negRaw                               // server: raw NTLMSSP tokens, no SPNEGO around them
+	negAwaitingClientMIC                 // server: the mechanism is done, its MIC sent, the client's is due
+	negDone                              // established: the negotiator is the session
 )
 
 // negotiator is one side of a Negotiate context: a handshake until it is
@@ -250,6 +256,9 @@ type negotiator struct {
 	// accepting is the host a server starts its mechanism with: the one
 	// its credential gave (explicit identity included).
 	accepting *host
+	// pending is what a server's mechanism said when it was done, while
+	// the server waits for the client's mechListMIC (serverMICFirst).
+	pending stepOut
 }
 
 func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
@@ -388,7 +397,7 @@ func (n *negotiator) clientMech(h *host, in stepIn, resp *spnego.NegTokenResp) (
 	}
 	n.inner, n.sess = nil, out.sess
 	if len(resp.MechListMIC) > 0 {
-		return stepOut{}, abort(backend.StatusInvalidToken, "the server sent its mechListMIC before the negotiation completed, which the emulated Negotiate does not support", nil)
+		return n.clientMICSecond(out, resp.MechListMIC)
 	}
 	// Windows clients since Vista say accept-incomplete here beside
 	// their mechListMIC, though RFC 4178 lets an initiator leave
@@ -399,6 +408,28 @@ func (n *negotiator) clientMech(h *host, in stepIn, resp *spnego.NegTokenResp) (
 	}
 	n.state = negAwaitingMIC
 	return stepOut{token: tok}, nil
+}
+
+// clientMICSecond answers a server that sent its mechListMIC beside the
+// mechanism's last token without completing (serverMICFirst: the fake's
+// acceptor when the mechanism was not the client's first choice and is
+// done on its first token). The client verifies it and is
+// done, sending its own MIC; the server's accept-completed is not for it.
+func (n *negotiator) clientMICSecond(out stepOut, serverMIC []byte) (stepOut, error) {
+	if len(out.token) > 0 {
+		return stepOut{}, abort(backend.StatusInvalidToken, "the server sent its mechListMIC before "+n.mech.info.Name+" was done", nil)
+	}
+	if err := n.sess.verify(n.mechList, serverMIC); err != nil {
+		return stepOut{}, abort(backend.StatusMessageAltered, "the server's mechListMIC does not verify", causeOf(err))
+	}
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, MechListMIC: n.mic()}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	n.micsExchanged()
+	n.done()
+	out.token, out.sess = tok, n.session()
+	return out, nil
 }
 
 // clientCompleted takes the server's accept-completed while the mechanism
@@ -512,6 +543,8 @@ func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
 		return n.serverFirstToken(h, in)
 	case negMech:
 		return n.serverFinish(h, in)
+	case negAwaitingClientMIC:
+		return n.serverClientMIC(in)
 	case negRaw:
 		return n.serverRaw(h, in)
 	}
@@ -626,6 +659,9 @@ func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
 		return stepOut{}, err
 	}
 	if out.sess != nil {
+		if n.micRequired && len(resp.MechListMIC) == 0 {
+			return n.serverMICFirst(out)
+		}
 		return n.complete(out, resp.MechListMIC, nil)
 	}
 	// supportedMech went in the first reply only (RFC 4178 section 4.2.2).
@@ -635,6 +671,52 @@ func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
 	}
 	n.state = negMech
 	return stepOut{token: tok}, nil
+}
+
+// serverMICFirst answers the first token of a mechanism that was not the
+// client's first choice and is done on it (Kerberos second, after an
+// unknown mechanism): both mechListMICs are due, and the client, which may
+// need the mechanism's last token (the AP-REP) to make its own, has sent
+// none. The server sends accept-incomplete with that token and its MIC,
+// and completes on the client's MIC (RFC 4178 section 5). What the
+// mechanism said of the client waits in pending.
+func (n *negotiator) serverMICFirst(out stepOut) (stepOut, error) {
+	n.inner, n.sess = nil, out.sess
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	out.token, out.sess = nil, nil
+	n.pending, n.state = out, negAwaitingClientMIC
+	return stepOut{token: tok}, nil
+}
+
+// serverClientMIC takes the client's mechListMIC after the server's and
+// completes the negotiation.
+func (n *negotiator) serverClientMIC(in stepIn) (stepOut, error) {
+	resp, err := parseResp(in.token)
+	if err != nil {
+		return stepOut{}, err
+	}
+	if len(resp.MechListMIC) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the client sent no mechListMIC, which is required after another mechanism than its first was chosen", nil)
+	}
+	if len(resp.ResponseToken) > 0 {
+		return stepOut{}, abort(backend.StatusInvalidToken, "the client sent a "+n.mech.info.Name+" token after the mechanism was done", nil)
+	}
+	if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
+		return stepOut{}, abort(backend.StatusMessageAltered, "the client's mechListMIC does not verify", causeOf(err))
+	}
+	n.micsExchanged()
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptCompleted}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	out := n.pending
+	n.pending = stepOut{}
+	n.state = negDone
+	out.token, out.sess = tok, n.session()
+	return out, nil
 }
 
 // serverFinish verifies the client's last token and, where it sent one,

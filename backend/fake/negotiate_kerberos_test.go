@@ -729,3 +729,90 @@ func TestNegotiateKerberosEitherOID(t *testing.T) {
 		negProtectBothWays(t, r)
 	})
 }
+
+// Kerberos as the client's second choice (after a mechanism the server
+// does not have): request-mic and Kerberos; the AP-REQ in the next token
+// is answered with accept-incomplete, the AP-REP and the server's
+// mechListMIC, and the client's MIC completes the negotiation (RFC 4178
+// section 5).
+func TestNegotiateKerberosSecondChoice(t *testing.T) {
+	for _, tamper := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tampered=%v", tamper), func(t *testing.T) {
+			w := newNegKrbWorld(t)
+			r := w.pair(t, negAlice, negWebSPN, negKrbReq|flags.ClientReqMutualAuth)
+			first, _, err := r.c.Step(nil)
+			require.NoError(t, err)
+			init, err := spnego.ParseNegTokenInit(first)
+			require.NoError(t, err)
+			apreq := init.MechToken
+			negoEx := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 2, 30}
+			mechs := []asn1.ObjectIdentifier{negoEx, spnego.OIDKerberos}
+			list, err := spnego.MechTypeListDER(mechs)
+			require.NoError(t, err)
+			tok, err := (&spnego.NegTokenInit{MechTypes: mechs, MechToken: []byte("negoex")}).Marshal()
+			require.NoError(t, err)
+			reply, done, err := r.s.Step(tok)
+			require.NoError(t, err)
+			require.False(t, done)
+			assert.Equal(t, &spnego.NegTokenResp{NegState: spnego.RequestMIC, SupportedMech: spnego.OIDKerberos}, parseResp(t, reply))
+
+			reply, done, err = r.s.Step(marshalResp(t, &spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: apreq}))
+			require.NoError(t, err)
+			require.False(t, done, "the client's MIC is due")
+			resp := parseResp(t, reply)
+			assert.Equal(t, spnego.AcceptIncomplete, resp.NegState)
+			require.NotEmpty(t, resp.ResponseToken, "the AP-REP")
+			require.NotEmpty(t, resp.MechListMIC)
+			// The fake client checks the AP-REP (it offered Kerberos first,
+			// so it takes it as completing), then MICs go over the list
+			// this client sent.
+			_, done, err = r.c.Step(marshalResp(t, &spnego.NegTokenResp{NegState: spnego.AcceptCompleted, SupportedMech: spnego.OIDMSKerberos, ResponseToken: resp.ResponseToken}))
+			require.NoError(t, err)
+			require.True(t, done)
+			require.NoError(t, r.c.Verify(list, resp.MechListMIC), "the server's MIC")
+			mic, err := r.c.Sign(list)
+			require.NoError(t, err)
+			if tamper {
+				mic[len(mic)-1] ^= 1
+			}
+			reply, done, err = r.s.Step(marshalResp(t, &spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, MechListMIC: mic}))
+			if tamper {
+				require.ErrorIs(t, err, sspictx.StatusMessageAltered)
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, done)
+			assert.Equal(t, &spnego.NegTokenResp{NegState: spnego.AcceptCompleted}, parseResp(t, reply))
+			name, err := r.s.UserName()
+			require.NoError(t, err)
+			assert.Equal(t, `CONTOSO\alice`, name)
+			pkg, _ := negotiated(t, &r.s.Context)
+			assert.Equal(t, "Kerberos", pkg)
+			negProtectBothWays(t, r)
+		})
+	}
+}
+
+// A server that sends its mechListMIC beside the AP-REP without completing
+// gets the fake client's MIC back, and the client is done.
+func TestNegotiateKerberosClientAnswersServerMIC(t *testing.T) {
+	w := newNegKrbWorld(t)
+	r := w.pair(t, negAlice, negWebSPN, negKrbReq|flags.ClientReqMutualAuth)
+	first, _, err := r.c.Step(nil)
+	require.NoError(t, err)
+	reply, _, err := r.s.Step(first)
+	require.NoError(t, err)
+	resp := parseResp(t, reply)
+	list, err := spnego.MechTypeListDER(windowsMechs)
+	require.NoError(t, err)
+	resp.NegState = spnego.AcceptIncomplete
+	resp.MechListMIC, err = r.s.Sign(list)
+	require.NoError(t, err)
+	out, done, err := r.c.Step(marshalResp(t, resp))
+	require.NoError(t, err)
+	require.True(t, done)
+	last := parseResp(t, out)
+	assert.Nil(t, last.ResponseToken)
+	require.NoError(t, r.s.Verify(list, last.MechListMIC), "the client's MIC")
+	negProtectBothWays(t, r)
+}
