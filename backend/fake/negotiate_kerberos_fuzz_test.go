@@ -1,6 +1,7 @@
 package fake_test
 
 import (
+	"encoding/asn1"
 	"errors"
 	"flag"
 	"os"
@@ -45,9 +46,10 @@ func fuzzDomain(tb testing.TB) (*fake.Domain, *fake.Machine) {
 	return dom, web01
 }
 
-// kerberosFuzzSeeds are the client tokens of Kerberos-first handshakes
-// with a fuzzDomain acceptor: mutual and not, and an offer without an
-// optimistic token followed by the AP-REQ.
+// kerberosFuzzSeeds are the client tokens of handshakes with a
+// fuzzDomain acceptor: Kerberos first with mutual authentication and
+// without, an offer without the optimistic token followed by the AP-REQ,
+// and Kerberos as the second choice; each with an AP-REQ of its own.
 func kerberosFuzzSeeds(tb testing.TB) map[string][3][]byte {
 	dom, _ := fuzzDomain(tb)
 	ws01, err := dom.NewMachine(fake.MachineConfig{Name: "WS01", Rand: &capture.Counter{}})
@@ -57,7 +59,7 @@ func kerberosFuzzSeeds(tb testing.TB) map[string][3][]byte {
 	require.NoError(tb, err)
 	defer func() { _ = cred.Release() }()
 	seeds := map[string][3][]byte{}
-	for _, name := range []string{"mutual", "not-mutual", "token-later"} {
+	for _, name := range []string{"mutual", "not-mutual", "token-later", "second-choice"} {
 		req := negKrbReq | flags.ClientReqMutualAuth
 		if name == "not-mutual" {
 			req = negKrbReq
@@ -66,8 +68,24 @@ func kerberosFuzzSeeds(tb testing.TB) map[string][3][]byte {
 		tok, _, err := c.Step(nil)
 		require.NoError(tb, err)
 		require.NoError(tb, c.Delete())
-		if name != "token-later" {
+		switch name {
+		case "mutual", "not-mutual":
 			seeds["kerberos-"+name] = [3][]byte{tok}
+			continue
+		case "second-choice":
+			// Kerberos after NegoEx, then the AP-REQ, then a mechListMIC
+			// (which cannot verify: it would need the server's AP-REP),
+			// for the acceptor's serverMICFirst path.
+			init, err := spnego.ParseNegTokenInit(tok)
+			require.NoError(tb, err)
+			negoEx := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 2, 30}
+			first, err := (&spnego.NegTokenInit{MechTypes: []asn1.ObjectIdentifier{negoEx, spnego.OIDKerberos}, MechToken: []byte("negoex")}).Marshal()
+			require.NoError(tb, err)
+			second, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: init.MechToken}).Marshal()
+			require.NoError(tb, err)
+			third, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, MechListMIC: make([]byte, 28)}).Marshal()
+			require.NoError(tb, err)
+			seeds["kerberos-"+name] = [3][]byte{first, second, third}
 			continue
 		}
 		// The AP-REQ in a NegTokenResp after an offer without it.
@@ -151,6 +169,9 @@ func FuzzNegotiateAcceptKerberos(f *testing.F) {
 // it writes the latter into FuzzNegotiateAccept's corpus where missing.
 func TestNegotiateKerberosFuzzSeeds(t *testing.T) {
 	for name, s := range kerberosFuzzSeeds(t) {
+		if name == "kerberos-second-choice" {
+			continue // its client MIC is bad by design
+		}
 		t.Run(name, func(t *testing.T) {
 			_, web01 := fuzzDomain(t)
 			store := sspictx.NewStore(web01.NewProcess())
