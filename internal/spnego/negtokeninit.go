@@ -84,15 +84,7 @@ func (t *NegTokenInit) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	oid, err := asn1.Marshal(OIDSPNEGO)
-	if err != nil {
-		return nil, err
-	}
-	out, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true, Bytes: append(oid, choice...)})
-	if err != nil {
-		return nil, err
-	}
-	return checkOutput(out, "NegTokenInit")
+	return checkOutput(frame(choice), "NegTokenInit")
 }
 
 // ParseNegTokenInit decodes a NegTokenInit inside the InitialContextToken

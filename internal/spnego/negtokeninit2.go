@@ -160,13 +160,5 @@ func (t *NegTokenInit2) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	oid, err := asn1.Marshal(OIDSPNEGO)
-	if err != nil {
-		return nil, err
-	}
-	out, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true, Bytes: append(oid, choice...)})
-	if err != nil {
-		return nil, err
-	}
-	return checkOutput(out, "NegTokenInit2")
+	return checkOutput(frame(choice), "NegTokenInit2")
 }

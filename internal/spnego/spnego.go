@@ -243,17 +243,24 @@ func sequenceFields(seq []byte, maxTag int, what string) ([]field, error) {
 
 // explicit wraps the DER element content in the constructed context tag [tag].
 func explicit(tag int, content []byte) ([]byte, error) {
-	return asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: tag, IsCompound: true, Bytes: content})
+	if tag > maxLowTag {
+		return asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: tag, IsCompound: true, Bytes: content})
+	}
+	return appendTLV(make([]byte, 0, len(content)+maxHeader), idContext|byte(tag), content), nil
 }
 
 // sequence wraps the concatenated elements in a SEQUENCE.
 func sequence(elems []byte) ([]byte, error) {
-	return asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: elems})
+	return appendTLV(make([]byte, 0, len(elems)+maxHeader), idSequence, elems), nil
 }
 
 // appendField marshals v (anything encoding/asn1 can encode) and appends it
-// to dst wrapped in [tag].
+// to dst wrapped in [tag]. An OCTET STRING, the common case, is encoded by
+// hand, without encoding/asn1's reflection.
 func appendField(dst []byte, tag int, v any) ([]byte, error) {
+	if b, ok := v.([]byte); ok && tag <= maxLowTag {
+		return appendTLV(appendHeader(dst, idContext|byte(tag), headerLen(len(b))+len(b)), idOctetString, b), nil
+	}
 	inner, err := asn1.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -263,6 +270,66 @@ func appendField(dst []byte, tag int, v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, f...), nil
+}
+
+// spnegoOIDDER is the DER of OIDSPNEGO, the thisMech of the framing.
+var spnegoOIDDER = []byte{0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02}
+
+// frame wraps a NegTokenInit choice in the InitialContextToken framing of
+// RFC 2743 section 3.1: [APPLICATION 0] { OIDSPNEGO, choice }.
+func frame(choice []byte) []byte {
+	out := appendHeader(make([]byte, 0, maxHeader+len(spnegoOIDDER)+len(choice)), idApplication0, len(spnegoOIDDER)+len(choice))
+	return append(append(out, spnegoOIDDER...), choice...)
+}
+
+// DER identifier octets the encoders write by hand, and the largest tag
+// number that fits in one.
+const (
+	idOctetString  = 0x04
+	idSequence     = 0x30
+	idContext      = 0xa0 // constructed, context-specific; | the tag number
+	idApplication0 = 0x60 // constructed [APPLICATION 0]
+	maxLowTag      = 30
+	maxHeader      = 6 // identifier, 0x84, four length octets
+)
+
+// appendTLV appends a DER element with a one-octet identifier: id, the
+// definite length of content, and content.
+func appendTLV(dst []byte, id byte, content []byte) []byte {
+	return append(appendHeader(dst, id, len(content)), content...)
+}
+
+// appendHeader appends a one-octet identifier and the DER definite length
+// n (short form below 128, else the fewest length octets).
+func appendHeader(dst []byte, id byte, n int) []byte {
+	dst = append(dst, id)
+	switch {
+	case n < 0x80:
+		return append(dst, byte(n))
+	case n <= 0xff:
+		return append(dst, 0x81, byte(n))
+	case n <= 0xffff:
+		return append(dst, 0x82, byte(n>>8), byte(n))
+	case n <= 0xffffff:
+		return append(dst, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(dst, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// headerLen is the length of the identifier and length octets that
+// appendHeader writes for n content octets.
+func headerLen(n int) int {
+	switch {
+	case n < 0x80:
+		return 2
+	case n <= 0xff:
+		return 3
+	case n <= 0xffff:
+		return 4
+	case n <= 0xffffff:
+		return 5
+	}
+	return 6
 }
 
 // checkOutput applies MaxTokenSize to Marshal's result, so that whatever
