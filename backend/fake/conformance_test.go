@@ -47,9 +47,19 @@ func TestConformance(t *testing.T) {
 			ClientName:    `CONTOSO\alice`,
 			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
 		}, {
+			// No account holds HTTP/fakehost.contoso.test, so the client
+			// gets no ticket and Negotiate runs NTLM.
 			Name:          "Negotiate",
 			Client:        &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"},
 			Target:        "HTTP/fakehost.contoso.test",
+			ClientName:    `CONTOSO\alice`,
+			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
+		}, {
+			// FAKEHOST$ holds HOST/fakehost.contoso.test, so Negotiate runs
+			// Kerberos (the suite names this row Negotiate#01).
+			Name:          "Negotiate",
+			Client:        &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "Passw0rd!"},
+			Target:        "HOST/fakehost.contoso.test",
 			ClientName:    `CONTOSO\alice`,
 			WrongPassword: &sspictx.AuthIdentity{Domain: "CONTOSO", User: "alice", Password: "wrong"},
 		}},

@@ -3,7 +3,8 @@
 // their own handle tables, a principal directory, an injectable clock,
 // fault injection, and security packages that speak the real wire
 // protocols (NTLM per MS-NLMP, Kerberos per RFC 4120 and RFC 4121, and
-// Negotiate as SPNEGO over NTLM), so tokens look and verify like real ones.
+// Negotiate as SPNEGO over both, per RFC 4178 and MS-SPNG), so tokens look
+// and verify like real ones.
 //
 // A Process implements backend.Backend (import sspictx
 // "github.com/gosspi/gosspi/context"); give it to sspictx.NewStore and test
@@ -42,12 +43,26 @@
 // process runs as (AsUser), or, with credentials acquired for a service
 // account explicitly, that account's alone; it takes the client's groups
 // from the ticket's PAC. Messages are RFC 4121 tokens with AES (SIZES 28 and
-// 60), and a context ends with its ticket. Negotiate does not offer Kerberos
-// yet. Domain users also log on with NTLM on every joined machine.
-// Domain.SetReachable(false) makes the KDC unreachable
-// (SEC_E_NO_AUTHENTICATING_AUTHORITY); Domain.ListenLoopback serves it to
-// real Kerberos clients, and DomainConfig.KDCs sends the fake's requests to
-// real KDCs instead.
+// 60), and a context ends with its ticket. Domain users also log on with
+// NTLM on every joined machine. Domain.SetReachable(false) makes the KDC
+// unreachable (SEC_E_NO_AUTHENTICATING_AUTHORITY); Domain.ListenLoopback
+// serves it to real Kerberos clients, and DomainConfig.KDCs sends the
+// fake's requests to real KDCs instead.
+//
+// # Negotiate
+//
+// Negotiate prefers Kerberos, as Windows does in a domain. The client
+// offers {MS-KRB5, KRB5, NTLM} with the AP-REQ inside its NegTokenInit
+// when it can get a ticket for the target SPN, and the server completes
+// in one NegTokenResp (the AP-REP with mutual authentication; without it
+// the client is done on its first call and the server's reply is not for
+// it). A client that cannot get a ticket (unknown SPN, no domain, KDC
+// unreachable) offers NTLM alone; a wrong password is SEC_E_LOGON_DENIED,
+// not a reason to try NTLM. A server passes over Kerberos when it is in
+// no domain or the ticket is for an SPN it holds no key of, and steers the
+// client to NTLM with request-mic, as it does MIT clients of other realms.
+// SECPKG_ATTR_NEGOTIATION_INFO and PACKAGE_INFO name the package chosen;
+// exported contexts carry it. negotiate.go draws both exchanges.
 //
 // Where Windows' behaviour is not documented, the fake takes the stricter
 // reading, so that code which passes on the fake does not fail on Windows.
@@ -72,11 +87,12 @@
 // Refusals are mechErrors carrying the SSPI status; the generic code names
 // the call and the package. mech_ntlm.go and mech_kerberos.go are the
 // models. Negotiate offers every registered mechanism with an OID, in
-// registry order, and packs the chosen one's state inside its own.
-// Kerberos is registered before NTLM but without an OID: the Negotiate
-// exchange in negotiate.go has NTLM's shape, where the mechanism finishes
-// on the client's second token, and one that finishes on the first, as
-// Kerberos does, needs that shape there first.
+// registry order, and packs the chosen one's state inside its own. Its
+// exchange (negotiate.go) takes both shapes: a mechanism that finishes on
+// the client's first token, as Kerberos does, and one that needs a round
+// trip more, as NTLM does. A mechanism that an acceptor may be unable to
+// run, or whose first token may be for another server, implements
+// negAcceptor, so that the acceptor takes the client's next mechanism.
 //
 // A released state layout stays readable: a change gets a new version
 // number, and a golden blob of it joins the old ones in testdata.

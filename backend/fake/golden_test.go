@@ -116,12 +116,20 @@ var goldenCases = []goldenCase{
 	{"kerberos-server-v3", "Kerberos", 0, true, 3, 1},
 	{"kerberos-server-reset-v3", "Kerberos", flags.ResetNew, true, 3, 1},
 	{"kerberos-client-v3", "Kerberos", flags.DeleteOld, false, 3, 1},
+	// Negotiate over Kerberos: Negotiate's layout 1 naming Kerberos, and
+	// Kerberos' layout 1 inside.
+	{"negotiate-kerberos-server-v3", "Negotiate", 0, true, 3, 1},
+	{"negotiate-kerberos-server-reset-v3", "Negotiate", flags.ResetNew, true, 3, 1},
+	{"negotiate-kerberos-client-v3", "Negotiate", flags.DeleteOld, false, 3, 1},
+	{"negotiate-kerberos-client-reset-v3", "Negotiate", flags.ResetNew, false, 3, 1},
 }
 
 // goldenMachine is the keyed machine a golden case's handshake runs on:
 // Kerberos needs one joined to a domain, whose KDC is as deterministic.
+// Negotiate runs Kerberos there; its NTLM cases were written on
+// keyedMachine, and existing files are never rewritten.
 func goldenMachine(pkg string) *Machine {
-	if pkg == "Kerberos" {
+	if pkg == "Kerberos" || pkg == "Negotiate" {
 		return keyedDomainMachine()
 	}
 	return keyedMachine()
@@ -211,9 +219,12 @@ func writeGolden(t *testing.T) {
 			// the handshake: what a fresh session's client sends first.
 			msg = []byte("hello")
 			c2, s2, cleanup2 := goldenPair(t, goldenMachine(gc.pkg), gc.pkg)
-			sig, err = c2.Sign(msg)
+			if gc.server {
+				sig, err = c2.Sign(msg)
+			} else {
+				sig, err = s2.Sign(msg)
+			}
 			require.NoError(t, err)
-			_ = s2
 			cleanup2()
 		} else {
 			msg = []byte("after the hand-off")
@@ -348,7 +359,7 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 	behind[45] = 0xff // post-handshake send sequence ahead of the current one
 	side := bytes.Clone(ntlmState)
 	side[20] = 2
-	unknown := append([]byte("\x08Kerberos\x01"), ntlmState...)
+	unknown := append([]byte("\x0cNegoExtender\x01"), ntlmState...)
 	unversioned := append([]byte("\x04NTLM\x00"), ntlmState...)
 	for _, tc := range []struct {
 		name    string
@@ -374,7 +385,7 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		{"negotiate newer", negotiatePkg, 2, neg, true, "version 2 is newer"},
 		{"negotiate empty", negotiatePkg, 1, nil, true, "cut off"},
 		{"negotiate cut in the name", negotiatePkg, 1, neg[:4], true, "cut off"},
-		{"negotiate unknown mechanism", negotiatePkg, 1, unknown, true, `"Kerberos"`},
+		{"negotiate unknown mechanism", negotiatePkg, 1, unknown, true, `"NegoExtender"`},
 		{"negotiate unversioned inside", negotiatePkg, 1, unversioned, true, "unversioned"},
 		{"negotiate inner refused", negotiatePkg, 1, negV1[:len(negV1)-1], true, "68 bytes, want 69"},
 		{"negotiate v0 not NTLM's", negotiatePkg, 0, negV1, true, "75 bytes, want 69"},

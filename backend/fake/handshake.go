@@ -15,8 +15,11 @@ type ctxEntry struct {
 	pkg  *pkgDesc // the package the context was made with
 	// runs is the package whose mechanism runs the context: pkg, or the
 	// one Negotiate chose, which SIZES and PACKAGE_INFO report.
-	runs     *pkgDesc
-	server   bool
+	runs   *pkgDesc
+	server bool
+	// req are the first call's request flags, from which the package that
+	// runs the context grants retFlags once a negotiation names it.
+	req      uint32
 	phase    phase
 	hs       handshake // in the handshake
 	sess     session   // once established
@@ -124,7 +127,7 @@ func (p *Process) InitializeSecurityContext(req *backend.InitializeRequest) (bac
 		id := cred.identity
 		bindings := bindingsOf(req.Input)
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, target: req.Target, user: id.user, domain: id.domain,
-			retFlags: uint32(cred.pkg.mech.clientFlags(req.Flags)), expiry: neverExpires}
+			req: uint32(req.Flags), retFlags: uint32(cred.pkg.mech.clientFlags(req.Flags)), expiry: neverExpires}
 		c.hs = cred.pkg.mech.client(&p.host, clientConfig{user: id.user, domain: id.domain, password: id.password, target: req.Target, bindings: bindings, req: req.Flags})
 		// The mechanism judges an input token on the first call: Negotiate
 		// takes an SMB server's NegTokenInit2 there, NTLM takes none.
@@ -183,7 +186,7 @@ func (p *Process) AcceptSecurityContext(req *backend.AcceptRequest) (backend.Acc
 	}
 	if req.Context.IsZero() {
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, server: true, serverName: p.m.name,
-			retFlags: uint32(cred.pkg.mech.serverFlags(req.Flags)), expiry: neverExpires}
+			req: uint32(req.Flags), retFlags: uint32(cred.pkg.mech.serverFlags(req.Flags)), expiry: neverExpires}
 		c.hs = cred.pkg.mech.server(p.serverHost(cred))
 		out, err := p.step(op, name, c, stepIn{token: in, bindings: bindingsOf(req.Input), allowMissingBindings: req.Flags&flags.ServerReqAllowMissingBindings != 0})
 		if err != nil {
@@ -232,8 +235,13 @@ func (p *Process) step(op backend.Op, name string, c *ctxEntry, in stepIn) ([]by
 		}
 		return nil, mechFailure(op, name, "", err)
 	}
-	if out.runs != nil {
+	if out.runs != nil && out.runs != c.runs {
 		c.runs = out.runs
+		if c.server {
+			c.retFlags = uint32(c.runs.mech.serverFlags(flags.ServerReq(c.req)))
+		} else {
+			c.retFlags = uint32(c.runs.mech.clientFlags(flags.ClientReq(c.req)))
+		}
 	}
 	if out.sess == nil {
 		return out.token, nil

@@ -20,8 +20,7 @@ import (
 )
 
 // kerberosPkg is Kerberos (RFC 4120, RFC 4121, MS-KILE) with the values
-// Windows reports for it. Negotiate does not offer it yet (no OID): its
-// exchange has NTLM's shape, and Kerberos finishes on the first token.
+// Windows reports for it. Negotiate offers it first (negotiate.go).
 var kerberosPkg = &pkgDesc{
 	info: backend.PackageInfo{
 		Name:         "Kerberos",
@@ -32,6 +31,7 @@ var kerberosPkg = &pkgDesc{
 		MaxToken:     48000,
 	},
 	sizes: kerberosSizes,
+	oid:   gss.OIDKerberos,
 	mech:  kerberosMech{},
 }
 

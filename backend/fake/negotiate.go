@@ -8,41 +8,76 @@ import (
 
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/krb5/gss"
 	"github.com/gosspi/gosspi/internal/ntlm"
 	"github.com/gosspi/gosspi/internal/spnego"
 )
 
 // The fake's Negotiate package is SPNEGO (RFC 4178, MS-SPNG) over the
-// registered mechanisms that have an OID, in registry order (today NTLM
-// alone), as Windows runs it between hosts without a domain:
+// registered mechanisms that have an OID, in registry order: Kerberos,
+// then NTLM. The client offers Kerberos under Windows' two OIDs (mechOIDs)
+// and starts it optimistically when it gets a ticket; otherwise it leaves
+// Kerberos out and starts NTLM (fallsBack). So there are two shapes.
+//
+// Kerberos, as Windows runs it in a domain (MS-SPNG, MS-KILE):
+//
+//	client                                         server
+//	NegTokenInit{MS-KRB5 KRB5 NTLM, AP-REQ}   ->   (accepts the AP-REQ)
+//	                                          <-   NegTokenResp{accept-completed, MS-KRB5, AP-REP}
+//	(checks the AP-REP)
+//
+// The server answers with the OID the client listed first and no
+// mechListMIC: the client's first choice was taken and Kerberos does not
+// require the MICs (RFC 4178 section 5; MIT's acceptor answers the same).
+// Without ISC_REQ_MUTUAL_AUTH there is no AP-REP, and the client is done
+// with SEC_E_OK on its first call: the server's accept-completed is not
+// for it. A client MIC in the NegTokenInit is verified and answered, and
+// a server MIC beside the AP-REP is verified; both are optional.
+//
+// NTLM, as Windows runs it between hosts without a domain, or when the
+// client gets no ticket:
 //
 //	client                                   server
-//	NegTokenInit{mechs, NEGOTIATE}      ->
+//	NegTokenInit{NTLM, NEGOTIATE}       ->
 //	                                    <-   NegTokenResp{accept-incomplete, NTLMSSP, CHALLENGE}
 //	NegTokenResp{AUTHENTICATE, MIC}     ->   (verifies the client's mechListMIC)
 //	                                    <-   NegTokenResp{accept-completed, MIC}
 //	(verifies the server's mechListMIC)
 //
 // The mechListMICs are signatures of the chosen mechanism's session over
-// the DER MechTypeList, so each side's first sequence number is spent on
-// them, as on Windows. Once both are exchanged, both sides restart the
-// mechanism's per-message state where the mechanism says so: NTLM resets
-// its RC4 sealing handles, but not its sequence numbers (MS-SPNG 3.2.5.1),
-// so the first message after the handshake is protected with the RC4
-// state the mechListMIC started from and sequence number 1.
+// the DER MechTypeList the client sent, so each side's first sequence
+// number is spent on them, as on Windows. Once both are exchanged, both
+// sides restart the mechanism's per-message state where the mechanism
+// says so: NTLM resets its RC4 sealing handles, but not its sequence
+// numbers (MS-SPNG 3.2.5.1), so the first message after the handshake is
+// protected with the RC4 state the mechListMIC started from and sequence
+// number 1.
 //
-// The acceptor takes what real clients send besides (RFC 4178):
+// The acceptor takes the first mechanism of the client's list that it
+// has and can run (RFC 4178 section 3.2), and what real clients send
+// besides:
 //
-//   - An offer whose first mechanism the fake does not have (Kerberos,
-//     which every domain-joined client offers first) is answered with
-//     request-mic, the first offered mechanism it has as supportedMech,
-//     and no token: the optimistic token belongs to the other mechanism
-//     and is dropped (section 3.2). The client then starts that mechanism
-//     in its next NegTokenResp, and both mechListMICs are required
-//     (section 5).
-//   - An offer of the fake's mechanism first but without its token is
-//     answered with accept-incomplete and no token, for the client to
-//     start the mechanism next.
+//   - Kerberos is passed over when the acceptor cannot run it (no domain,
+//     no keys: negAcceptor) or declines the optimistic AP-REQ (a ticket
+//     for an SPN it holds no key of, or of another realm, as MIT clients of
+//     a real realm send: KRB_AP_ERR_NOT_US). An offer whose first
+//     mechanism is passed over or unknown is answered with request-mic,
+//     the next offered mechanism the acceptor can run as supportedMech,
+//     and no token: the optimistic token is dropped (section 3.2). The
+//     client then starts that mechanism in its next NegTokenResp, and both
+//     mechListMICs are required (section 5). If the mechanism is done on
+//     that token (Kerberos after a mechanism the fake does not have), the
+//     server sends accept-incomplete with the mechanism's last token and
+//     its MIC, and completes on the client's MIC (serverMICFirst; the
+//     fake's client answers such a reply with its MIC and is done,
+//     clientMICSecond). The fake's client follows
+//     (clientSteered) when it still waits for the server; one done on its
+//     first token (Kerberos without mutual authentication) cannot.
+//     Another refusal of the AP-REQ (tampered, expired, replayed) fails the
+//     call with Kerberos' status.
+//   - An offer of a mechanism first but without its token is answered
+//     with accept-incomplete and no token, for the client to start the
+//     mechanism next.
 //   - When the client's first choice was taken, the mechListMIC exchange
 //     is optional unless the mechanism requires it (section 5): NTLM does
 //     when the AUTHENTICATE_MESSAGE carries a MIC (MsvAvFlags 0x2).
@@ -72,25 +107,45 @@ var offer = newNegOffer(packages)
 
 type negOffer struct {
 	mechs []*pkgDesc // most preferred first
+	// oids are the OIDs the mechanisms are offered under, in the order a
+	// NegTokenInit lists them: Kerberos under two (mechOIDs).
 	oids  []asn1.ObjectIdentifier
 	list  []byte // DER MechTypeList of oids: what a client's MICs cover
 	names string // "NTLM", "Kerberos or NTLM", for people
+	// tails[i] is the offer of mechs[i:], what a client offers when the
+	// mechanisms before the i-th cannot start; tails[0] is the offer itself.
+	tails []*negOffer
 }
 
 // newNegOffer collects the mechanisms with an OID. The registry is fixed
 // at build time, so an OID that does not encode is a bug of this package.
 func newNegOffer(reg []*pkgDesc) *negOffer {
-	o := &negOffer{}
-	var names []string
+	var mechs []*pkgDesc
 	for _, d := range reg {
 		if d.oid != nil {
-			o.mechs = append(o.mechs, d)
-			o.oids = append(o.oids, d.oid)
-			names = append(names, d.info.Name)
+			mechs = append(mechs, d)
 		}
 	}
+	if len(mechs) == 0 {
+		panic("fake: Negotiate has no mechanism to offer")
+	}
+	o := negOfferOf(mechs)
+	o.tails = []*negOffer{o}
+	for i := 1; i < len(mechs); i++ {
+		o.tails = append(o.tails, negOfferOf(mechs[i:]))
+	}
+	return o
+}
+
+func negOfferOf(mechs []*pkgDesc) *negOffer {
+	o := &negOffer{mechs: mechs}
+	var names []string
+	for _, d := range mechs {
+		o.oids = append(o.oids, mechOIDs(d)...)
+		names = append(names, d.info.Name)
+	}
 	list, err := spnego.MechTypeListDER(o.oids)
-	if err != nil || len(o.mechs) == 0 {
+	if err != nil {
 		panic(fmt.Sprintf("fake: Negotiate cannot offer %v: %v", o.oids, err))
 	}
 	o.list = list
@@ -98,10 +153,28 @@ func newNegOffer(reg []*pkgDesc) *negOffer {
 	return o
 }
 
+// mechOIDs are the OIDs Negotiate offers a mechanism under, in the order
+// it lists them. Kerberos goes under Microsoft's legacy OID
+// 1.2.840.48018.1.2.2 first and RFC 4121's 1.2.840.113554.1.2.2 second,
+// as Windows lists them (MS-KILE 3.1.5.1): the fake's NegTokenInit of a
+// domain client is {MS-KRB5, KRB5, NTLM}, byte for byte Windows' list
+// without NEGOEX, which the fake does not have.
+func mechOIDs(d *pkgDesc) []asn1.ObjectIdentifier {
+	if d.oid.Equal(gss.OIDKerberos) {
+		return []asn1.ObjectIdentifier{gss.OIDMSKerberos, d.oid}
+	}
+	return []asn1.ObjectIdentifier{d.oid}
+}
+
+// hasOID reports whether oid names mechanism d.
+func hasOID(d *pkgDesc, oid asn1.ObjectIdentifier) bool {
+	return d.oid.Equal(oid) || d.oid.Equal(gss.OIDKerberos) && oid.Equal(gss.OIDMSKerberos)
+}
+
 // find returns the offered mechanism with the given OID, or nil.
 func (o *negOffer) find(oid asn1.ObjectIdentifier) *pkgDesc {
 	for _, d := range o.mechs {
-		if d.oid.Equal(oid) {
+		if hasOID(d, oid) {
 			return d
 		}
 	}
@@ -125,18 +198,19 @@ var errWrongMech = errors.New("fake: the emulated Negotiate speaks only " + offe
 // its tokens and then is that mechanism's session.
 type negotiateMech struct{}
 
-// client starts with the most preferred mechanism, whose first token goes
-// optimistically into the NegTokenInit.
-func (negotiateMech) client(h *host, cfg clientConfig) handshake {
-	d := offer.mechs[0]
-	return &negotiator{mech: d, inner: d.mech.client(h, cfg), mechList: offer.list}
+// client starts with the most preferred mechanism that can start, whose
+// first token goes optimistically into the NegTokenInit (clientStart).
+func (negotiateMech) client(_ *host, cfg clientConfig) handshake {
+	return &negotiator{cfg: cfg}
 }
 
-func (negotiateMech) server(*host) handshake { return &negotiator{server: true} }
+// server keeps the host it starts with, which names the credential's
+// explicit identity, for the mechanism it will start.
+func (negotiateMech) server(h *host) handshake { return &negotiator{server: true, accepting: h} }
 
-// A Negotiate context is granted what its first mechanism grants, the one
-// the client starts with and the server takes when the client's token is
-// for it.
+// A Negotiate context is first granted what its first mechanism grants;
+// once a step names the mechanism that runs the context, the generic code
+// grants what that one does.
 func (negotiateMech) clientFlags(req flags.ClientReq) flags.ClientRet {
 	return offer.mechs[0].mech.clientFlags(req)
 }
@@ -149,12 +223,13 @@ func (negotiateMech) serverFlags(req flags.ServerReq) flags.ServerRet {
 type negState uint8
 
 const (
-	negStart         negState = iota // nothing sent (client) or received (server)
-	negAwaitingToken                 // server: the mechanism is chosen, its first token is due
-	negMech                          // the mechanism's exchange runs
-	negAwaitingMIC                   // client: the mechanism is done, the server's MIC is due
-	negRaw                           // server: raw NTLMSSP tokens, no SPNEGO around them
-	negDone                          // established: the negotiator is the session
+	negStart             negState = iota // nothing sent (client) or received (server)
+	negAwaitingToken                     // server: the mechanism is chosen, its first token is due
+	negMech                              // the mechanism's exchange runs
+	negAwaitingMIC                       // client: the mechanism is done, the server's MIC is due
+	negRaw                               // server: raw NTLMSSP tokens, no SPNEGO around them
+	negAwaitingClientMIC                 // server: the mechanism is done, its MIC sent, the client's is due
+	negDone                              // established: the negotiator is the session
 )
 
 // negotiator is one side of a Negotiate context: a handshake until it is
@@ -167,9 +242,23 @@ type negotiator struct {
 	inner    handshake // its handshake, until it yields the session
 	sess     session   // its session, from the end of its handshake
 	mechList []byte    // the DER MechTypeList the mechListMICs cover
-	// micRequired is set on a server that did not take the client's first
+	// micRequired is set when the server did not take the client's first
 	// mechanism: both mechListMICs are then due (RFC 4178 section 5).
 	micRequired bool
+
+	// A client keeps its configuration until it is done, to start another
+	// mechanism if the server steers it to one (clientSteered); offered is
+	// what its NegTokenInit offered, and chosen says that the server has
+	// named the mechanism.
+	cfg     clientConfig
+	offered *negOffer
+	chosen  bool
+	// accepting is the host a server starts its mechanism with: the one
+	// its credential gave (explicit identity included).
+	accepting *host
+	// pending is what a server's mechanism said when it was done, while
+	// the server waits for the client's mechListMIC (serverMICFirst).
+	pending stepOut
 }
 
 func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
@@ -179,26 +268,27 @@ func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
 	return n.clientStep(h, in)
 }
 
+// fallsBack reports whether a mechanism's refusal to start lets the
+// client try the next one, as Windows' Negotiate drops Kerberos when it
+// cannot get a ticket: the target is unknown to the KDC
+// (KDC_ERR_S_PRINCIPAL_UNKNOWN, or there is no target), or there is no
+// KDC to ask (no domain, a foreign domain, the KDC unreachable). A wrong
+// password or a locked account does not: the client fails with
+// SEC_E_LOGON_DENIED rather than try the password again with NTLM.
+func fallsBack(err error) bool {
+	var e *mechError
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.status == backend.StatusTargetUnknown || e.status == backend.StatusNoAuthenticatingAuthority
+}
+
 // clientStep sends the NegTokenInit, answers the server's first reply with
 // the mechanism's next token and the client's MIC, and checks the server's
 // MIC.
 func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 	if n.state == negStart {
-		if in.token != nil {
-			if err := n.serverHints(in.token); err != nil {
-				return stepOut{}, err
-			}
-		}
-		out, err := n.inner.step(h, in.with(nil))
-		if err != nil {
-			return stepOut{}, err
-		}
-		tok, err := (&spnego.NegTokenInit{MechTypes: offer.oids, MechToken: out.token}).Marshal()
-		if err != nil {
-			return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenInit", err)
-		}
-		n.state = negMech
-		return stepOut{token: tok, runs: n.mech}, nil
+		return n.clientStart(h, in)
 	}
 	resp, err := parseResp(in.token)
 	if err != nil {
@@ -216,52 +306,226 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 			return stepOut{}, refuse(backend.StatusMessageAltered, "the server's mechListMIC does not verify", causeOf(err))
 		}
 		n.micsExchanged()
-		n.state = negDone
-		return stepOut{sess: n}, nil
+		n.done()
+		return stepOut{sess: n.session()}, nil
 	case negMech:
-		// The client sends its mechListMIC anyway, so a server that asks
-		// for it (request-mic) gets what it wants.
-		if (resp.NegState != spnego.AcceptIncomplete && resp.NegState != spnego.RequestMIC) || !resp.SupportedMech.Equal(n.mech.oid) || len(resp.ResponseToken) == 0 {
-			return stepOut{}, refuse(backend.StatusInvalidToken, "the server did not continue with "+n.mech.info.Name, errWrongMech)
-		}
-		out, err := n.inner.step(h, in.with(resp.ResponseToken))
-		if err != nil {
-			return stepOut{}, err
-		}
-		if out.sess == nil {
-			return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" needs more than one round trip inside Negotiate", nil)
-		}
-		n.inner, n.sess = nil, out.sess
-		// Windows clients since Vista say accept-incomplete here beside
-		// their mechListMIC, though RFC 4178 lets an initiator leave
-		// negState out (and Windows XP did).
-		tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
-		if err != nil {
-			return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
-		}
-		n.state = negAwaitingMIC
-		return stepOut{token: tok}, nil
+		return n.clientMech(h, in, resp)
 	}
 	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
 }
 
-// serverHints takes the token a client may be given before its first
+// clientStart makes the NegTokenInit: the offered mechanisms, from the
+// first that can start, and its first token. A mechanism that cannot
+// start (fallsBack) is left out of the list, as Windows leaves Kerberos
+// out when it gets no ticket. A mechanism done on its first token
+// (Kerberos without mutual authentication) leaves the client done too:
+// the server's answer is not for it.
+func (n *negotiator) clientStart(h *host, in stepIn) (stepOut, error) {
+	var hints []asn1.ObjectIdentifier
+	if in.token != nil {
+		var err error
+		if hints, err = serverHints(in.token); err != nil {
+			return stepOut{}, err
+		}
+	}
+	for i, d := range offer.mechs {
+		o := offer.tails[i]
+		if hints != nil && !o.anyOf(hints) {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "the server accepts none of "+o.names, errWrongMech)
+		}
+		inner := d.mech.client(h, n.cfg)
+		out, err := inner.step(h, in.with(nil))
+		if err != nil {
+			inner.destroy()
+			if fallsBack(err) && i+1 < len(offer.mechs) {
+				continue
+			}
+			return stepOut{}, err
+		}
+		tok, err := (&spnego.NegTokenInit{MechTypes: o.oids, MechToken: out.token}).Marshal()
+		if err != nil {
+			inner.destroy()
+			if out.sess != nil {
+				out.sess.destroy()
+			}
+			return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenInit", err)
+		}
+		n.mech, n.offered, n.mechList = d, o, o.list
+		out.token, out.runs = tok, d
+		if out.sess != nil {
+			n.sess = out.sess
+			n.done()
+			out.sess = n.session()
+			return out, nil
+		}
+		n.inner, n.state = inner, negMech
+		return out, nil
+	}
+	return stepOut{}, abort(backend.StatusInternalError, "Negotiate has no mechanism", nil)
+}
+
+// clientMech takes the server's reply while the mechanism runs: the
+// first one names the mechanism (supportedMech); a reply that completes
+// the negotiation ends the mechanism's exchange (Kerberos' AP-REP), one
+// that does not carries the mechanism's next token (NTLM's CHALLENGE).
+func (n *negotiator) clientMech(h *host, in stepIn, resp *spnego.NegTokenResp) (stepOut, error) {
+	if !n.chosen {
+		if resp.SupportedMech == nil {
+			return stepOut{}, refuse(backend.StatusInvalidToken, "the server's first reply names no mechanism", errWrongMech)
+		}
+		if !hasOID(n.mech, resp.SupportedMech) {
+			return n.clientSteered(h, in, resp)
+		}
+		n.chosen = true
+	} else if resp.SupportedMech != nil && !hasOID(n.mech, resp.SupportedMech) {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the server changed the mechanism", errWrongMech)
+	}
+	if resp.NegState == spnego.AcceptCompleted {
+		return n.clientCompleted(h, in, resp)
+	}
+	// The client sends its mechListMIC anyway, so a server that asks
+	// for it (request-mic) gets what it wants.
+	if (resp.NegState != spnego.AcceptIncomplete && resp.NegState != spnego.RequestMIC) || len(resp.ResponseToken) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the server did not continue with "+n.mech.info.Name, errWrongMech)
+	}
+	out, err := n.inner.step(h, in.with(resp.ResponseToken))
+	if err != nil {
+		return stepOut{}, err
+	}
+	if out.sess == nil {
+		return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" needs more than one round trip inside Negotiate", nil)
+	}
+	n.inner, n.sess = nil, out.sess
+	if len(resp.MechListMIC) > 0 {
+		return n.clientMICSecond(out, resp.MechListMIC)
+	}
+	// Windows clients since Vista say accept-incomplete here beside
+	// their mechListMIC, though RFC 4178 lets an initiator leave
+	// negState out (and Windows XP did).
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	n.state = negAwaitingMIC
+	return stepOut{token: tok}, nil
+}
+
+// clientMICSecond answers a server that sent its mechListMIC beside the
+// mechanism's last token without completing (serverMICFirst: the fake's
+// acceptor when the mechanism was not the client's first choice and is
+// done on its first token). The client verifies it and is
+// done, sending its own MIC; the server's accept-completed is not for it.
+func (n *negotiator) clientMICSecond(out stepOut, serverMIC []byte) (stepOut, error) {
+	if len(out.token) > 0 {
+		return stepOut{}, abort(backend.StatusInvalidToken, "the server sent its mechListMIC before "+n.mech.info.Name+" was done", nil)
+	}
+	if err := n.sess.verify(n.mechList, serverMIC); err != nil {
+		return stepOut{}, abort(backend.StatusMessageAltered, "the server's mechListMIC does not verify", causeOf(err))
+	}
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, MechListMIC: n.mic()}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	n.micsExchanged()
+	n.done()
+	out.token, out.sess = tok, n.session()
+	return out, nil
+}
+
+// clientCompleted takes the server's accept-completed while the mechanism
+// still runs: its token (Kerberos' AP-REP) must finish the mechanism. The
+// server's mechListMIC, optional when it took the client's first choice
+// (RFC 4178 section 5), is verified when it comes.
+func (n *negotiator) clientCompleted(h *host, in stepIn, resp *spnego.NegTokenResp) (stepOut, error) {
+	if len(resp.ResponseToken) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the server completed the negotiation without the "+n.mech.info.Name+" token the client waits for", nil)
+	}
+	out, err := n.inner.step(h, in.with(resp.ResponseToken))
+	if err != nil {
+		return stepOut{}, err
+	}
+	if out.sess == nil || len(out.token) > 0 {
+		if out.sess != nil {
+			out.sess.destroy()
+		}
+		return stepOut{}, abort(backend.StatusInvalidToken, "the server completed the negotiation before "+n.mech.info.Name+" was done", nil)
+	}
+	n.inner, n.sess = nil, out.sess
+	switch {
+	case len(resp.MechListMIC) > 0:
+		if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
+			return stepOut{}, abort(backend.StatusMessageAltered, "the server's mechListMIC does not verify", causeOf(err))
+		}
+		n.micsExchanged()
+	case n.micRequired || out.mechListMIC:
+		return stepOut{}, abort(backend.StatusInvalidToken, "the server sent no mechListMIC", nil)
+	}
+	n.done()
+	out.sess = n.session()
+	return out, nil
+}
+
+// clientSteered follows a server that took another mechanism of the
+// client's list than its first (request-mic, that mechanism as
+// supportedMech, no token: what Windows, MIT and the fake answer a
+// Kerberos-first client whose Kerberos they cannot use). The optimistic
+// token is dropped, the client starts that mechanism in a NegTokenResp,
+// and both mechListMICs become due.
+func (n *negotiator) clientSteered(h *host, in stepIn, resp *spnego.NegTokenResp) (stepOut, error) {
+	d := n.offered.find(resp.SupportedMech)
+	if d == nil || len(resp.ResponseToken) > 0 || (resp.NegState != spnego.RequestMIC && resp.NegState != spnego.AcceptIncomplete) {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the server chose "+resp.SupportedMech.String()+", which the client did not offer", errWrongMech)
+	}
+	inner := d.mech.client(h, n.cfg)
+	out, err := inner.step(h, in.with(nil))
+	if err != nil {
+		inner.destroy()
+		return stepOut{}, err
+	}
+	if out.sess != nil {
+		inner.destroy()
+		out.sess.destroy()
+		return stepOut{}, abort(backend.StatusInternalError, d.info.Name+" as the server's second choice finishes in one token, which the emulated Negotiate does not support", nil)
+	}
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token}).Marshal()
+	if err != nil {
+		inner.destroy()
+		return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	n.inner.destroy()
+	n.mech, n.inner, n.chosen, n.micRequired = d, inner, true, true
+	return stepOut{token: tok, runs: d}, nil
+}
+
+// done marks the negotiator established and forgets the client's
+// configuration.
+func (n *negotiator) done() {
+	n.state = negDone
+	n.cfg = clientConfig{}
+}
+
+// serverHints reads the token a client may be given before its first
 // call: the acceptor's NegTokenInit that an SMB server sends in its
 // NEGOTIATE response (a NegTokenInit2 with negHints, MS-SMB2 3.2.4.2.3,
 // MS-SPNG 3.2.5.2). It lists what the server accepts; the client still
-// sends its own offer, but refuses a server that accepts none of its
-// mechanisms, which could only fail later.
-func (n *negotiator) serverHints(tok []byte) error {
+// sends its own offer, but refuses a server that accepts none of the
+// mechanisms it offers, which could only fail later.
+func serverHints(tok []byte) ([]asn1.ObjectIdentifier, error) {
 	init, err := spnego.ParseNegTokenInit(tok)
 	if err != nil {
-		return refuse(backend.StatusInvalidToken, "the input of a first call is not the server's NegTokenInit", err)
+		return nil, refuse(backend.StatusInvalidToken, "the input of a first call is not the server's NegTokenInit", err)
 	}
-	for _, oid := range init.MechTypes {
-		if offer.find(oid) != nil {
-			return nil
+	return init.MechTypes, nil
+}
+
+// anyOf reports whether the offer has a mechanism of one of oids.
+func (o *negOffer) anyOf(oids []asn1.ObjectIdentifier) bool {
+	for _, oid := range oids {
+		if o.find(oid) != nil {
+			return true
 		}
 	}
-	return refuse(backend.StatusInvalidToken, "the server accepts none of "+offer.names, errWrongMech)
+	return false
 }
 
 // serverStep takes the client's offer and answers it, runs the chosen
@@ -279,30 +543,50 @@ func (n *negotiator) serverStep(h *host, in stepIn) (stepOut, error) {
 		return n.serverFirstToken(h, in)
 	case negMech:
 		return n.serverFinish(h, in)
+	case negAwaitingClientMIC:
+		return n.serverClientMIC(in)
 	case negRaw:
 		return n.serverRaw(h, in)
 	}
 	return stepOut{}, abort(backend.StatusInternalError, "the Negotiate handshake is over", nil)
 }
 
+// negAcceptor is a mechanism that an acceptor may be unable to run, or
+// that may find a client's token is not for it: Kerberos, which needs a
+// domain and keys, and a ticket to one of the server's SPNs. Negotiate
+// then takes the client's next mechanism, as if the client had not
+// offered this one.
+type negAcceptor interface {
+	// canAccept reports whether the host can accept the mechanism at all.
+	canAccept(h *host) bool
+	// declines reports whether the refusal of the client's first token
+	// says it is for another server, not that it is bad.
+	declines(err error) bool
+}
+
+func canAccept(h *host, d *pkgDesc) bool {
+	a, ok := d.mech.(negAcceptor)
+	return !ok || a.canAccept(h)
+}
+
+func declines(d *pkgDesc, err error) bool {
+	a, ok := d.mech.(negAcceptor)
+	return ok && a.declines(err)
+}
+
 // serverOffer answers the client's NegTokenInit. The acceptor takes the
-// first mechanism of the client's list that it has (RFC 4178 section
-// 3.2). If that is the client's first choice and the client sent its
-// token, the mechanism answers it at once; otherwise the reply names the
-// mechanism and carries no token, and the client starts it next.
+// first mechanism of the client's list that it has and can run (RFC 4178
+// section 3.2). If that is the client's first choice and the client sent
+// its token, the mechanism answers it at once, and a mechanism done on
+// that token (Kerberos) completes the negotiation in this one reply;
+// otherwise the reply names the mechanism and carries no token, and the
+// client starts it next. A first token the mechanism declines (a ticket
+// for another server) counts as no first choice: the acceptor takes the
+// client's next mechanism.
 func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
 	init, err := spnego.ParseNegTokenInit(in.token)
 	if err != nil {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "neither a SPNEGO NegTokenInit nor a raw NTLMSSP token", err)
-	}
-	var d *pkgDesc
-	for _, oid := range init.MechTypes {
-		if d = offer.find(oid); d != nil {
-			break
-		}
-	}
-	if d == nil {
-		return stepOut{}, refuse(backend.StatusInvalidToken, "the client offers none of "+offer.names, errWrongMech)
 	}
 	list := offer.list
 	if !sameOIDs(init.MechTypes, offer.oids) {
@@ -310,35 +594,54 @@ func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
 			return stepOut{}, refuse(backend.StatusInvalidToken, "the MechTypeList does not encode", err)
 		}
 	}
-	first := d.oid.Equal(init.MechTypes[0])
-	inner := d.mech.server(h)
-	if !first || len(init.MechToken) == 0 {
-		resp := spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: d.oid}
-		if !first {
-			resp.NegState = spnego.RequestMIC
+	var declined *pkgDesc
+	var cause error
+	for i, oid := range init.MechTypes {
+		d := offer.find(oid)
+		if d == nil || d == declined || !canAccept(n.accepting, d) {
+			continue
 		}
-		tok, err := resp.Marshal()
+		first := i == 0
+		inner := d.mech.server(n.accepting)
+		if !first || len(init.MechToken) == 0 {
+			resp := spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: oid}
+			if !first {
+				resp.NegState = spnego.RequestMIC
+			}
+			tok, err := resp.Marshal()
+			if err != nil {
+				inner.destroy()
+				return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
+			}
+			n.mech, n.inner, n.mechList, n.micRequired, n.state = d, inner, list, !first, negAwaitingToken
+			return stepOut{token: tok, runs: d}, nil
+		}
+		out, err := inner.step(h, in.with(init.MechToken))
 		if err != nil {
+			inner.destroy()
+			if declines(d, err) {
+				declined, cause = d, err
+				continue
+			}
+			return stepOut{}, err
+		}
+		n.mech, n.mechList = d, list
+		if out.sess != nil {
+			out.runs = d
+			return n.complete(out, init.MechListMIC, oid)
+		}
+		tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: oid, ResponseToken: out.token}).Marshal()
+		if err != nil {
+			inner.destroy()
 			return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
 		}
-		n.mech, n.inner, n.mechList, n.micRequired, n.state = d, inner, list, !first, negAwaitingToken
+		n.inner, n.state = inner, negMech
 		return stepOut{token: tok, runs: d}, nil
 	}
-	out, err := inner.step(h, in.with(init.MechToken))
-	if err != nil {
-		return stepOut{}, err
+	if cause != nil {
+		return stepOut{}, cause
 	}
-	if out.sess != nil {
-		inner.destroy()
-		out.sess.destroy()
-		return stepOut{}, abort(backend.StatusInternalError, d.info.Name+" finishes in one token, which the emulated Negotiate does not support", nil)
-	}
-	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, SupportedMech: d.oid, ResponseToken: out.token}).Marshal()
-	if err != nil {
-		return stepOut{}, refuse(backend.StatusInternalError, "building NegTokenResp", err)
-	}
-	n.mech, n.inner, n.mechList, n.state = d, inner, list, negMech
-	return stepOut{token: tok, runs: d}, nil
+	return stepOut{}, refuse(backend.StatusInvalidToken, "the client offers none of "+offer.names+" that this server can accept", errWrongMech)
 }
 
 // serverFirstToken answers the mechanism's first token, which the client
@@ -356,7 +659,10 @@ func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
 		return stepOut{}, err
 	}
 	if out.sess != nil {
-		return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" finishes in one token, which the emulated Negotiate does not support", nil)
+		if n.micRequired && len(resp.MechListMIC) == 0 {
+			return n.serverMICFirst(out)
+		}
+		return n.complete(out, resp.MechListMIC, nil)
 	}
 	// supportedMech went in the first reply only (RFC 4178 section 4.2.2).
 	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token}).Marshal()
@@ -365,6 +671,52 @@ func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
 	}
 	n.state = negMech
 	return stepOut{token: tok}, nil
+}
+
+// serverMICFirst answers the first token of a mechanism that was not the
+// client's first choice and is done on it (Kerberos second, after an
+// unknown mechanism): both mechListMICs are due, and the client, which may
+// need the mechanism's last token (the AP-REP) to make its own, has sent
+// none. The server sends accept-incomplete with that token and its MIC,
+// and completes on the client's MIC (RFC 4178 section 5). What the
+// mechanism said of the client waits in pending.
+func (n *negotiator) serverMICFirst(out stepOut) (stepOut, error) {
+	n.inner, n.sess = nil, out.sess
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptIncomplete, ResponseToken: out.token, MechListMIC: n.mic()}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	out.token, out.sess = nil, nil
+	n.pending, n.state = out, negAwaitingClientMIC
+	return stepOut{token: tok}, nil
+}
+
+// serverClientMIC takes the client's mechListMIC after the server's and
+// completes the negotiation.
+func (n *negotiator) serverClientMIC(in stepIn) (stepOut, error) {
+	resp, err := parseResp(in.token)
+	if err != nil {
+		return stepOut{}, err
+	}
+	if len(resp.MechListMIC) == 0 {
+		return stepOut{}, refuse(backend.StatusInvalidToken, "the client sent no mechListMIC, which is required after another mechanism than its first was chosen", nil)
+	}
+	if len(resp.ResponseToken) > 0 {
+		return stepOut{}, abort(backend.StatusInvalidToken, "the client sent a "+n.mech.info.Name+" token after the mechanism was done", nil)
+	}
+	if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
+		return stepOut{}, abort(backend.StatusMessageAltered, "the client's mechListMIC does not verify", causeOf(err))
+	}
+	n.micsExchanged()
+	tok, err := (&spnego.NegTokenResp{NegState: spnego.AcceptCompleted}).Marshal()
+	if err != nil {
+		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
+	}
+	out := n.pending
+	n.pending = stepOut{}
+	n.state = negDone
+	out.token, out.sess = tok, n.session()
+	return out, nil
 }
 
 // serverFinish verifies the client's last token and, where it sent one,
@@ -389,17 +741,30 @@ func (n *negotiator) serverFinish(h *host, in stepIn) (stepOut, error) {
 	if out.sess == nil {
 		return stepOut{}, abort(backend.StatusInternalError, n.mech.info.Name+" needs more than one round trip inside Negotiate", nil)
 	}
+	return n.complete(out, resp.MechListMIC, nil)
+}
+
+// complete ends a server's negotiation once its mechanism is done: the
+// client's mechListMIC, where it sent one, is verified and answered with
+// the server's; where it sent none, that must be allowed (RFC 4178
+// section 5: the client's first choice was taken, and the mechanism does
+// not require the MICs). The reply is accept-completed with the
+// mechanism's last token (Kerberos' AP-REP, none without mutual
+// authentication), and supportedMech when it is the first reply. From
+// here on a failure ends the handshake: the mechanism is done.
+func (n *negotiator) complete(out stepOut, clientMIC []byte, supported asn1.ObjectIdentifier) (stepOut, error) {
 	n.inner, n.sess = nil, out.sess
-	// From here on a failure ends the handshake: the mechanism is done.
-	reply := spnego.NegTokenResp{NegState: spnego.AcceptCompleted, ResponseToken: out.token}
+	reply := spnego.NegTokenResp{NegState: spnego.AcceptCompleted, SupportedMech: supported, ResponseToken: out.token}
 	switch {
-	case len(resp.MechListMIC) > 0:
+	case len(clientMIC) > 0:
 		// A client MIC is verified and answered even where it is optional.
-		if err := n.sess.verify(n.mechList, resp.MechListMIC); err != nil {
+		if err := n.sess.verify(n.mechList, clientMIC); err != nil {
 			return stepOut{}, abort(backend.StatusMessageAltered, "the client's mechListMIC does not verify", causeOf(err))
 		}
 		reply.MechListMIC = n.mic()
 		n.micsExchanged()
+	case n.micRequired:
+		return stepOut{}, abort(backend.StatusInvalidToken, "the client sent no mechListMIC, which is required after another mechanism than its first was chosen", nil)
 	case out.mechListMIC:
 		return stepOut{}, abort(backend.StatusInvalidToken, "the client sent no mechListMIC, which its "+n.mech.info.Name+" token requires", nil)
 	}
@@ -408,7 +773,7 @@ func (n *negotiator) serverFinish(h *host, in stepIn) (stepOut, error) {
 		return stepOut{}, abort(backend.StatusInternalError, "building NegTokenResp", err)
 	}
 	n.state = negDone
-	out.token, out.sess = tok, n
+	out.token, out.sess = tok, n.session()
 	return out, nil
 }
 
@@ -418,7 +783,7 @@ func (n *negotiator) serverRawStart(h *host, in stepIn) (stepOut, error) {
 	if d == nil {
 		return stepOut{}, refuse(backend.StatusInvalidToken, "a raw NTLMSSP token, and Negotiate offers no NTLM", errWrongMech)
 	}
-	inner := d.mech.server(h)
+	inner := d.mech.server(n.accepting)
 	out, err := inner.step(h, in)
 	if err != nil {
 		return stepOut{}, err
@@ -439,7 +804,7 @@ func (n *negotiator) serverRaw(h *host, in stepIn) (stepOut, error) {
 		return out, err
 	}
 	n.inner, n.sess, n.state = nil, out.sess, negDone
-	out.sess = n
+	out.sess = n.session()
 	return out, nil
 }
 
@@ -489,6 +854,7 @@ func parseResp(in []byte) (*spnego.NegTokenResp, error) {
 
 // destroy zeroes the mechanism's session, or forgets its handshake.
 func (n *negotiator) destroy() {
+	n.cfg = clientConfig{}
 	if n.sess != nil {
 		n.sess.destroy()
 		n.sess = nil
@@ -537,7 +903,7 @@ func (negotiateMech) restore(version uint8, state []byte, server bool) (session,
 	if err != nil {
 		return nil, nil, err
 	}
-	return &negotiator{server: server, state: negDone, mech: d, sess: sess}, d, nil
+	return (&negotiator{server: server, state: negDone, mech: d, sess: sess}).session(), d, nil
 }
 
 // decodeNegState returns the mechanism of a Negotiate state, and the

@@ -1,6 +1,6 @@
 // Package spnego implements the SPNEGO token formats (RFC 4178, as profiled
 // by Microsoft in [MS-SPNG]) that the emulated Negotiate package exchanges
-// when it wraps NTLM.
+// around Kerberos or NTLM.
 //
 // A Negotiate exchange carries two kinds of NegotiationToken:
 //
