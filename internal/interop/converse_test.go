@@ -227,6 +227,10 @@ type pairing struct {
 	// client, if set, is the name the acceptor must report for the
 	// client instead of testClient.
 	client string
+	// nativeClient, if set, is the client's NATIVE_NAMES name where it
+	// is not the NAMES one: Kerberos reports the principal
+	// (alice@CONTOSO.TEST), NTLM DOMAIN\user for both.
+	nativeClient string
 	// split, if set, splits the peer's wrap token for a message of n
 	// bytes into SSPI's token and data buffers; without it the token is
 	// NTLM's 16-byte signature and the data the rest.
@@ -397,7 +401,11 @@ func checkInfo(r recorder, s *session) {
 		if err != nil {
 			return err
 		}
-		if want := r.row.clientName(); names.ClientName != want {
+		want := r.row.clientName()
+		if r.row.nativeClient != "" {
+			want = r.row.nativeClient
+		}
+		if names.ClientName != want {
 			return fmt.Errorf("the fake's native client name is %q, want %q", names.ClientName, want)
 		}
 		if r.row.checkClient != nil {

@@ -196,8 +196,9 @@ func TestMITKerberos(t *testing.T) {
 		}
 		converse(t, pairing{
 			peer: peerMITKerberosFakeKDC, fakePkg: "Kerberos", newFake: server, checkTranscript: wantMutual,
-			start:  func(t *testing.T, _ string) peer { return initiator(t) },
-			client: krbDomain + `\` + testUser,
+			start:        func(t *testing.T, _ string) peer { return initiator(t) },
+			client:       krbDomain + `\` + testUser,
+			nativeClient: testUser + "@" + krbRealm,
 			// The PAC of the ticket MIT got from the fake KDC, and passed
 			// on unread, gives the fake server the user's SID and groups.
 			checkClient: func(ctx *sspictx.Context) error {
