@@ -1,11 +1,10 @@
 package ntlm
 
 import (
-	"crypto/hmac"
 	"crypto/md5"
 	"encoding/binary"
-	"strings"
 	"time"
+	"unicode"
 	"unicode/utf16"
 
 	//lint:ignore SA1019 MD4 is mandated by MS-NLMP for the NT hash; there is no alternative.
@@ -23,15 +22,30 @@ func utf16le(s string) []byte {
 
 func appendUTF16LE(dst []byte, s string) []byte {
 	for _, r := range s {
-		if r >= 0x10000 {
-			r1, r2 := utf16.EncodeRune(r)
-			dst = binary.LittleEndian.AppendUint16(dst, uint16(r1))
-			dst = binary.LittleEndian.AppendUint16(dst, uint16(r2))
-			continue
-		}
-		dst = binary.LittleEndian.AppendUint16(dst, uint16(r))
+		dst = appendRuneUTF16LE(dst, r)
 	}
 	return dst
+}
+
+func appendRuneUTF16LE(dst []byte, r rune) []byte {
+	if r >= 0x10000 {
+		r1, r2 := utf16.EncodeRune(r)
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(r1))
+		return binary.LittleEndian.AppendUint16(dst, uint16(r2))
+	}
+	return binary.LittleEndian.AppendUint16(dst, uint16(r))
+}
+
+// utf16Len is len(utf16le(s)).
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		}
+		n += 2
+	}
+	return n
 }
 
 // fromUTF16LE decodes UTF-16LE; ok is false for an odd length.
@@ -68,10 +82,10 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-// oemBytes encodes s as Latin-1; runes outside it become '?', as the Windows
-// best-fit conversion would do for characters without a mapping.
-func oemBytes(s string) []byte {
-	b := make([]byte, 0, len(s))
+// appendOEM appends s encoded as Latin-1; runes outside it become '?', as
+// the Windows best-fit conversion would do for characters without a
+// mapping.
+func appendOEM(b []byte, s string) []byte {
 	for _, r := range s {
 		if r > 0xff {
 			r = '?'
@@ -104,18 +118,79 @@ func NTOWFv2(password, user, domain string) []byte {
 // NTOWFv2FromHash is NTOWFv2 from a stored NT hash, so a server (or a client
 // holding only the hash) never needs the password.
 func NTOWFv2FromHash(ntHash []byte, user, domain string) []byte {
-	m := hmac.New(md5.New, ntHash)
-	m.Write(utf16le(strings.ToUpper(user) + domain))
-	return m.Sum(nil)
+	k := ntowfv2(ntHash, user, domain)
+	return k[:]
+}
+
+// ntowfv2 is NTOWFv2FromHash in an array. The UTF-16 of the upper-cased
+// user and the domain is built in a stack buffer (strings.ToUpper is
+// unicode.ToUpper rune by rune, as here), so a handshake does not allocate
+// for it.
+func ntowfv2(ntHash []byte, user, domain string) [md5.Size]byte {
+	var stack [256]byte
+	b := stack[:0]
+	for _, r := range user {
+		b = appendRuneUTF16LE(b, unicode.ToUpper(r))
+	}
+	for _, r := range domain {
+		b = appendRuneUTF16LE(b, r)
+	}
+	return hmacMD5Sum(ntHash, b)
 }
 
 // hmacMD5 is HMAC_MD5(key, concatenation of parts).
 func hmacMD5(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(md5.New, key)
-	for _, p := range parts {
-		m.Write(p)
+	sum := hmacMD5Sum(key, parts...)
+	return sum[:]
+}
+
+// hmacStack is how much of an HMAC_MD5 input hmacMD5Sum hashes from the
+// stack: every NTLM message fits, so a handshake makes no hash objects.
+const hmacStack = 2048
+
+// hmacMD5Sum is HMAC_MD5(key, concatenation of parts) (RFC 2104) with
+// md5.Sum over stack buffers instead of crypto/hmac, whose hash objects
+// and pads cost five allocations per call; the key's pads are cleared
+// before returning.
+func hmacMD5Sum(key []byte, parts ...[]byte) [md5.Size]byte {
+	var k [md5.BlockSize]byte
+	if len(key) > md5.BlockSize {
+		h := md5.Sum(key)
+		copy(k[:], h[:])
+		clear(h[:])
+	} else {
+		copy(k[:], key)
 	}
-	return m.Sum(nil)
+	n := md5.BlockSize
+	for _, p := range parts {
+		n += len(p)
+	}
+	var stack [md5.BlockSize + hmacStack]byte
+	var in []byte
+	if n <= len(stack) {
+		in = stack[:n]
+	} else {
+		in = make([]byte, n)
+	}
+	for i, c := range k {
+		in[i] = c ^ 0x36
+	}
+	off := md5.BlockSize
+	for _, p := range parts {
+		off += copy(in[off:], p)
+	}
+	inner := md5.Sum(in)
+	clear(in[:md5.BlockSize])
+	var out [md5.BlockSize + md5.Size]byte
+	for i, c := range k {
+		out[i] = c ^ 0x5c
+	}
+	copy(out[md5.BlockSize:], inner[:])
+	sum := md5.Sum(out[:])
+	clear(k[:])
+	clear(out[:])
+	clear(inner[:])
+	return sum
 }
 
 // rc4Once is RC4K(key, data) of MS-NLMP 6: a fresh cipher over one buffer.
