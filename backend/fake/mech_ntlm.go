@@ -181,8 +181,8 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 	if err != nil {
 		return stepOut{}, refuse(ntlmStatus(err), "CHALLENGE refused", err)
 	}
-	key := c.cl.SessionKey()
 	if f := c.cl.NegotiatedFlags(); f&ntlm.NegotiateExtendedSessionSecurity == 0 {
+		key := c.cl.SessionKey()
 		// A server that granted no extended session security (Wine's
 		// capture of one): Windows completes and protects messages
 		// without it (MS-NLMP 3.4.4.1).
@@ -194,13 +194,12 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 		c.cl = nil
 		return stepOut{token: out, sess: sess}, nil
 	}
-	sess, err := ntlm.NewSession(key, c.cl.NegotiatedFlags(), true)
-	clear(key)
-	if err != nil {
+	// The session lives in c, as an imported one does.
+	if err := c.cl.InitSession(&c.sess.own); err != nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
 	}
 	c.cl = nil
-	c.sess.s = sess
+	c.sess.s = &c.sess.own
 	return stepOut{token: out, sess: &c.sess}, nil
 }
 
@@ -265,12 +264,11 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 		s.srv = nil
 		return stepOut{sess: sess, peer: peer, spn: res.TargetName, mechListMIC: res.MIC}, nil
 	}
-	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
-	if err != nil {
+	if err := s.sess.own.Init(res.SessionKey, res.Flags, false); err != nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
 	}
 	s.srv = nil
-	s.sess.s = sess
+	s.sess.s = &s.sess.own
 	return stepOut{
 		sess:        &s.sess,
 		peer:        peer,

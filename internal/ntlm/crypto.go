@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	//lint:ignore SA1019 MD4 is mandated by MS-NLMP for the NT hash; there is no alternative.
 	"golang.org/x/crypto/md4"
@@ -49,15 +50,30 @@ func utf16Len(s string) int {
 }
 
 // fromUTF16LE decodes UTF-16LE; ok is false for an odd length.
+// It decodes as utf16.Decode does (an unpaired surrogate becomes U+FFFD)
+// into a stack buffer, so the string is the only allocation.
 func fromUTF16LE(b []byte) (string, bool) {
 	if len(b)%2 != 0 {
 		return "", false
 	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	var stack [256]byte
+	s := stack[:0]
+	for i := 0; i < len(b); i += 2 {
+		r := rune(binary.LittleEndian.Uint16(b[i:]))
+		switch {
+		case 0xd800 <= r && r < 0xdc00 && i+4 <= len(b):
+			if r2 := rune(binary.LittleEndian.Uint16(b[i+2:])); 0xdc00 <= r2 && r2 < 0xe000 {
+				r = utf16.DecodeRune(r, r2)
+				i += 2
+			} else {
+				r = utf8.RuneError
+			}
+		case 0xd800 <= r && r < 0xe000:
+			r = utf8.RuneError
+		}
+		s = utf8.AppendRune(s, r)
 	}
-	return string(utf16.Decode(u)), true
+	return string(s), true
 }
 
 // oemString decodes an OEM string. The emulation has no code page, so bytes
@@ -195,14 +211,22 @@ func hmacMD5Sum(key []byte, parts ...[]byte) [md5.Size]byte {
 
 // rc4Once is RC4K(key, data) of MS-NLMP 6: a fresh cipher over one buffer.
 func rc4Once(key, data []byte) []byte {
-	var c rc4.Cipher
-	if err := c.Init(key); err != nil { // only for key length 0 or > 256, which callers exclude
+	out := make([]byte, len(data))
+	if !rc4OnceTo(out, key, data) {
 		return nil
 	}
-	out := make([]byte, len(data))
+	return out
+}
+
+// rc4OnceTo is rc4Once into out, which has data's length.
+func rc4OnceTo(out, key, data []byte) bool {
+	var c rc4.Cipher
+	if err := c.Init(key); err != nil { // only for key length 0 or > 256, which callers exclude
+		return false
+	}
 	c.XORKeyStream(out, data)
 	c.Reset()
-	return out
+	return true
 }
 
 // ntlmv2Temp builds the NTLMv2_CLIENT_CHALLENGE ("temp" in MS-NLMP 3.3.2):

@@ -3,8 +3,10 @@ package ntlm
 import (
 	"crypto/hmac"
 	"crypto/md5"
+	"encoding/binary"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // TestHMACMD5Sum checks the stack HMAC against crypto/hmac for keys
@@ -36,5 +38,31 @@ func TestNTOWFv2Upper(t *testing.T) {
 		if !hmac.Equal(got[:], m.Sum(nil)) {
 			t.Errorf("user %q: got %x", u, got)
 		}
+	}
+}
+
+// TestFromUTF16LE checks the decoder against utf16.Decode, surrogates
+// paired, unpaired and reversed included.
+func TestFromUTF16LE(t *testing.T) {
+	units := []uint16{'a', 0xe9, 0xd835, 0xdc9c, 0xd800, 'b', 0xdc00, 0xdbff, 0xdfff, 0xfffd, 0xffff, 0xd801}
+	for i := range units {
+		for j := i; j <= len(units); j++ {
+			u := units[i:j]
+			b := make([]byte, 2*len(u))
+			for k, x := range u {
+				binary.LittleEndian.PutUint16(b[2*k:], x)
+			}
+			got, ok := fromUTF16LE(b)
+			if want := string(utf16.Decode(u)); !ok || got != want {
+				t.Errorf("%x: got %q, want %q", u, got, want)
+			}
+		}
+	}
+	long := strings.Repeat("ab\U0001d49c", 200)
+	if got, _ := fromUTF16LE(utf16le(long)); got != long {
+		t.Error("long string does not round-trip")
+	}
+	if _, ok := fromUTF16LE([]byte{1}); ok {
+		t.Error("odd length accepted")
 	}
 }

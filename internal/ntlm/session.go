@@ -161,6 +161,12 @@ func NewSession(exportedSessionKey []byte, flags uint32, client bool) (*Session,
 	return s, nil
 }
 
+// Init is NewSession into s, for a caller that holds the Session inside
+// another allocation.
+func (s *Session) Init(exportedSessionKey []byte, flags uint32, client bool) error {
+	return s.init(exportedSessionKey, flags, client)
+}
+
 func (s *Session) init(exportedSessionKey []byte, flags uint32, client bool) error {
 	if len(exportedSessionKey) != 16 {
 		return fmt.Errorf("%w: session key of %d bytes, want 16", ErrMalformed, len(exportedSessionKey))
