@@ -120,7 +120,9 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 	if err := p.faults.check(op, name); err != nil {
 		return backend.Handle{}, err
 	}
-	st, hdr, err := p.m.sealer.Open(packed)
+	var state serialize.State // on the stack: the context keeps only its parts
+	st := &state
+	hdr, err := p.m.sealer.OpenInto(st, packed)
 	if err != nil {
 		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, importDetail(err), err)
 	}
