@@ -160,10 +160,6 @@ func hmacMD5(key []byte, parts ...[]byte) []byte {
 	return sum[:]
 }
 
-// hmacStack is how much of an HMAC_MD5 input hmacMD5Sum hashes from the
-// stack: every NTLM message fits, so a handshake makes no hash objects.
-const hmacStack = 2048
-
 // hmacMD5Sum is HMAC_MD5(key, concatenation of parts) (RFC 2104) with
 // md5.Sum over stack buffers instead of crypto/hmac, whose hash objects
 // and pads cost five allocations per call; the key's pads are cleared
@@ -177,36 +173,67 @@ func hmacMD5Sum(key []byte, parts ...[]byte) [md5.Size]byte {
 	} else {
 		copy(k[:], key)
 	}
-	n := md5.BlockSize
+	n := 0
 	for _, p := range parts {
 		n += len(p)
 	}
-	var stack [md5.BlockSize + hmacStack]byte
-	var in []byte
-	if n <= len(stack) {
-		in = stack[:n]
-	} else {
-		in = make([]byte, n)
+	var sum [md5.Size]byte
+	switch {
+	case n <= hmacSmall:
+		sum = hmacSmallSum(&k, parts)
+	case n <= hmacLarge:
+		sum = hmacLargeSum(&k, parts)
+	default:
+		sum = hmacSum(&k, make([]byte, md5.BlockSize+n), parts)
 	}
-	for i, c := range k {
-		in[i] = c ^ 0x36
-	}
+	clear(k[:])
+	return sum
+}
+
+// hmacSmall and hmacLarge are the inputs hmacMD5Sum hashes from the
+// stack: the short ones (keys, proofs) in a small buffer, since Go
+// zeroes it on every call, and a handshake's MIC input in a large one.
+const (
+	hmacSmall = 448
+	hmacLarge = 2048
+)
+
+func hmacSmallSum(k *[md5.BlockSize]byte, parts [][]byte) [md5.Size]byte {
+	var buf [md5.BlockSize + hmacSmall]byte
+	return hmacSum(k, buf[:], parts)
+}
+
+func hmacLargeSum(k *[md5.BlockSize]byte, parts [][]byte) [md5.Size]byte {
+	var buf [md5.BlockSize + hmacLarge]byte
+	return hmacSum(k, buf[:], parts)
+}
+
+// hmacSum computes HMAC_MD5 with the padded key k, using buf, which has
+// room for a block and the parts, for the inner hash's input.
+func hmacSum(k *[md5.BlockSize]byte, buf []byte, parts [][]byte) [md5.Size]byte {
 	off := md5.BlockSize
 	for _, p := range parts {
-		off += copy(in[off:], p)
+		off += copy(buf[off:], p)
 	}
+	in := buf[:off]
+	xorPad(in[:md5.BlockSize], k, 0x36)
 	inner := md5.Sum(in)
 	clear(in[:md5.BlockSize])
 	var out [md5.BlockSize + md5.Size]byte
-	for i, c := range k {
-		out[i] = c ^ 0x5c
-	}
+	xorPad(out[:md5.BlockSize], k, 0x5c)
 	copy(out[md5.BlockSize:], inner[:])
 	sum := md5.Sum(out[:])
-	clear(k[:])
 	clear(out[:])
-	clear(inner[:])
 	return sum
+}
+
+// xorPad sets dst (one block) to k XOR the pad byte, a word at a time.
+func xorPad(dst []byte, k *[md5.BlockSize]byte, pad byte) {
+	p := uint64(pad) * 0x0101010101010101
+	dst = dst[:md5.BlockSize]
+	for i := 0; i < md5.BlockSize; i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(k[i:])^p)
+	}
 }
 
 // rc4Once is RC4K(key, data) of MS-NLMP 6: a fresh cipher over one buffer.

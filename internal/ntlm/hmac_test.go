@@ -10,10 +10,10 @@ import (
 )
 
 // TestHMACMD5Sum checks the stack HMAC against crypto/hmac for keys
-// shorter and longer than a block and inputs on both sides of hmacStack.
+// shorter and longer than a block and inputs on both sides of hmacSmall and hmacLarge.
 func TestHMACMD5Sum(t *testing.T) {
 	for _, klen := range []int{0, 16, 64, 65, 200} {
-		for _, n := range []int{0, 1, 100, hmacStack, hmacStack + 1, 3 * hmacStack} {
+		for _, n := range []int{0, 1, 100, hmacSmall, hmacSmall + 1, hmacLarge, hmacLarge + 1, 3 * hmacLarge} {
 			key := []byte(strings.Repeat("k", klen))
 			msg := []byte(strings.Repeat("m", n))
 			want := hmac.New(md5.New, key)

@@ -71,10 +71,16 @@ func (c *Cipher) Init(key []byte) error {
 	for i := range c.s {
 		c.s[i] = uint32(i)
 	}
+	// The key index wraps by comparison: i%k is a division per byte,
+	// tens of cycles each, most of what a key schedule took.
 	var j uint8
+	ki := 0
 	for i := 0; i < 256; i++ {
-		j += uint8(c.s[i]) + key[i%k]
+		j += uint8(c.s[i]) + key[ki]
 		c.s[i], c.s[j] = c.s[j], c.s[i]
+		if ki++; ki == k {
+			ki = 0
+		}
 	}
 	c.i, c.j = 0, 0
 	return nil
