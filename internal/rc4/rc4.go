@@ -61,6 +61,14 @@ func NewCipher(key []byte) (*Cipher, error) {
 	return c, nil
 }
 
+// identity is the permutation a key schedule starts from.
+var identity = func() (s [256]uint32) {
+	for i := range s {
+		s[i] = uint32(i)
+	}
+	return s
+}()
+
 // Init runs the key schedule into c, so a Cipher embedded in a larger
 // value needs no allocation of its own.
 func (c *Cipher) Init(key []byte) error {
@@ -68,18 +76,31 @@ func (c *Cipher) Init(key []byte) error {
 	if k < 1 || k > 256 {
 		return KeySizeError(k)
 	}
-	for i := range c.s {
-		c.s[i] = uint32(i)
-	}
-	// The key index wraps by comparison: i%k is a division per byte,
-	// tens of cycles each, most of what a key schedule took.
+	c.s = identity
+	s := &c.s
 	var j uint8
-	ki := 0
-	for i := 0; i < 256; i++ {
-		j += uint8(c.s[i]) + key[ki]
-		c.s[i], c.s[j] = c.s[j], c.s[i]
-		if ki++; ki == k {
-			ki = 0
+	if k == 16 { // every NTLM key: the key index needs neither wrap nor bounds check
+		kk := (*[16]byte)(key)
+		for i := 0; i < 256; i += 16 {
+			for n := 0; n < 16; n++ {
+				x := s[uint8(i+n)]
+				j += uint8(x) + kk[n]
+				s[uint8(i+n)] = s[j]
+				s[j] = x
+			}
+		}
+	} else {
+		// The key index wraps by comparison: i%k is a division per
+		// byte, tens of cycles each.
+		ki := 0
+		for i := 0; i < 256; i++ {
+			x := s[uint8(i)]
+			j += uint8(x) + key[ki]
+			s[uint8(i)] = s[j]
+			s[j] = x
+			if ki++; ki == k {
+				ki = 0
+			}
 		}
 	}
 	c.i, c.j = 0, 0
