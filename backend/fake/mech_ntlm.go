@@ -36,7 +36,9 @@ type ntlmMech struct{}
 
 func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 	cbHash, cbErr := bindingsHash(cfg.bindings)
-	return &ntlmClient{first: true, bindErr: cbErr, cl: ntlm.NewClient(ntlm.ClientConfig{
+	c := &ntlmClient{first: true, bindErr: cbErr}
+	c.cl = &c.own
+	ntlm.InitClient(c.cl, ntlm.ClientConfig{
 		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
 		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
@@ -46,7 +48,8 @@ func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 		Now:                 h.clock(),
 		Flags:               ntlmRequestFlags(cfg.req),
 		Version:             h.m.windows.ntlmVersion(),
-	})}
+	})
+	return c
 }
 
 // ntlmRequestFlags are the NEGOTIATE flags a Windows client sends for a
@@ -87,7 +90,10 @@ func (ntlmMech) server(h *host) handshake {
 	if h.m.role == RoleDomainController {
 		cfg.DNSTreeName = h.dnsDomain // a single-domain forest
 	}
-	return &ntlmServer{srv: ntlm.NewServer(cfg)}
+	s := &ntlmServer{}
+	s.srv = &s.own
+	ntlm.InitServer(s.srv, cfg)
+	return s
 }
 
 // clientFlags is what NTLM can grant of a client request.
@@ -153,10 +159,11 @@ func ntlmStatus(err error) backend.Status {
 // and refuses steps out of order. The session lives in the same
 // allocation.
 type ntlmClient struct {
-	cl      *ntlm.Client // nil once done
+	cl      *ntlm.Client // &own, nil once done
 	first   bool         // the NEGOTIATE is still to be sent
 	bindErr error        // the channel bindings given do not decode
 	sess    ntlmSession
+	own     ntlm.Client
 }
 
 func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
@@ -203,17 +210,21 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 	return stepOut{token: out, sess: &c.sess}, nil
 }
 
-// destroy drops the client; internal/ntlm keeps only the password's
-// ResponseKeyNT, which it does not let us zero.
-func (c *ntlmClient) destroy() { c.cl = nil }
+// destroy drops the client, zeroing the password's ResponseKeyNT, which
+// it holds until AUTHENTICATE is made.
+func (c *ntlmClient) destroy() {
+	c.own = ntlm.Client{}
+	c.cl = nil
+}
 
 // ntlmServer is the acceptor: CHALLENGE for the client's NEGOTIATE, then
 // verification of its AUTHENTICATE. ntlm.Server allows one AUTHENTICATE,
 // so a refused one ends what the context can do.
 type ntlmServer struct {
-	srv        *ntlm.Server // nil once done
+	srv        *ntlm.Server // &own, nil once done
 	challenged bool
 	sess       ntlmSession
+	own        ntlm.Server
 }
 
 func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {

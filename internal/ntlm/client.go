@@ -58,7 +58,8 @@ const (
 // context.
 type Client struct {
 	cfg         ClientConfig
-	responseKey []byte // ResponseKeyNT, computed once so the password is not kept around
+	responseKey []byte // ResponseKeyNT (respKey[:]), computed once so the password is not kept around
+	respKey     [16]byte
 	state       clientState
 	negotiate   []byte // our NEGOTIATE_MESSAGE, an input of the MIC
 	flags       uint32
@@ -70,16 +71,27 @@ type Client struct {
 // NewClient returns a Client for cfg. The password is reduced to
 // ResponseKeyNT immediately and not retained.
 func NewClient(cfg ClientConfig) *Client {
+	c := new(Client)
+	InitClient(c, cfg)
+	return c
+}
+
+// InitClient is NewClient into *c, for a caller that holds the Client
+// inside another allocation.
+func InitClient(c *Client, cfg ClientConfig) {
 	if cfg.Flags == 0 {
 		cfg.Flags = DefaultClientFlags
 	}
 	if cfg.Version == nil {
 		cfg.Version = defaultVersion
 	}
-	c := &Client{responseKey: NTOWFv2(cfg.Password, cfg.User, cfg.Domain)}
+	*c = Client{}
+	nt := NTHash(cfg.Password)
+	c.respKey = ntowfv2(nt, cfg.User, cfg.Domain)
+	clear(nt)
+	c.responseKey = c.respKey[:]
 	cfg.Password = ""
 	c.cfg = cfg
-	return c
 }
 
 func (c *Client) rand() io.Reader {

@@ -91,10 +91,18 @@ type Server struct {
 
 // NewServer returns a Server for cfg.
 func NewServer(cfg ServerConfig) *Server {
+	s := new(Server)
+	InitServer(s, cfg)
+	return s
+}
+
+// InitServer is NewServer into *s, for a caller that holds the Server
+// inside another allocation.
+func InitServer(s *Server, cfg ServerConfig) {
 	if cfg.Version == nil {
 		cfg.Version = defaultVersion
 	}
-	return &Server{cfg: cfg}
+	*s = Server{cfg: cfg}
 }
 
 func (s *Server) now() time.Time {
