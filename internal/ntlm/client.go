@@ -65,6 +65,7 @@ type Client struct {
 	flags       uint32
 	sessionKey  []byte // key[:] once set
 	key         [16]byte
+	rnd         [24]byte              // the client challenge and random session key, during Authenticate
 	negBuf      [negotiateHeader]byte // negotiate's storage
 }
 
@@ -134,9 +135,9 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	}
 	c.state = clientDone       // one attempt per context, as with SSPI
 	defer clear(c.responseKey) // not needed after this call, whatever the outcome
-	var ch ChallengeMessage
 	var info [16]AVPair
-	if err := ch.parse(challenge, info[:0], false); err != nil {
+	ch, err := parseChallenge(challenge, info[:0], false)
+	if err != nil {
 		return nil, err
 	}
 	if ch.Flags&NegotiateLMKey != 0 && ch.Flags&NegotiateExtendedSessionSecurity == 0 {
@@ -153,7 +154,7 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	}
 
 	// 8-byte client challenge, then (with KEY_EXCH) the 16-byte exported key.
-	var rnd [24]byte
+	rnd := &c.rnd // a field: through the io.Reader it would escape anyway
 	need := 8
 	if flags&NegotiateKeyExch != 0 {
 		need = 24
@@ -201,7 +202,13 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	for _, p := range ch.TargetInfo {
 		n += 4 + len(p.Value)
 	}
-	ntResp := make([]byte, 16, n)
+	var ntBuf [512]byte
+	var ntResp []byte
+	if n <= len(ntBuf) {
+		ntResp = ntBuf[:16]
+	} else {
+		ntResp = make([]byte, 16, n)
+	}
 	ntResp = append(ntResp, 1, 1, 0, 0, 0, 0, 0, 0)
 	ntResp = binary.LittleEndian.AppendUint64(ntResp, timestamp)
 	ntResp = append(ntResp, clientChallenge...)

@@ -432,10 +432,11 @@ func (m *ChallengeMessage) marshalInto(dst []byte) ([]byte, error) {
 
 // ParseChallenge decodes a CHALLENGE_MESSAGE.
 func ParseChallenge(b []byte) (*ChallengeMessage, error) {
-	m := new(ChallengeMessage)
-	if err := m.parse(b, nil, true); err != nil {
+	v, err := parseChallenge(b, nil, true)
+	if err != nil {
 		return nil, err
 	}
+	m := &v
 	for i := range m.TargetInfo {
 		m.TargetInfo[i].Value = bytes.Clone(m.TargetInfo[i].Value)
 	}
@@ -443,42 +444,43 @@ func ParseChallenge(b []byte) (*ChallengeMessage, error) {
 	return m, nil
 }
 
-// parse is ParseChallenge leaving Version and the AV pair values inside
-// b and appending the pairs to info. Without decodeName, TargetName is
+// parseChallenge is ParseChallenge leaving Version and the AV pair values inside
+// b and appending the pairs to info. It returns the message by value so
+// that info may be a caller's stack array. Without decodeName, TargetName is
 // checked but left empty.
-func (m *ChallengeMessage) parse(b []byte, info AVPairs, decodeName bool) error {
+func parseChallenge(b []byte, info AVPairs, decodeName bool) (ChallengeMessage, error) {
 	if err := checkHeader(b, typeChallenge, challengeMinHeader); err != nil {
-		return err
+		return ChallengeMessage{}, err
 	}
-	*m = ChallengeMessage{Flags: binary.LittleEndian.Uint32(b[20:])}
+	m := ChallengeMessage{Flags: binary.LittleEndian.Uint32(b[20:])}
 	copy(m.ServerChallenge[:], b[24:32])
 	name, nameOff, err := field(b, 12, challengeMinHeader, "TargetName")
 	if err != nil {
-		return err
+		return ChallengeMessage{}, err
 	}
 	uni := m.Flags&NegotiateUnicode != 0
 	switch {
 	case decodeName:
 		if m.TargetName, err = decodeString(name, uni, "TargetName"); err != nil {
-			return err
+			return ChallengeMessage{}, err
 		}
 	case uni && len(name)%2 != 0:
-		return malformed("%s has odd UTF-16 length %d", "TargetName", len(name))
+		return ChallengeMessage{}, malformed("%s has odd UTF-16 length %d", "TargetName", len(name))
 	}
 	raw, infoOff, err := field(b, 40, challengeMinHeader, "TargetInfo")
 	if err != nil {
-		return err
+		return ChallengeMessage{}, err
 	}
 	if len(raw) > 0 {
 		if m.TargetInfo, err = parseAVPairs(info, raw); err != nil {
-			return err
+			return ChallengeMessage{}, err
 		}
 	}
 	end := headerEnd(len(b), nameOff, infoOff)
 	if m.Flags&NegotiateVersion != 0 && end >= challengeHeader {
 		m.Version = b[48:56:56]
 	}
-	return nil
+	return m, nil
 }
 
 // AuthenticateMessage is the AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3), the

@@ -152,11 +152,12 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	// into it.
 	var infoBuf [512]byte
 	var pairs [6]AVPair
-	info, raw := pairs[:0], infoBuf[:0]
+	n, raw := 0, infoBuf[:0]
 	add := func(id uint16, s string) {
 		start := len(raw)
 		raw = appendUTF16LE(raw, s)
-		info = append(info, AVPair{ID: id, Value: raw[start:len(raw):len(raw)]})
+		pairs[n] = AVPair{ID: id, Value: raw[start:len(raw):len(raw)]}
+		n++
 	}
 	add(AvNbDomainName, s.cfg.NetBIOSDomain)
 	add(AvNbComputerName, s.cfg.NetBIOSComputer)
@@ -171,7 +172,8 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	}
 	var ts [8]byte
 	binary.LittleEndian.PutUint64(ts[:], fileTime(s.now()))
-	info = append(info, AVPair{ID: AvTimestamp, Value: ts[:]})
+	pairs[n] = AVPair{ID: AvTimestamp, Value: ts[:]}
+	info := pairs[:n+1]
 	m := ChallengeMessage{
 		Flags:           flags,
 		ServerChallenge: s.serverChallenge,
