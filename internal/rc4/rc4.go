@@ -81,13 +81,23 @@ func (c *Cipher) Init(key []byte) error {
 	var j uint8
 	if k == 16 { // every NTLM key: the key index needs neither wrap nor bounds check
 		kk := (*[16]byte)(key)
-		for i := 0; i < 256; i += 16 {
-			for n := 0; n < 16; n++ {
-				x := s[uint8(i+n)]
-				j += uint8(x) + kk[n]
-				s[uint8(i+n)] = s[j]
-				s[j] = x
-			}
+		for i := 0; i < 256; i += 4 { // four bytes a round: the loop is a third of the work
+			x := s[uint8(i)]
+			j += uint8(x) + kk[i&15]
+			s[uint8(i)] = s[j]
+			s[j] = x
+			x = s[uint8(i+1)]
+			j += uint8(x) + kk[(i+1)&15]
+			s[uint8(i+1)] = s[j]
+			s[j] = x
+			x = s[uint8(i+2)]
+			j += uint8(x) + kk[(i+2)&15]
+			s[uint8(i+2)] = s[j]
+			s[j] = x
+			x = s[uint8(i+3)]
+			j += uint8(x) + kk[(i+3)&15]
+			s[uint8(i+3)] = s[j]
+			s[j] = x
 		}
 	} else {
 		// The key index wraps by comparison: i%k is a division per
