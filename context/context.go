@@ -581,12 +581,12 @@ func (c *Context) fail(returned backend.Handle) {
 
 // advance records the result of a successful step; c.mu is held.
 // The context's description for tracking is desc followed by detail,
-// joined only when the context is first tracked.
+// joined only if it is reported as a leak.
 func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte, desc, detail string) ([]byte, bool, error) {
 	if c.state == stateNew && !h.IsZero() {
 		c.h = h
 		c.state = stateHandshaking
-		c.t = c.store.track(&c.tr, "context", c.pkg, desc+detail)
+		c.t = c.store.track(&c.tr, "context", c.pkg, desc, detail)
 	}
 	switch st {
 	case StatusCompleteNeeded, StatusCompleteAndContinue:
@@ -620,7 +620,7 @@ type Token struct {
 
 func (s *Store) newToken(h backend.TokenHandle, pkg, desc string) *Token {
 	tok := &Token{store: s, h: h}
-	tok.t = s.track(&tok.tr, "token", pkg, desc)
+	tok.t = s.track(&tok.tr, "token", pkg, desc, "")
 	return tok
 }
 

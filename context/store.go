@@ -49,9 +49,11 @@ type tracked struct {
 	kind string // "credential", "context", "token"
 	pkg  string // prefixed to desc when reporting, so tracking need not concatenate
 	desc string
-	pcs  [8]uintptr
-	npc  int
-	when time.Time
+	// detail is appended to desc when reporting, for the same reason.
+	detail string
+	pcs    [8]uintptr
+	npc    int
+	when   time.Time
 }
 
 // NewStore returns a Store over b. The Store uses whichever optional
@@ -125,8 +127,8 @@ func (s *Store) RecordStacks(on bool) { s.stacks.Store(on) }
 // stack of the user code that created it (skip frames inside this
 // package), and returns t. t is a field of the resource's own struct, so
 // tracking costs no allocation of its own.
-func (s *Store) track(t *tracked, kind, pkg, desc string) *tracked {
-	*t = tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, when: time.Now()}
+func (s *Store) track(t *tracked, kind, pkg, desc, detail string) *tracked {
+	*t = tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, detail: detail, when: time.Now()}
 	if s.stacks.Load() {
 		t.npc = runtime.Callers(3, t.pcs[:])
 	}
@@ -178,7 +180,7 @@ func (s *Store) Leaks() []Leak {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	out := make([]Leak, 0, len(all))
 	for _, t := range all {
-		l := Leak{Kind: t.kind, What: t.pkg + " " + t.desc, When: t.when}
+		l := Leak{Kind: t.kind, What: t.pkg + " " + t.desc + t.detail, When: t.when}
 		frames := runtime.CallersFrames(t.pcs[:t.npc])
 		for {
 			f, more := frames.Next()
@@ -269,7 +271,7 @@ func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity
 	if identity != nil {
 		who = identity.Domain + `\` + identity.User
 	}
-	c.t = s.track(&c.tr, "credential", pkg, strings.ToLower(use.String())+" credential for "+who)
+	c.t = s.track(&c.tr, "credential", pkg, strings.ToLower(use.String())+" credential for "+who, "")
 	return c, nil
 }
 
@@ -296,7 +298,7 @@ func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error
 		return nil, err
 	}
 	c := &Context{store: s, h: h, pkg: pkg, state: stateEstablished, imported: true}
-	c.t = s.track(&c.tr, "context", pkg, "imported context")
+	c.t = s.track(&c.tr, "context", pkg, "imported context", "")
 	return c, nil
 }
 
