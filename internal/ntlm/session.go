@@ -44,9 +44,11 @@ type direction struct {
 	sealKey [16]byte
 	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages; see hmac
 	// stackMACs counts checksums made without mac, and sum receives mac's
-	// output, which through the interface would otherwise escape.
+	// output, which through the interface would otherwise escape to the
+	// heap on every message.
 	stackMACs uint8
 	sum       [md5.Size]byte
+	seqb      [4]byte // the sequence number hashed, here for the same reason
 	seq       uint32
 	stream    uint64      // keystream bytes consumed, for State and RESET_NEW
 	rc4       *rc4.Cipher // allocated on first use: a kibibyte, most of a Session's size
@@ -118,17 +120,16 @@ func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool
 // from the stack; later ones, and long ones, by mac, set up here on first
 // use, whose precomputed pads save two MD5 blocks a message.
 func (d *direction) hmac(seq uint32, msg []byte) [md5.Size]byte {
-	var seqb [4]byte
-	binary.LittleEndian.PutUint32(seqb[:], seq)
+	binary.LittleEndian.PutUint32(d.seqb[:], seq)
 	if d.mac == nil {
 		if d.stackMACs == 0 && len(msg) <= hmacSmall {
 			d.stackMACs++
-			return hmacMD5Sum(d.signKey[:], seqb[:], msg)
+			return hmacMD5Sum(d.signKey[:], d.seqb[:], msg)
 		}
 		d.mac = hmac.New(md5.New, d.signKey[:])
 	}
 	d.mac.Reset()
-	d.mac.Write(seqb[:])
+	d.mac.Write(d.seqb[:])
 	d.mac.Write(msg)
 	d.mac.Sum(d.sum[:0])
 	sum := d.sum
