@@ -198,14 +198,14 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 		if err != nil {
 			return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
 		}
-		c.cl = nil
+		c.destroy() // the Client still holds the session key
 		return stepOut{token: out, sess: sess}, nil
 	}
 	// The session lives in c, as an imported one does.
 	if err := c.cl.InitSession(&c.sess.own); err != nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
 	}
-	c.cl = nil
+	c.destroy()
 	c.sess.s = &c.sess.own
 	return stepOut{token: out, sess: &c.sess}, nil
 }
