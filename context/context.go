@@ -472,7 +472,7 @@ func (c *ClientContext) Step(in []byte) (out []byte, done bool, err error) {
 		return nil, false, err
 	}
 	c.ret = res.Flags
-	return c.advance(backend.OpInitializeSecurityContext, res.Context, res.Status, res.Output, "client context for ", c.target)
+	return c.advance(backend.OpInitializeSecurityContext, res.Context, res.Status, res.Output, c.target, true)
 }
 
 // ServerContext is the acceptor side of a handshake.
@@ -521,7 +521,7 @@ func (c *ServerContext) Step(in []byte) (out []byte, done bool, err error) {
 		return nil, false, err
 	}
 	c.ret = res.Flags
-	return c.advance(backend.OpAcceptSecurityContext, res.Context, res.Status, res.Output, "server context", "")
+	return c.advance(backend.OpAcceptSecurityContext, res.Context, res.Status, res.Output, "server context", false)
 }
 
 // initializeCall and acceptCall are a step's request with room for its
@@ -580,13 +580,14 @@ func (c *Context) fail(returned backend.Handle) {
 }
 
 // advance records the result of a successful step; c.mu is held.
-// The context's description for tracking is desc followed by detail,
-// joined only if it is reported as a leak.
-func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte, desc, detail string) ([]byte, bool, error) {
+// The context's description for tracking is desc, or, with target, the
+// client context's target desc after clientPrefix, joined only if it is
+// reported as a leak.
+func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte, desc string, target bool) ([]byte, bool, error) {
 	if c.state == stateNew && !h.IsZero() {
 		c.h = h
 		c.state = stateHandshaking
-		c.t = c.store.track(&c.tr, "context", c.pkg, desc, detail)
+		c.t = c.store.track(&c.tr, "context", c.pkg, desc, target)
 	}
 	switch st {
 	case StatusCompleteNeeded, StatusCompleteAndContinue:
@@ -620,7 +621,7 @@ type Token struct {
 
 func (s *Store) newToken(h backend.TokenHandle, pkg, desc string) *Token {
 	tok := &Token{store: s, h: h}
-	tok.t = s.track(&tok.tr, "token", pkg, desc, "")
+	tok.t = s.track(&tok.tr, "token", pkg, desc, false)
 	return tok
 }
 
