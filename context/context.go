@@ -464,14 +464,15 @@ func (c *ClientContext) Step(in []byte) (out []byte, done bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	req := &backend.InitializeRequest{Credential: ch, Context: c.h, Target: c.target, Flags: c.req, Input: inputBuffers(in, c.bindings)}
-	res, err := c.store.b.InitializeSecurityContext(req)
+	call := &initializeCall{req: backend.InitializeRequest{Credential: ch, Context: c.h, Target: c.target, Flags: c.req}}
+	call.req.Input = inputBuffers(call.bufs[:0], in, c.bindings)
+	res, err := c.store.b.InitializeSecurityContext(&call.req)
 	if err != nil {
 		c.fail(res.Context)
 		return nil, false, err
 	}
 	c.ret = res.Flags
-	return c.advance(backend.OpInitializeSecurityContext, res.Context, res.Status, res.Output, "client context for "+c.target)
+	return c.advance(backend.OpInitializeSecurityContext, res.Context, res.Status, res.Output, c.target, true)
 }
 
 // ServerContext is the acceptor side of a handshake.
@@ -512,21 +513,36 @@ func (c *ServerContext) Step(in []byte) (out []byte, done bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	req := &backend.AcceptRequest{Credential: ch, Context: c.h, Flags: c.req, Input: inputBuffers(in, c.bindings)}
-	res, err := c.store.b.AcceptSecurityContext(req)
+	call := &acceptCall{req: backend.AcceptRequest{Credential: ch, Context: c.h, Flags: c.req}}
+	call.req.Input = inputBuffers(call.bufs[:0], in, c.bindings)
+	res, err := c.store.b.AcceptSecurityContext(&call.req)
 	if err != nil {
 		c.fail(res.Context)
 		return nil, false, err
 	}
 	c.ret = res.Flags
-	return c.advance(backend.OpAcceptSecurityContext, res.Context, res.Status, res.Output, "server context")
+	return c.advance(backend.OpAcceptSecurityContext, res.Context, res.Status, res.Output, "server context", false)
 }
 
-func inputBuffers(in, bindings []byte) []backend.Buffer {
+// initializeCall and acceptCall are a step's request with room for its
+// input buffers, so that the request and its buffer list are one
+// allocation.
+type initializeCall struct {
+	req  backend.InitializeRequest
+	bufs [2]backend.Buffer
+}
+
+type acceptCall struct {
+	req  backend.AcceptRequest
+	bufs [2]backend.Buffer
+}
+
+// inputBuffers appends a step's input buffers to bufs, which has room
+// for both; nil when there are none.
+func inputBuffers(bufs []backend.Buffer, in, bindings []byte) []backend.Buffer {
 	if in == nil && bindings == nil {
 		return nil
 	}
-	bufs := make([]backend.Buffer, 0, 2)
 	if in != nil {
 		bufs = append(bufs, backend.Buffer{Type: backend.BufferToken, Data: append([]byte(nil), in...)})
 	}
@@ -564,11 +580,14 @@ func (c *Context) fail(returned backend.Handle) {
 }
 
 // advance records the result of a successful step; c.mu is held.
-func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte, desc string) ([]byte, bool, error) {
+// The context's description for tracking is desc, or, with target, the
+// client context's target desc after clientPrefix, joined only if it is
+// reported as a leak.
+func (c *Context) advance(op backend.Op, h backend.Handle, st Status, out []byte, desc string, target bool) ([]byte, bool, error) {
 	if c.state == stateNew && !h.IsZero() {
 		c.h = h
 		c.state = stateHandshaking
-		c.t = c.store.track(&c.tr, "context", c.pkg, desc)
+		c.t = c.store.track(&c.tr, "context", c.pkg, desc, target)
 	}
 	switch st {
 	case StatusCompleteNeeded, StatusCompleteAndContinue:
@@ -602,7 +621,7 @@ type Token struct {
 
 func (s *Store) newToken(h backend.TokenHandle, pkg, desc string) *Token {
 	tok := &Token{store: s, h: h}
-	tok.t = s.track(&tok.tr, "token", pkg, desc)
+	tok.t = s.track(&tok.tr, "token", pkg, desc, false)
 	return tok
 }
 

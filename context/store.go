@@ -50,9 +50,16 @@ type tracked struct {
 	pkg  string // prefixed to desc when reporting, so tracking need not concatenate
 	desc string
 	pcs  [8]uintptr
-	npc  int
-	when time.Time
+	npc  int32
+	// target says desc is a client context's target, reported after
+	// clientPrefix, for the same reason. It sits where npc's upper half
+	// was, so tracked is no larger.
+	target bool
+	when   time.Time
 }
+
+// clientPrefix is what a client context's description starts with.
+const clientPrefix = "client context for "
 
 // NewStore returns a Store over b. The Store uses whichever optional
 // interfaces of package backend b implements; calls that need one b lacks
@@ -125,10 +132,10 @@ func (s *Store) RecordStacks(on bool) { s.stacks.Store(on) }
 // stack of the user code that created it (skip frames inside this
 // package), and returns t. t is a field of the resource's own struct, so
 // tracking costs no allocation of its own.
-func (s *Store) track(t *tracked, kind, pkg, desc string) *tracked {
-	*t = tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, when: time.Now()}
+func (s *Store) track(t *tracked, kind, pkg, desc string, target bool) *tracked {
+	*t = tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, target: target, when: time.Now()}
 	if s.stacks.Load() {
-		t.npc = runtime.Callers(3, t.pcs[:])
+		t.npc = int32(runtime.Callers(3, t.pcs[:]))
 	}
 	sh := &s.shards[t.id%storeShards]
 	sh.mu.Lock()
@@ -178,7 +185,11 @@ func (s *Store) Leaks() []Leak {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	out := make([]Leak, 0, len(all))
 	for _, t := range all {
-		l := Leak{Kind: t.kind, What: t.pkg + " " + t.desc, When: t.when}
+		what := t.pkg + " " + t.desc
+		if t.target {
+			what = t.pkg + " " + clientPrefix + t.desc
+		}
+		l := Leak{Kind: t.kind, What: what, When: t.when}
 		frames := runtime.CallersFrames(t.pcs[:t.npc])
 		for {
 			f, more := frames.Next()
@@ -269,7 +280,7 @@ func (s *Store) AcquireCredentials(pkg string, use flags.CredentialUse, identity
 	if identity != nil {
 		who = identity.Domain + `\` + identity.User
 	}
-	c.t = s.track(&c.tr, "credential", pkg, strings.ToLower(use.String())+" credential for "+who)
+	c.t = s.track(&c.tr, "credential", pkg, strings.ToLower(use.String())+" credential for "+who, false)
 	return c, nil
 }
 
@@ -296,7 +307,7 @@ func (s *Store) Import(pkg string, packed []byte, token *Token) (*Context, error
 		return nil, err
 	}
 	c := &Context{store: s, h: h, pkg: pkg, state: stateEstablished, imported: true}
-	c.t = s.track(&c.tr, "context", pkg, "imported context")
+	c.t = s.track(&c.tr, "context", pkg, "imported context", false)
 	return c, nil
 }
 

@@ -9,7 +9,7 @@ func BenchmarkTrack(b *testing.B) {
 	var t tracked
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		s.untrack(s.track(&t, "context", "NTLM", "imported context"))
+		s.untrack(s.track(&t, "context", "NTLM", "imported context", false))
 	}
 }
 
@@ -20,6 +20,6 @@ func BenchmarkTrackStacks(b *testing.B) {
 	var t tracked
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		s.untrack(s.track(&t, "context", "NTLM", "imported context"))
+		s.untrack(s.track(&t, "context", "NTLM", "imported context", false))
 	}
 }

@@ -359,26 +359,39 @@ var cryptoRand = rand.Reader
 // encoded state (ErrTampered). It does not modify blob, and the returned
 // State shares no memory with it.
 func (s *Sealer) Open(blob []byte) (*State, Header, error) {
-	h, err := parseHeader(blob)
+	st := &State{}
+	hdr, err := s.OpenInto(st, blob)
 	if err != nil {
 		return nil, Header{}, err
 	}
+	return st, hdr, nil
+}
+
+// OpenInto is Open decoding into *st, which it overwrites, so a caller
+// that keeps only parts of the state need not allocate a State. On error
+// *st is left zero.
+func (s *Sealer) OpenInto(st *State, blob []byte) (Header, error) {
+	*st = State{}
+	h, err := parseHeader(blob)
+	if err != nil {
+		return Header{}, err
+	}
 	if string(h.machine) != s.machineID {
-		return nil, Header{}, fmt.Errorf("%w: sealed on %q, this is %q", ErrForeignMachine, h.machine, s.machineID)
+		return Header{}, fmt.Errorf("%w: sealed on %q, this is %q", ErrForeignMachine, h.machine, s.machineID)
 	}
 	// One allocation: GCM decrypts straight into it.
 	plain, err := s.aead.Open(make([]byte, 0, len(h.body)-tagSize), h.nonce, h.body, blob[:h.size])
 	if err != nil {
-		return nil, Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
+		return Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
-	st := &State{}
 	if err := st.decode(plain, h.version, h.pkg); err != nil {
 		clear(plain)
-		return nil, Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
+		*st = State{}
+		return Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
 	hdr := Header{Version: h.version, Package: st.Package, MachineID: s.machineID}
 	copy(hdr.Nonce[:], h.nonce)
-	return st, hdr, nil
+	return hdr, nil
 }
 
 // State is what a packed context carries: the context's names, flags,

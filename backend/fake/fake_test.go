@@ -467,3 +467,14 @@ func hOf(t *testing.T, c *sspictx.Context) backend.Handle {
 	_, h := raw(t, c)
 	return h
 }
+
+// TestUserKeyMatchesToUpper keeps the principal directory's key what
+// strings.ToUpper made of it, invalid UTF-8 and special cases included.
+func TestUserKeyMatchesToUpper(t *testing.T) {
+	for _, s := range []string{"alice", "Ärger", "straße", "ǆ", "ı", "\xff\xfex", "𝒜bc", ""} {
+		want := strings.ToUpper("Contoso"+s) + `\` + strings.ToUpper(s)
+		if got := userKey("Contoso"+s, s); got != want {
+			t.Errorf("%q: got %q, want %q", s, got, want)
+		}
+	}
+}

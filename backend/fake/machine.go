@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gosspi/gosspi/internal/hostid"
 	"github.com/gosspi/gosspi/internal/ntlm"
@@ -319,7 +321,21 @@ func (m *Machine) Domain() string { return m.domain }
 func (m *Machine) ID() string { return m.sealer.MachineID() }
 
 func userKey(domain, user string) string {
-	return strings.ToUpper(domain) + `\` + strings.ToUpper(user)
+	return string(appendUserKey(nil, domain, user))
+}
+
+// appendUserKey appends userKey(domain, user): both upper-cased rune by
+// rune, as strings.ToUpper does, so a lookup can build the key in a stack
+// buffer.
+func appendUserKey(dst []byte, domain, user string) []byte {
+	for _, r := range domain {
+		dst = utf8.AppendRune(dst, unicode.ToUpper(r))
+	}
+	dst = append(dst, '\\')
+	for _, r := range user {
+		dst = utf8.AppendRune(dst, unicode.ToUpper(r))
+	}
+	return dst
 }
 
 // AddUser adds an account to the principal directory and returns its SID.
@@ -358,7 +374,8 @@ func (m *Machine) lookup(domain, user string) (*principal, bool) {
 		domain = m.domain
 	}
 	m.mu.RLock()
-	p, ok := m.users[userKey(domain, user)]
+	var buf [128]byte
+	p, ok := m.users[string(appendUserKey(buf[:0], domain, user))]
 	m.mu.RUnlock()
 	if !ok && m.dom != nil && m.dom.isDomain(domain) {
 		// A member validates domain accounts through its domain

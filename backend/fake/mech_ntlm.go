@@ -36,7 +36,9 @@ type ntlmMech struct{}
 
 func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 	cbHash, cbErr := bindingsHash(cfg.bindings)
-	return &ntlmClient{first: true, bindErr: cbErr, cl: ntlm.NewClient(ntlm.ClientConfig{
+	c := &ntlmClient{first: true, bindErr: cbErr}
+	c.cl = &c.own
+	ntlm.InitClient(c.cl, ntlm.ClientConfig{
 		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
 		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
@@ -46,7 +48,8 @@ func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 		Now:                 h.clock(),
 		Flags:               ntlmRequestFlags(cfg.req),
 		Version:             h.m.windows.ntlmVersion(),
-	})}
+	})
+	return c
 }
 
 // ntlmRequestFlags are the NEGOTIATE flags a Windows client sends for a
@@ -87,7 +90,10 @@ func (ntlmMech) server(h *host) handshake {
 	if h.m.role == RoleDomainController {
 		cfg.DNSTreeName = h.dnsDomain // a single-domain forest
 	}
-	return &ntlmServer{srv: ntlm.NewServer(cfg)}
+	s := &ntlmServer{}
+	s.srv = &s.own
+	ntlm.InitServer(s.srv, cfg)
+	return s
 }
 
 // clientFlags is what NTLM can grant of a client request.
@@ -153,10 +159,11 @@ func ntlmStatus(err error) backend.Status {
 // and refuses steps out of order. The session lives in the same
 // allocation.
 type ntlmClient struct {
-	cl      *ntlm.Client // nil once done
+	cl      *ntlm.Client // &own, nil once done
 	first   bool         // the NEGOTIATE is still to be sent
 	bindErr error        // the channel bindings given do not decode
 	sess    ntlmSession
+	own     ntlm.Client
 }
 
 func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
@@ -181,8 +188,8 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 	if err != nil {
 		return stepOut{}, refuse(ntlmStatus(err), "CHALLENGE refused", err)
 	}
-	key := c.cl.SessionKey()
 	if f := c.cl.NegotiatedFlags(); f&ntlm.NegotiateExtendedSessionSecurity == 0 {
+		key := c.cl.SessionKey()
 		// A server that granted no extended session security (Wine's
 		// capture of one): Windows completes and protects messages
 		// without it (MS-NLMP 3.4.4.1).
@@ -191,30 +198,33 @@ func (c *ntlmClient) step(_ *host, in stepIn) (stepOut, error) {
 		if err != nil {
 			return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
 		}
-		c.cl = nil
+		c.destroy() // the Client still holds the session key
 		return stepOut{token: out, sess: sess}, nil
 	}
-	sess, err := ntlm.NewSession(key, c.cl.NegotiatedFlags(), true)
-	clear(key)
-	if err != nil {
+	// The session lives in c, as an imported one does.
+	if err := c.cl.InitSession(&c.sess.own); err != nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
 	}
-	c.cl = nil
-	c.sess.s = sess
+	c.destroy()
+	c.sess.s = &c.sess.own
 	return stepOut{token: out, sess: &c.sess}, nil
 }
 
-// destroy drops the client; internal/ntlm keeps only the password's
-// ResponseKeyNT, which it does not let us zero.
-func (c *ntlmClient) destroy() { c.cl = nil }
+// destroy drops the client, zeroing the password's ResponseKeyNT, which
+// it holds until AUTHENTICATE is made.
+func (c *ntlmClient) destroy() {
+	c.own = ntlm.Client{}
+	c.cl = nil
+}
 
 // ntlmServer is the acceptor: CHALLENGE for the client's NEGOTIATE, then
 // verification of its AUTHENTICATE. ntlm.Server allows one AUTHENTICATE,
 // so a refused one ends what the context can do.
 type ntlmServer struct {
-	srv        *ntlm.Server // nil once done
+	srv        *ntlm.Server // &own, nil once done
 	challenged bool
 	sess       ntlmSession
+	own        ntlm.Server
 }
 
 func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
@@ -265,12 +275,11 @@ func (s *ntlmServer) step(h *host, in stepIn) (stepOut, error) {
 		s.srv = nil
 		return stepOut{sess: sess, peer: peer, spn: res.TargetName, mechListMIC: res.MIC}, nil
 	}
-	sess, err := ntlm.NewSession(res.SessionKey, res.Flags, false)
-	if err != nil {
+	if err := s.sess.own.Init(res.SessionKey, res.Flags, false); err != nil {
 		return stepOut{}, refuse(backend.StatusInternalError, "deriving session keys", err)
 	}
 	s.srv = nil
-	s.sess.s = sess
+	s.sess.s = &s.sess.own
 	return stepOut{
 		sess:        &s.sess,
 		peer:        peer,

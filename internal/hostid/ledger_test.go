@@ -129,7 +129,7 @@ func TestLedgerExportTimeWindow(t *testing.T) {
 	now := c.Now()
 	for name, l := range map[string]interface {
 		Claim([]byte, time.Time) (bool, error)
-	}{"disk": openAt(t, t.TempDir(), c), "memory": &MemLedger{now: c.Now, epochs: map[int64]map[string]struct{}{}}} {
+	}{"disk": openAt(t, t.TempDir(), c), "memory": &MemLedger{now: c.Now, epochs: map[int64]*memEpoch{}}} {
 		t.Run(name, func(t *testing.T) {
 			for i, tc := range []struct {
 				at      time.Time

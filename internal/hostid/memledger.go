@@ -17,7 +17,40 @@ type MemLedger struct {
 
 	mu     sync.Mutex
 	floor  int64
-	epochs map[int64]map[string]struct{}
+	epochs map[int64]*memEpoch
+}
+
+// memEpoch holds one epoch's claims. IDs of up to 16 bytes (a packed
+// context's nonce is 12) are kept as arrays, so claiming one does not
+// allocate a string; longer ones as strings.
+type memEpoch struct {
+	short map[shortClaimID]struct{}
+	long  map[string]struct{}
+}
+
+// shortClaimID is an ID of up to 16 bytes and its length, so that IDs
+// differing only in trailing zeros stay apart.
+type shortClaimID struct {
+	n  uint8
+	id [16]byte
+}
+
+// add records id and reports whether it was new.
+func (e *memEpoch) add(id []byte) bool {
+	if len(id) <= len(shortClaimID{}.id) {
+		k := shortClaimID{n: uint8(len(id))}
+		copy(k.id[:], id)
+		if _, ok := e.short[k]; ok {
+			return false
+		}
+		e.short[k] = struct{}{}
+		return true
+	}
+	if _, ok := e.long[string(id)]; ok {
+		return false
+	}
+	e.long[string(id)] = struct{}{}
+	return true
 }
 
 // NewMemLedger returns an empty in-memory ledger.
@@ -27,7 +60,7 @@ func NewMemLedger() *MemLedger { return NewMemLedgerAt(time.Now) }
 // from now: time.Now, except in tests that replay blobs sealed at a fixed
 // time.
 func NewMemLedgerAt(now func() time.Time) *MemLedger {
-	return &MemLedger{now: now, epochs: make(map[int64]map[string]struct{})}
+	return &MemLedger{now: now, epochs: make(map[int64]*memEpoch)}
 }
 
 // Claim is Ledger.Claim for this process alone.
@@ -56,14 +89,10 @@ func (l *MemLedger) Claim(id []byte, exportedAt time.Time) (bool, error) {
 	}
 	m := l.epochs[epoch]
 	if m == nil {
-		m = make(map[string]struct{})
+		m = &memEpoch{short: make(map[shortClaimID]struct{}), long: make(map[string]struct{})}
 		l.epochs[epoch] = m
 	}
-	if _, ok := m[string(id)]; ok {
-		return false, nil
-	}
-	m[string(id)] = struct{}{}
-	return true, nil
+	return m.add(id), nil
 }
 
 // Len returns the number of claims held, including those not yet
@@ -73,7 +102,7 @@ func (l *MemLedger) Len() int {
 	defer l.mu.Unlock()
 	n := 0
 	for _, m := range l.epochs {
-		n += len(m)
+		n += len(m.short) + len(m.long)
 	}
 	return n
 }

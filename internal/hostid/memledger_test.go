@@ -32,7 +32,7 @@ func TestMemLedger(t *testing.T) {
 // clock set back cannot revive them.
 func TestMemLedgerForgets(t *testing.T) {
 	c := newTestClock(t0)
-	l := &MemLedger{now: c.Now, epochs: map[int64]map[string]struct{}{}}
+	l := &MemLedger{now: c.Now, epochs: map[int64]*memEpoch{}}
 	const perHour = 100
 	for h := 0; h < 3*int(Retention/time.Hour); h++ {
 		for i := 0; i < perHour; i++ {
@@ -73,5 +73,26 @@ func TestMemLedgerConcurrent(t *testing.T) {
 	wg.Wait()
 	for i := range wins {
 		assert.EqualValues(t, 1, wins[i].Load(), i)
+	}
+}
+
+// TestMemLedgerIDLengths keeps IDs apart that differ only in length or
+// trailing zeros, on both sides of the 16-byte array form.
+func TestMemLedgerIDLengths(t *testing.T) {
+	l := NewMemLedger()
+	now := time.Now()
+	ids := [][]byte{{1}, {1, 0}, {1, 0, 0}, make([]byte, 16), make([]byte, 17), append(make([]byte, 16), 1)}
+	for _, id := range ids {
+		if first, err := l.Claim(id, now); err != nil || !first {
+			t.Fatalf("%x: first claim %v, %v", id, first, err)
+		}
+	}
+	for _, id := range ids {
+		if first, err := l.Claim(id, now); err != nil || first {
+			t.Fatalf("%x: second claim %v, %v", id, first, err)
+		}
+	}
+	if l.Len() != len(ids) {
+		t.Fatalf("Len %d, want %d", l.Len(), len(ids))
 	}
 }

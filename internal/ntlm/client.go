@@ -58,26 +58,41 @@ const (
 // context.
 type Client struct {
 	cfg         ClientConfig
-	responseKey []byte // ResponseKeyNT, computed once so the password is not kept around
+	responseKey []byte // ResponseKeyNT (respKey[:]), computed once so the password is not kept around
+	respKey     [16]byte
 	state       clientState
 	negotiate   []byte // our NEGOTIATE_MESSAGE, an input of the MIC
 	flags       uint32
-	sessionKey  []byte
+	sessionKey  []byte // key[:] once set
+	key         [16]byte
+	rnd         [24]byte              // the client challenge and random session key, during Authenticate
+	negBuf      [negotiateHeader]byte // negotiate's storage
 }
 
 // NewClient returns a Client for cfg. The password is reduced to
 // ResponseKeyNT immediately and not retained.
 func NewClient(cfg ClientConfig) *Client {
+	c := new(Client)
+	InitClient(c, cfg)
+	return c
+}
+
+// InitClient is NewClient into *c, for a caller that holds the Client
+// inside another allocation.
+func InitClient(c *Client, cfg ClientConfig) {
 	if cfg.Flags == 0 {
 		cfg.Flags = DefaultClientFlags
 	}
 	if cfg.Version == nil {
 		cfg.Version = defaultVersion
 	}
-	c := &Client{responseKey: NTOWFv2(cfg.Password, cfg.User, cfg.Domain)}
+	*c = Client{}
+	nt := NTHash(cfg.Password)
+	c.respKey = ntowfv2(nt, cfg.User, cfg.Domain)
+	clear(nt)
+	c.responseKey = c.respKey[:]
 	cfg.Password = ""
 	c.cfg = cfg
-	return c
 }
 
 func (c *Client) rand() io.Reader {
@@ -96,7 +111,7 @@ func (c *Client) Negotiate() ([]byte, error) {
 	if c.cfg.Flags&NegotiateVersion != 0 {
 		m.Version = c.cfg.Version
 	}
-	b, err := m.marshal()
+	b, err := m.marshalInto(c.negBuf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +135,8 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	}
 	c.state = clientDone       // one attempt per context, as with SSPI
 	defer clear(c.responseKey) // not needed after this call, whatever the outcome
-	ch, err := ParseChallenge(challenge)
+	var info [16]AVPair
+	ch, err := parseChallenge(challenge, info[:0], false)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +154,7 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	}
 
 	// 8-byte client challenge, then (with KEY_EXCH) the 16-byte exported key.
-	var rnd [24]byte
+	rnd := &c.rnd // a field: through the io.Reader it would escape anyway
 	need := 8
 	if flags&NegotiateKeyExch != 0 {
 		need = 24
@@ -149,22 +165,16 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	defer clear(rnd[:])
 	clientChallenge := rnd[:8]
 
-	// AV pairs of the response: the server's, then ours (MS-NLMP 3.1.5.1.2).
+	// AV pairs of the response: the server's, then ours (MS-NLMP
+	// 3.1.5.1.2), written straight into the NTLMv2 response: NTProofStr
+	// (filled in below), then temp (ntlmv2Temp).
 	ts, hasTS := ch.TargetInfo.Get(AvTimestamp)
 	var timestamp uint64
 	var avFlags uint32
-	pairs := make(AVPairs, 0, len(ch.TargetInfo)+3)
 	for _, p := range ch.TargetInfo {
-		switch p.ID {
-		case AvFlags:
-			if len(p.Value) == 4 {
-				avFlags |= binary.LittleEndian.Uint32(p.Value)
-			}
-			continue
-		case AvTargetName, AvChannelBindings, AvSingleHost:
-			continue // ours to set
+		if p.ID == AvFlags && len(p.Value) == 4 {
+			avFlags |= binary.LittleEndian.Uint32(p.Value)
 		}
-		pairs = append(pairs, p)
 	}
 	useMIC := hasTS && len(ts) == 8
 	if useMIC {
@@ -177,47 +187,78 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 		}
 		timestamp = fileTime(now())
 	}
+	cb := c.cfg.ChannelBindingsHash
+	if len(cb) == 0 && !c.cfg.NoEmptyBindings {
+		cb = zeroBindings[:]
+	}
+	spnLen := utf16Len(c.cfg.TargetSPN)
+	if len(cb) > 0xffff {
+		return nil, fmt.Errorf("ntlm: AV pair %d of %d bytes does not fit", AvChannelBindings, len(cb))
+	}
+	if spnLen > 0xffff {
+		return nil, fmt.Errorf("ntlm: AV pair %d of %d bytes does not fit", AvTargetName, spnLen)
+	}
+	n := 16 + 28 + 4 + 4 + (4 + 4) + (4 + 48) + (4 + len(cb)) + (4 + spnLen)
+	for _, p := range ch.TargetInfo {
+		n += 4 + len(p.Value)
+	}
+	var ntBuf [512]byte
+	var ntResp []byte
+	if n <= len(ntBuf) {
+		ntResp = ntBuf[:16]
+	} else {
+		ntResp = make([]byte, 16, n)
+	}
+	ntResp = append(ntResp, 1, 1, 0, 0, 0, 0, 0, 0)
+	ntResp = binary.LittleEndian.AppendUint64(ntResp, timestamp)
+	ntResp = append(ntResp, clientChallenge...)
+	ntResp = append(ntResp, 0, 0, 0, 0)
+	for _, p := range ch.TargetInfo {
+		switch p.ID {
+		case AvFlags, AvTargetName, AvChannelBindings, AvSingleHost:
+			continue // ours to set
+		}
+		ntResp = appendAVPair(ntResp, p.ID, p.Value)
+	}
 	if avFlags != 0 {
-		pairs = append(pairs, AVPair{ID: AvFlags, Value: binary.LittleEndian.AppendUint32(nil, avFlags)})
+		ntResp = appendAVPairHeader(ntResp, AvFlags, 4)
+		ntResp = binary.LittleEndian.AppendUint32(ntResp, avFlags)
 	}
 	// Windows writes its own pairs in this order: MsvAvFlags,
 	// MsvAvSingleHost, MsvAvChannelBindings, MsvAvTargetName.
 	if len(c.cfg.MachineID) == 32 {
-		pairs = append(pairs, AVPair{ID: AvSingleHost, Value: singleHost(c.cfg.MachineID)})
+		ntResp = appendAVPairHeader(ntResp, AvSingleHost, 48)
+		ntResp = appendSingleHost(ntResp, c.cfg.MachineID)
 	}
-	if cb := c.cfg.ChannelBindingsHash; len(cb) > 0 {
-		pairs = append(pairs, AVPair{ID: AvChannelBindings, Value: cb})
-	} else if !c.cfg.NoEmptyBindings {
-		pairs = append(pairs, AVPair{ID: AvChannelBindings, Value: make([]byte, 16)})
+	if len(cb) > 0 {
+		ntResp = appendAVPair(ntResp, AvChannelBindings, cb)
 	}
 	if c.cfg.TargetSPN != "" {
-		pairs = append(pairs, AVPair{ID: AvTargetName, Value: utf16le(c.cfg.TargetSPN)})
+		ntResp = appendAVPairHeader(ntResp, AvTargetName, spnLen)
+		ntResp = appendUTF16LE(ntResp, c.cfg.TargetSPN)
 	}
-	for _, p := range pairs {
-		if len(p.Value) > 0xffff {
-			return nil, fmt.Errorf("ntlm: AV pair %d of %d bytes does not fit", p.ID, len(p.Value))
-		}
-	}
-
-	temp := ntlmv2Temp(timestamp, clientChallenge, pairs.Marshal())
-	proof := ntProofStr(c.responseKey, ch.ServerChallenge[:], temp)
-	ntResp := append(proof, temp...)
+	ntResp = append(ntResp, 0, 0, 0, 0, 0, 0, 0, 0) // MsvAvEOL, then Z(4)
+	proof := hmacMD5Sum(c.responseKey, ch.ServerChallenge[:], ntResp[16:])
+	copy(ntResp, proof[:])
 	var lmResp []byte
 	if useMIC {
-		lmResp = make([]byte, 24) // MS-NLMP 3.1.5.1.2: Z(24) when MsvAvTimestamp is present
+		lmResp = zeroLM[:] // MS-NLMP 3.1.5.1.2: Z(24) when MsvAvTimestamp is present
 	} else {
 		lmResp = lmv2Response(c.responseKey, ch.ServerChallenge[:], clientChallenge)
 	}
 
-	keyExchangeKey := sessionBaseKey(c.responseKey, proof)
-	defer clear(keyExchangeKey)
-	var exported, encrypted []byte
+	keyExchangeKey := hmacMD5Sum(c.responseKey, proof[:]) // SessionBaseKey, which NTLMv2 uses as KeyExchangeKey
+	defer clear(keyExchangeKey[:])
+	var encrypted []byte
+	var encBuf [16]byte
 	if flags&NegotiateKeyExch != 0 {
-		exported = bytes.Clone(rnd[8:24])
-		encrypted = rc4Once(keyExchangeKey, exported)
+		copy(c.key[:], rnd[8:24])
+		rc4OnceTo(encBuf[:], keyExchangeKey[:], c.key[:])
+		encrypted = encBuf[:]
 	} else {
-		exported = bytes.Clone(keyExchangeKey)
+		c.key = keyExchangeKey
 	}
+	exported := c.key[:]
 
 	m := AuthenticateMessage{
 		LmChallengeResponse:       lmResp,
@@ -232,34 +273,61 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 		m.Version = c.cfg.Version
 	}
 	if useMIC {
-		m.MIC = make([]byte, micSize)
+		m.MIC = zeroMIC[:]
 	}
 	out, err := m.marshal()
 	if err != nil {
+		clear(c.key[:])
 		return nil, err
 	}
 	if useMIC {
-		mic := hmacMD5(exported, c.negotiate, challenge, out)
-		copy(out[micOffset:], mic)
+		mic := hmacMD5Sum(exported, c.negotiate, challenge, out)
+		copy(out[micOffset:], mic[:])
 	}
 	c.flags = flags
 	c.sessionKey = exported
 	return out, nil
 }
 
-// singleHost is the Single_Host_Data structure (MS-NLMP 2.2.2.2): its size
-// (48), Z4, 8 bytes of CustomData, which the emulation leaves zero, and the
-// machine's 32-byte MachineID.
-func singleHost(machineID []byte) []byte {
-	b := make([]byte, 48)
-	b[0] = 48
-	copy(b[16:], machineID)
-	return b
+// appendSingleHost appends the Single_Host_Data structure (MS-NLMP
+// 2.2.2.2): its size (48), Z4, 8 bytes of CustomData, which the emulation
+// leaves zero, and the machine's 32-byte MachineID.
+func appendSingleHost(b, machineID []byte) []byte {
+	b = append(b, 48, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	return append(b, machineID[:32]...)
 }
+
+// appendAVPairHeader appends the AvId and AvLen of a pair.
+func appendAVPairHeader(b []byte, id uint16, n int) []byte {
+	b = binary.LittleEndian.AppendUint16(b, id)
+	return binary.LittleEndian.AppendUint16(b, uint16(n))
+}
+
+// appendAVPair appends one pair; v is at most 65535 bytes.
+func appendAVPair(b []byte, id uint16, v []byte) []byte {
+	return append(appendAVPairHeader(b, id, len(v)), v...)
+}
+
+// zeroBindings is the MsvAvChannelBindings of a client without bindings,
+// zeroLM the LmChallengeResponse sent with a MIC. Both are only read.
+var (
+	zeroBindings [16]byte
+	zeroLM       [24]byte
+)
 
 // SessionKey returns a copy of the ExportedSessionKey once Authenticate has
 // succeeded, nil before.
 func (c *Client) SessionKey() []byte { return bytes.Clone(c.sessionKey) }
+
+// InitSession is NewSession(c.SessionKey(), c.NegotiatedFlags(), true)
+// into s, without copying the key out. The Client then forgets the key:
+// SessionKey returns nil.
+func (c *Client) InitSession(s *Session) error {
+	err := s.init(c.sessionKey, c.flags, true)
+	clear(c.key[:])
+	c.sessionKey = nil
+	return err
+}
 
 // NegotiatedFlags returns the flags sent in the AUTHENTICATE_MESSAGE (0
 // before Authenticate succeeded); they select the session security.

@@ -1,12 +1,12 @@
 package ntlm
 
 import (
-	"crypto/hmac"
 	"crypto/md5"
 	"encoding/binary"
-	"strings"
 	"time"
+	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	//lint:ignore SA1019 MD4 is mandated by MS-NLMP for the NT hash; there is no alternative.
 	"golang.org/x/crypto/md4"
@@ -23,27 +23,57 @@ func utf16le(s string) []byte {
 
 func appendUTF16LE(dst []byte, s string) []byte {
 	for _, r := range s {
-		if r >= 0x10000 {
-			r1, r2 := utf16.EncodeRune(r)
-			dst = binary.LittleEndian.AppendUint16(dst, uint16(r1))
-			dst = binary.LittleEndian.AppendUint16(dst, uint16(r2))
-			continue
-		}
-		dst = binary.LittleEndian.AppendUint16(dst, uint16(r))
+		dst = appendRuneUTF16LE(dst, r)
 	}
 	return dst
 }
 
+func appendRuneUTF16LE(dst []byte, r rune) []byte {
+	if r >= 0x10000 {
+		r1, r2 := utf16.EncodeRune(r)
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(r1))
+		return binary.LittleEndian.AppendUint16(dst, uint16(r2))
+	}
+	return binary.LittleEndian.AppendUint16(dst, uint16(r))
+}
+
+// utf16Len is len(utf16le(s)).
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		}
+		n += 2
+	}
+	return n
+}
+
 // fromUTF16LE decodes UTF-16LE; ok is false for an odd length.
+// It decodes as utf16.Decode does (an unpaired surrogate becomes U+FFFD)
+// into a stack buffer, so the string is the only allocation.
 func fromUTF16LE(b []byte) (string, bool) {
 	if len(b)%2 != 0 {
 		return "", false
 	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	var stack [256]byte
+	s := stack[:0]
+	for i := 0; i < len(b); i += 2 {
+		r := rune(binary.LittleEndian.Uint16(b[i:]))
+		switch {
+		case 0xd800 <= r && r < 0xdc00 && i+4 <= len(b):
+			if r2 := rune(binary.LittleEndian.Uint16(b[i+2:])); 0xdc00 <= r2 && r2 < 0xe000 {
+				r = utf16.DecodeRune(r, r2)
+				i += 2
+			} else {
+				r = utf8.RuneError
+			}
+		case 0xd800 <= r && r < 0xe000:
+			r = utf8.RuneError
+		}
+		s = utf8.AppendRune(s, r)
 	}
-	return string(utf16.Decode(u)), true
+	return string(s), true
 }
 
 // oemString decodes an OEM string. The emulation has no code page, so bytes
@@ -68,10 +98,10 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-// oemBytes encodes s as Latin-1; runes outside it become '?', as the Windows
-// best-fit conversion would do for characters without a mapping.
-func oemBytes(s string) []byte {
-	b := make([]byte, 0, len(s))
+// appendOEM appends s encoded as Latin-1; runes outside it become '?', as
+// the Windows best-fit conversion would do for characters without a
+// mapping.
+func appendOEM(b []byte, s string) []byte {
 	for _, r := range s {
 		if r > 0xff {
 			r = '?'
@@ -104,30 +134,126 @@ func NTOWFv2(password, user, domain string) []byte {
 // NTOWFv2FromHash is NTOWFv2 from a stored NT hash, so a server (or a client
 // holding only the hash) never needs the password.
 func NTOWFv2FromHash(ntHash []byte, user, domain string) []byte {
-	m := hmac.New(md5.New, ntHash)
-	m.Write(utf16le(strings.ToUpper(user) + domain))
-	return m.Sum(nil)
+	k := ntowfv2(ntHash, user, domain)
+	return k[:]
+}
+
+// ntowfv2 is NTOWFv2FromHash in an array. The UTF-16 of the upper-cased
+// user and the domain is built in a stack buffer (strings.ToUpper is
+// unicode.ToUpper rune by rune, as here), so a handshake does not allocate
+// for it.
+func ntowfv2(ntHash []byte, user, domain string) [md5.Size]byte {
+	var stack [256]byte
+	b := stack[:0]
+	for _, r := range user {
+		b = appendRuneUTF16LE(b, unicode.ToUpper(r))
+	}
+	for _, r := range domain {
+		b = appendRuneUTF16LE(b, r)
+	}
+	return hmacMD5Sum(ntHash, b)
 }
 
 // hmacMD5 is HMAC_MD5(key, concatenation of parts).
 func hmacMD5(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(md5.New, key)
-	for _, p := range parts {
-		m.Write(p)
+	sum := hmacMD5Sum(key, parts...)
+	return sum[:]
+}
+
+// hmacMD5Sum is HMAC_MD5(key, concatenation of parts) (RFC 2104) with
+// md5.Sum over stack buffers instead of crypto/hmac, whose hash objects
+// and pads cost five allocations per call; the key's pads are cleared
+// before returning.
+func hmacMD5Sum(key []byte, parts ...[]byte) [md5.Size]byte {
+	var k [md5.BlockSize]byte
+	if len(key) > md5.BlockSize {
+		h := md5.Sum(key)
+		copy(k[:], h[:])
+		clear(h[:])
+	} else {
+		copy(k[:], key)
 	}
-	return m.Sum(nil)
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	var sum [md5.Size]byte
+	switch {
+	case n <= hmacSmall:
+		sum = hmacSmallSum(&k, parts)
+	case n <= hmacLarge:
+		sum = hmacLargeSum(&k, parts)
+	default:
+		sum = hmacSum(&k, make([]byte, md5.BlockSize+n), parts)
+	}
+	clear(k[:])
+	return sum
+}
+
+// hmacSmall and hmacLarge are the inputs hmacMD5Sum hashes from the
+// stack: the short ones (keys, proofs) in a small buffer, since Go
+// zeroes it on every call, and a handshake's MIC input in a large one.
+const (
+	hmacSmall = 448
+	hmacLarge = 2048
+)
+
+func hmacSmallSum(k *[md5.BlockSize]byte, parts [][]byte) [md5.Size]byte {
+	var buf [md5.BlockSize + hmacSmall]byte
+	return hmacSum(k, buf[:], parts)
+}
+
+func hmacLargeSum(k *[md5.BlockSize]byte, parts [][]byte) [md5.Size]byte {
+	var buf [md5.BlockSize + hmacLarge]byte
+	return hmacSum(k, buf[:], parts)
+}
+
+// hmacSum computes HMAC_MD5 with the padded key k, using buf, which has
+// room for a block and the parts, for the inner hash's input.
+func hmacSum(k *[md5.BlockSize]byte, buf []byte, parts [][]byte) [md5.Size]byte {
+	off := md5.BlockSize
+	for _, p := range parts {
+		off += copy(buf[off:], p)
+	}
+	in := buf[:off]
+	xorPad(in[:md5.BlockSize], k, 0x36)
+	inner := md5.Sum(in)
+	clear(in[:md5.BlockSize])
+	var out [md5.BlockSize + md5.Size]byte
+	xorPad(out[:md5.BlockSize], k, 0x5c)
+	copy(out[md5.BlockSize:], inner[:])
+	sum := md5.Sum(out[:])
+	clear(out[:])
+	return sum
+}
+
+// xorPad sets dst (one block) to k XOR the pad byte, a word at a time.
+func xorPad(dst []byte, k *[md5.BlockSize]byte, pad byte) {
+	p := uint64(pad) * 0x0101010101010101
+	dst = dst[:md5.BlockSize]
+	for i := 0; i < md5.BlockSize; i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(k[i:])^p)
+	}
 }
 
 // rc4Once is RC4K(key, data) of MS-NLMP 6: a fresh cipher over one buffer.
 func rc4Once(key, data []byte) []byte {
-	var c rc4.Cipher
-	if err := c.Init(key); err != nil { // only for key length 0 or > 256, which callers exclude
+	out := make([]byte, len(data))
+	if !rc4OnceTo(out, key, data) {
 		return nil
 	}
-	out := make([]byte, len(data))
+	return out
+}
+
+// rc4OnceTo is rc4Once into out, which has data's length.
+func rc4OnceTo(out, key, data []byte) bool {
+	var c rc4.Cipher
+	if err := c.Init(key); err != nil { // only for key length 0 or > 256, which callers exclude
+		return false
+	}
 	c.XORKeyStream(out, data)
 	c.Reset()
-	return out
+	return true
 }
 
 // ntlmv2Temp builds the NTLMv2_CLIENT_CHALLENGE ("temp" in MS-NLMP 3.3.2):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Fixed header sizes of the three messages (MS-NLMP 2.2.1). The "min" sizes
@@ -51,8 +52,10 @@ func checkHeader(b []byte, msgType uint32, minLen int) error {
 }
 
 // field reads a (Len, MaxLen, Offset) descriptor at b[at:] and returns the
-// payload it points to. Empty fields may carry any offset. The arithmetic is
-// done in uint64 so a hostile offset cannot wrap around.
+// payload it points to, inside b: the exported parsers copy what they
+// keep, the handshake's own parsing does not. Empty fields may carry any
+// offset. The arithmetic is done in uint64 so a hostile offset cannot wrap
+// around.
 func field(b []byte, at, minOffset int, name string) ([]byte, int, error) {
 	n := uint64(binary.LittleEndian.Uint16(b[at:]))
 	off := uint64(binary.LittleEndian.Uint32(b[at+4:]))
@@ -65,7 +68,7 @@ func field(b []byte, at, minOffset int, name string) ([]byte, int, error) {
 	if off+n > uint64(len(b)) {
 		return nil, 0, malformed("%s (offset %d, length %d) runs past the %d-byte token", name, off, n, len(b))
 	}
-	return bytes.Clone(b[off : off+n]), int(off), nil
+	return b[off : off+n : off+n], int(off), nil
 }
 
 // writer lays out a message: a fixed header followed by the payload, with
@@ -75,34 +78,78 @@ type writer struct {
 	err error
 }
 
-func newWriter(msgType uint32, header, payload int) *writer {
-	w := &writer{buf: make([]byte, header, header+payload)}
+func newWriter(msgType uint32, header, payload int) writer {
+	return newWriterInto(nil, msgType, header, payload)
+}
+
+// newWriterInto is newWriter building in dst's storage when it has room
+// (a buffer a Client or Server keeps), in a new one otherwise.
+func newWriterInto(dst []byte, msgType uint32, header, payload int) writer {
+	var w writer
+	if cap(dst) >= header+payload {
+		w.buf = dst[:header]
+		clear(w.buf)
+	} else {
+		w.buf = make([]byte, header, header+payload)
+	}
 	copy(w.buf, signature[:])
 	binary.LittleEndian.PutUint32(w.buf[8:], msgType)
 	return w
 }
 
-// payload appends data and writes its descriptor at header offset at.
-func (w *writer) payload(at int, data []byte) {
-	if len(data) > 0xffff {
+// fits reports whether a payload field of n bytes can be described,
+// recording the error otherwise.
+func (w *writer) fits(n int) bool {
+	if n > 0xffff {
 		if w.err == nil {
-			w.err = fmt.Errorf("ntlm: field of %d bytes does not fit in 16 bits", len(data))
+			w.err = fmt.Errorf("ntlm: field of %d bytes does not fit in 16 bits", n)
 		}
-		return
+		return false
 	}
-	binary.LittleEndian.PutUint16(w.buf[at:], uint16(len(data)))
-	binary.LittleEndian.PutUint16(w.buf[at+2:], uint16(len(data)))
-	binary.LittleEndian.PutUint32(w.buf[at+4:], uint32(len(w.buf)))
-	w.buf = append(w.buf, data...)
+	return true
 }
 
-// optionalPayload is payload for a field that Windows, when it is empty,
-// describes with zero length and zero offset.
-func (w *writer) optionalPayload(at int, data []byte) {
-	if len(data) == 0 {
-		return // the header is zeroed already
+// describe writes the descriptor of a payload field of n bytes that is
+// about to be appended.
+func (w *writer) describe(at, n int) {
+	binary.LittleEndian.PutUint16(w.buf[at:], uint16(n))
+	binary.LittleEndian.PutUint16(w.buf[at+2:], uint16(n))
+	binary.LittleEndian.PutUint32(w.buf[at+4:], uint32(len(w.buf)))
+}
+
+// payloadString is payload of s, UTF-16LE with unicode and OEM (Latin-1)
+// otherwise, without an intermediate slice.
+func (w *writer) payloadString(at int, s string, unicode bool) {
+	n := stringLen(s, unicode)
+	if !w.fits(n) {
+		return
 	}
-	w.payload(at, data)
+	w.describe(at, n)
+	if unicode {
+		w.buf = appendUTF16LE(w.buf, s)
+	} else {
+		w.buf = appendOEM(w.buf, s)
+	}
+}
+
+// payloadAVPairs is payload(at, p.Marshal()) without the intermediate
+// slice.
+func (w *writer) payloadAVPairs(at int, p AVPairs) {
+	n := p.marshalLen()
+	if !w.fits(n) {
+		return
+	}
+	w.describe(at, n)
+	w.buf = p.appendTo(w.buf)
+}
+
+// payload appends data and writes its descriptor at header offset at.
+func (w *writer) payload(at int, data []byte) {
+	if !w.fits(len(data)) {
+		return
+	}
+	w.describe(at, len(data))
+	w.buf = append(w.buf, data...)
 }
 
 func (w *writer) bytes() ([]byte, error) {
@@ -121,11 +168,12 @@ func putVersion(dst, v []byte) {
 	copy(dst[:8], v)
 }
 
-func encodeString(s string, unicode bool) []byte {
+// stringLen is the length of s encoded as payloadString does.
+func stringLen(s string, unicode bool) int {
 	if unicode {
-		return utf16le(s)
+		return utf16Len(s)
 	}
-	return oemBytes(s)
+	return utf8.RuneCountInString(s)
 }
 
 func decodeString(b []byte, unicode bool, name string) (string, error) {
@@ -159,12 +207,16 @@ func (m *NegotiateMessage) Marshal() []byte {
 }
 
 func (m *NegotiateMessage) marshal() ([]byte, error) {
+	return m.marshalInto(nil)
+}
+
+// marshalInto is marshal building in dst's storage if it has room.
+func (m *NegotiateMessage) marshalInto(dst []byte) ([]byte, error) {
 	header := negotiateMinHeader
 	if m.Version != nil || m.Flags&NegotiateVersion != 0 {
 		header = negotiateHeader
 	}
-	dom, ws := oemBytes(m.Domain), oemBytes(m.Workstation)
-	w := newWriter(typeNegotiate, header, len(dom)+len(ws))
+	w := newWriterInto(dst, typeNegotiate, header, stringLen(m.Domain, false)+stringLen(m.Workstation, false))
 	binary.LittleEndian.PutUint32(w.buf[12:], m.Flags)
 	if header == negotiateHeader {
 		putVersion(w.buf[32:], m.Version)
@@ -172,31 +224,45 @@ func (m *NegotiateMessage) marshal() ([]byte, error) {
 	// Windows leaves the descriptor of an absent domain or workstation
 	// all zero, offset included, so a Windows NEGOTIATE re-marshals to
 	// its own bytes.
-	w.optionalPayload(16, dom)
-	w.optionalPayload(24, ws)
+	if m.Domain != "" {
+		w.payloadString(16, m.Domain, false)
+	}
+	if m.Workstation != "" {
+		w.payloadString(24, m.Workstation, false)
+	}
 	return w.bytes()
 }
 
 // ParseNegotiate decodes a NEGOTIATE_MESSAGE.
 func ParseNegotiate(b []byte) (*NegotiateMessage, error) {
-	if err := checkHeader(b, typeNegotiate, negotiateMinHeader); err != nil {
+	m := new(NegotiateMessage)
+	if err := m.parse(b); err != nil {
 		return nil, err
 	}
-	m := &NegotiateMessage{Flags: binary.LittleEndian.Uint32(b[12:])}
+	m.Version = bytes.Clone(m.Version)
+	return m, nil
+}
+
+// parse is ParseNegotiate leaving Version inside b.
+func (m *NegotiateMessage) parse(b []byte) error {
+	if err := checkHeader(b, typeNegotiate, negotiateMinHeader); err != nil {
+		return err
+	}
+	*m = NegotiateMessage{Flags: binary.LittleEndian.Uint32(b[12:])}
 	dom, domOff, err := field(b, 16, negotiateMinHeader, "DomainName")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ws, wsOff, err := field(b, 24, negotiateMinHeader, "Workstation")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.Domain, m.Workstation = oemString(dom), oemString(ws)
 	end := headerEnd(len(b), domOff, wsOff)
 	if m.Flags&NegotiateVersion != 0 && end >= negotiateHeader {
-		m.Version = bytes.Clone(b[32:40])
+		m.Version = b[32:40:40]
 	}
-	return m, nil
+	return nil
 }
 
 // headerEnd is where the fixed part of a message ends: the lowest offset of
@@ -238,11 +304,22 @@ func (p AVPairs) Get(id uint16) ([]byte, bool) {
 // bytes cannot be encoded and are truncated to keep Marshal total; callers
 // building messages check sizes beforehand.
 func (p AVPairs) Marshal() []byte {
+	return p.appendTo(make([]byte, 0, p.marshalLen()))
+}
+
+// marshalLen is len(p.Marshal()).
+func (p AVPairs) marshalLen() int {
 	n := 4
 	for _, a := range p {
-		n += 4 + len(a.Value)
+		if a.ID != AvEOL {
+			n += 4 + min(len(a.Value), 0xffff)
+		}
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// appendTo appends p.Marshal() to b.
+func (p AVPairs) appendTo(b []byte) []byte {
 	for _, a := range p {
 		if a.ID == AvEOL {
 			continue
@@ -262,10 +339,21 @@ func (p AVPairs) Marshal() []byte {
 // bytes after it are ignored, because the NTLMv2 client challenge carries
 // padding there.
 func ParseAVPairs(b []byte) (AVPairs, error) {
+	p, err := parseAVPairs(nil, b)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p {
+		p[i].Value = bytes.Clone(p[i].Value)
+	}
+	return p, nil
+}
+
+// parseAVPairs is ParseAVPairs appending to p, with values inside b.
+func parseAVPairs(p AVPairs, b []byte) (AVPairs, error) {
 	if len(b) > MaxTokenSize {
 		return nil, malformed("AV pair list of %d bytes exceeds %d", len(b), MaxTokenSize)
 	}
-	var p AVPairs
 	for i := 0; ; {
 		if len(b)-i < 4 {
 			return nil, malformed("AV pair list not terminated by MsvAvEOL")
@@ -279,7 +367,7 @@ func ParseAVPairs(b []byte) (AVPairs, error) {
 		if len(b)-i < n {
 			return nil, malformed("AV pair %d of length %d runs past the list", id, n)
 		}
-		p = append(p, AVPair{ID: id, Value: bytes.Clone(b[i : i+n])})
+		p = append(p, AVPair{ID: id, Value: b[i : i+n : i+n]})
 		i += n
 	}
 }
@@ -307,57 +395,90 @@ func (m *ChallengeMessage) Marshal() []byte {
 }
 
 func (m *ChallengeMessage) marshal() ([]byte, error) {
+	return m.marshalInto(nil)
+}
+
+// marshalInto is marshal building in dst's storage if it has room.
+func (m *ChallengeMessage) marshalInto(dst []byte) ([]byte, error) {
 	header := challengeMinHeader
 	if m.Version != nil || m.Flags&NegotiateVersion != 0 {
 		header = challengeHeader
 	}
-	name := encodeString(m.TargetName, m.Flags&NegotiateUnicode != 0)
-	var info []byte
-	if len(m.TargetInfo) > 0 || m.Flags&NegotiateTargetInfo != 0 {
+	uni := m.Flags&NegotiateUnicode != 0
+	withInfo := len(m.TargetInfo) > 0 || m.Flags&NegotiateTargetInfo != 0
+	infoLen := 0
+	if withInfo {
 		for _, a := range m.TargetInfo {
 			if len(a.Value) > 0xffff {
 				return nil, fmt.Errorf("ntlm: AV pair %d of %d bytes does not fit", a.ID, len(a.Value))
 			}
 		}
-		info = m.TargetInfo.Marshal()
+		infoLen = m.TargetInfo.marshalLen()
 	}
-	w := newWriter(typeChallenge, header, len(name)+len(info))
+	w := newWriterInto(dst, typeChallenge, header, stringLen(m.TargetName, uni)+infoLen)
 	binary.LittleEndian.PutUint32(w.buf[20:], m.Flags)
 	copy(w.buf[24:32], m.ServerChallenge[:])
 	if header == challengeHeader {
 		putVersion(w.buf[48:], m.Version)
 	}
-	w.payload(12, name)
-	w.payload(40, info)
+	w.payloadString(12, m.TargetName, uni)
+	if withInfo {
+		w.payloadAVPairs(40, m.TargetInfo)
+	} else {
+		w.payload(40, nil)
+	}
 	return w.bytes()
 }
 
 // ParseChallenge decodes a CHALLENGE_MESSAGE.
 func ParseChallenge(b []byte) (*ChallengeMessage, error) {
-	if err := checkHeader(b, typeChallenge, challengeMinHeader); err != nil {
+	v, err := parseChallenge(b, nil, true)
+	if err != nil {
 		return nil, err
 	}
-	m := &ChallengeMessage{Flags: binary.LittleEndian.Uint32(b[20:])}
+	m := &v
+	for i := range m.TargetInfo {
+		m.TargetInfo[i].Value = bytes.Clone(m.TargetInfo[i].Value)
+	}
+	m.Version = bytes.Clone(m.Version)
+	return m, nil
+}
+
+// parseChallenge is ParseChallenge leaving Version and the AV pair values inside
+// b and appending the pairs to info. It returns the message by value so
+// that info may be a caller's stack array. Without decodeName, TargetName is
+// checked but left empty.
+func parseChallenge(b []byte, info AVPairs, decodeName bool) (ChallengeMessage, error) {
+	if err := checkHeader(b, typeChallenge, challengeMinHeader); err != nil {
+		return ChallengeMessage{}, err
+	}
+	m := ChallengeMessage{Flags: binary.LittleEndian.Uint32(b[20:])}
 	copy(m.ServerChallenge[:], b[24:32])
 	name, nameOff, err := field(b, 12, challengeMinHeader, "TargetName")
 	if err != nil {
-		return nil, err
+		return ChallengeMessage{}, err
 	}
-	if m.TargetName, err = decodeString(name, m.Flags&NegotiateUnicode != 0, "TargetName"); err != nil {
-		return nil, err
+	uni := m.Flags&NegotiateUnicode != 0
+	switch {
+	case decodeName:
+		if m.TargetName, err = decodeString(name, uni, "TargetName"); err != nil {
+			return ChallengeMessage{}, err
+		}
+	case uni && len(name)%2 != 0:
+		return ChallengeMessage{}, malformed("%s has odd UTF-16 length %d", "TargetName", len(name))
 	}
-	info, infoOff, err := field(b, 40, challengeMinHeader, "TargetInfo")
+	raw, infoOff, err := field(b, 40, challengeMinHeader, "TargetInfo")
 	if err != nil {
-		return nil, err
+		return ChallengeMessage{}, err
 	}
-	if len(info) > 0 {
-		if m.TargetInfo, err = ParseAVPairs(info); err != nil {
-			return nil, err
+	if len(raw) > 0 {
+		if m.TargetInfo, err = parseAVPairs(info, raw); err != nil {
+			return ChallengeMessage{}, err
 		}
 	}
 	end := headerEnd(len(b), nameOff, infoOff)
 	if m.Flags&NegotiateVersion != 0 && end >= challengeHeader {
-		m.Version = bytes.Clone(b[48:56])
+		m.Version = b[48:56:56]
 	}
 	return m, nil
 }
@@ -400,8 +521,7 @@ func (m *AuthenticateMessage) marshal() ([]byte, error) {
 		header = authenticateMICHeader
 	}
 	uni := m.Flags&NegotiateUnicode != 0
-	dom, user, ws := encodeString(m.Domain, uni), encodeString(m.User, uni), encodeString(m.Workstation, uni)
-	w := newWriter(typeAuthenticate, header, len(dom)+len(user)+len(ws)+
+	w := newWriter(typeAuthenticate, header, stringLen(m.Domain, uni)+stringLen(m.User, uni)+stringLen(m.Workstation, uni)+
 		len(m.LmChallengeResponse)+len(m.NtChallengeResponse)+len(m.EncryptedRandomSessionKey))
 	binary.LittleEndian.PutUint32(w.buf[60:], m.Flags)
 	if header >= authenticateHeader {
@@ -410,9 +530,9 @@ func (m *AuthenticateMessage) marshal() ([]byte, error) {
 	if m.MIC != nil {
 		copy(w.buf[micOffset:micOffset+micSize], m.MIC)
 	}
-	w.payload(28, dom)
-	w.payload(36, user)
-	w.payload(44, ws)
+	w.payloadString(28, m.Domain, uni)
+	w.payloadString(36, m.User, uni)
+	w.payloadString(44, m.Workstation, uni)
 	w.payload(12, m.LmChallengeResponse)
 	w.payload(20, m.NtChallengeResponse)
 	w.payload(52, m.EncryptedRandomSessionKey)
@@ -425,48 +545,62 @@ func (m *AuthenticateMessage) marshal() ([]byte, error) {
 // marker; the MsvAvFlags bit in the NTLMv2 response says whether it must be
 // checked).
 func ParseAuthenticate(b []byte) (*AuthenticateMessage, error) {
-	if err := checkHeader(b, typeAuthenticate, authenticateMinHeader); err != nil {
+	m := new(AuthenticateMessage)
+	if err := m.parse(b); err != nil {
 		return nil, err
 	}
-	m := &AuthenticateMessage{Flags: binary.LittleEndian.Uint32(b[60:])}
+	m.LmChallengeResponse = bytes.Clone(m.LmChallengeResponse)
+	m.NtChallengeResponse = bytes.Clone(m.NtChallengeResponse)
+	m.EncryptedRandomSessionKey = bytes.Clone(m.EncryptedRandomSessionKey)
+	m.Version = bytes.Clone(m.Version)
+	m.MIC = bytes.Clone(m.MIC)
+	return m, nil
+}
+
+// parse is ParseAuthenticate leaving the byte fields inside b.
+func (m *AuthenticateMessage) parse(b []byte) error {
+	if err := checkHeader(b, typeAuthenticate, authenticateMinHeader); err != nil {
+		return err
+	}
+	*m = AuthenticateMessage{Flags: binary.LittleEndian.Uint32(b[60:])}
 	var offs [6]int
 	var err error
 	if m.LmChallengeResponse, offs[0], err = field(b, 12, authenticateMinHeader, "LmChallengeResponse"); err != nil {
-		return nil, err
+		return err
 	}
 	if m.NtChallengeResponse, offs[1], err = field(b, 20, authenticateMinHeader, "NtChallengeResponse"); err != nil {
-		return nil, err
+		return err
 	}
 	var dom, user, ws []byte
 	if dom, offs[2], err = field(b, 28, authenticateMinHeader, "DomainName"); err != nil {
-		return nil, err
+		return err
 	}
 	if user, offs[3], err = field(b, 36, authenticateMinHeader, "UserName"); err != nil {
-		return nil, err
+		return err
 	}
 	if ws, offs[4], err = field(b, 44, authenticateMinHeader, "Workstation"); err != nil {
-		return nil, err
+		return err
 	}
 	if m.EncryptedRandomSessionKey, offs[5], err = field(b, 52, authenticateMinHeader, "EncryptedRandomSessionKey"); err != nil {
-		return nil, err
+		return err
 	}
 	uni := m.Flags&NegotiateUnicode != 0
 	if m.Domain, err = decodeString(dom, uni, "DomainName"); err != nil {
-		return nil, err
+		return err
 	}
 	if m.User, err = decodeString(user, uni, "UserName"); err != nil {
-		return nil, err
+		return err
 	}
 	if m.Workstation, err = decodeString(ws, uni, "Workstation"); err != nil {
-		return nil, err
+		return err
 	}
 	end := headerEnd(len(b), offs[:]...)
 	if m.Flags&NegotiateVersion != 0 && end >= authenticateHeader {
-		m.Version = bytes.Clone(b[64:72])
+		m.Version = b[64:72:72]
 	}
 	if end >= authenticateMICHeader {
-		m.MIC = bytes.Clone(b[micOffset : micOffset+micSize])
+		m.MIC = b[micOffset : micOffset+micSize : micOffset+micSize]
 		m.MICOffset = micOffset
 	}
-	return m, nil
+	return nil
 }

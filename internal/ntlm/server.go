@@ -3,7 +3,6 @@ package ntlm
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -60,6 +59,9 @@ type AuthResult struct {
 	ChannelBindings []byte
 	// MIC reports that the AUTHENTICATE carried a MIC and it verified.
 	MIC bool
+
+	key [16]byte // SessionKey's storage
+	cb  [16]byte // ChannelBindings' storage when 16 bytes long
 }
 
 type serverState int
@@ -81,14 +83,26 @@ type Server struct {
 	challenge       []byte
 	serverChallenge [8]byte
 	flags           uint32 // flags offered in the CHALLENGE
+	// Storage for negotiate and challenge when they fit, so a handshake
+	// does not allocate for them.
+	negBuf  [64]byte
+	chalBuf [384]byte
 }
 
 // NewServer returns a Server for cfg.
 func NewServer(cfg ServerConfig) *Server {
+	s := new(Server)
+	InitServer(s, cfg)
+	return s
+}
+
+// InitServer is NewServer into *s, for a caller that holds the Server
+// inside another allocation.
+func InitServer(s *Server, cfg ServerConfig) {
 	if cfg.Version == nil {
 		cfg.Version = defaultVersion
 	}
-	return &Server{cfg: cfg}
+	*s = Server{cfg: cfg}
 }
 
 func (s *Server) now() time.Time {
@@ -111,8 +125,8 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	if s.state != serverInitial {
 		return nil, fmt.Errorf("%w: Challenge called twice", ErrState)
 	}
-	neg, err := ParseNegotiate(negotiate)
-	if err != nil {
+	var neg NegotiateMessage
+	if err := neg.parse(negotiate); err != nil {
 		return nil, err
 	}
 	flags := neg.Flags&serverOptional | NegotiateNTLM | NegotiateTargetInfo | NegotiateVersion
@@ -134,20 +148,32 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	if _, err := io.ReadFull(s.rand(), s.serverChallenge[:]); err != nil {
 		return nil, fmt.Errorf("ntlm: reading random bytes: %w", err)
 	}
-	info := AVPairs{
-		{ID: AvNbDomainName, Value: utf16le(s.cfg.NetBIOSDomain)},
-		{ID: AvNbComputerName, Value: utf16le(s.cfg.NetBIOSComputer)},
+	// The target info is written in a stack buffer; the pairs point
+	// into it.
+	var infoBuf [512]byte
+	var pairs [6]AVPair
+	n, raw := 0, infoBuf[:0]
+	add := func(id uint16, s string) {
+		start := len(raw)
+		raw = appendUTF16LE(raw, s)
+		pairs[n] = AVPair{ID: id, Value: raw[start:len(raw):len(raw)]}
+		n++
 	}
+	add(AvNbDomainName, s.cfg.NetBIOSDomain)
+	add(AvNbComputerName, s.cfg.NetBIOSComputer)
 	if s.cfg.DNSDomain != "" {
-		info = append(info, AVPair{ID: AvDNSDomainName, Value: utf16le(s.cfg.DNSDomain)})
+		add(AvDNSDomainName, s.cfg.DNSDomain)
 	}
 	if s.cfg.DNSComputer != "" {
-		info = append(info, AVPair{ID: AvDNSComputerName, Value: utf16le(s.cfg.DNSComputer)})
+		add(AvDNSComputerName, s.cfg.DNSComputer)
 	}
 	if s.cfg.DNSTreeName != "" {
-		info = append(info, AVPair{ID: AvDNSTreeName, Value: utf16le(s.cfg.DNSTreeName)})
+		add(AvDNSTreeName, s.cfg.DNSTreeName)
 	}
-	info = append(info, AVPair{ID: AvTimestamp, Value: binary.LittleEndian.AppendUint64(nil, fileTime(s.now()))})
+	var ts [8]byte
+	binary.LittleEndian.PutUint64(ts[:], fileTime(s.now()))
+	pairs[n] = AVPair{ID: AvTimestamp, Value: ts[:]}
+	info := pairs[:n+1]
 	m := ChallengeMessage{
 		Flags:           flags,
 		ServerChallenge: s.serverChallenge,
@@ -157,11 +183,15 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	if flags&RequestTarget != 0 {
 		m.TargetName = target
 	}
-	b, err := m.marshal()
+	b, err := m.marshalInto(s.chalBuf[:0])
 	if err != nil {
 		return nil, err
 	}
-	s.negotiate = bytes.Clone(negotiate)
+	if len(negotiate) <= len(s.negBuf) {
+		s.negotiate = append(s.negBuf[:0], negotiate...)
+	} else {
+		s.negotiate = bytes.Clone(negotiate)
+	}
 	s.challenge = b
 	s.flags = flags
 	s.state = serverChallenged
@@ -197,8 +227,8 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 		return nil, fmt.Errorf("%w: Authenticate needs a prior Challenge and may be called once", ErrState)
 	}
 	s.state = serverDone
-	m, err := ParseAuthenticate(auth)
-	if err != nil {
+	var m AuthenticateMessage
+	if err := m.parse(auth); err != nil {
 		return nil, err
 	}
 	if len(m.NtChallengeResponse) == 0 {
@@ -211,7 +241,8 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 	if temp[0] != 1 || temp[1] != 1 {
 		return nil, malformed("NTLMv2 client challenge version %d.%d, want 1.1", temp[0], temp[1])
 	}
-	pairs, err := ParseAVPairs(temp[28:])
+	var pairBuf [16]AVPair
+	pairs, err := parseAVPairs(pairBuf[:0], temp[28:])
 	if err != nil {
 		return nil, err
 	}
@@ -233,10 +264,10 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 			ntHash, known = h, true
 		}
 	}
-	responseKey := NTOWFv2FromHash(ntHash, m.User, m.Domain)
-	defer clear(responseKey)
-	want := ntProofStr(responseKey, s.serverChallenge[:], temp)
-	if !hmac.Equal(want, proof) || !known {
+	responseKey := ntowfv2(ntHash, m.User, m.Domain)
+	defer clear(responseKey[:])
+	want := hmacMD5Sum(responseKey[:], s.serverChallenge[:], temp) // NTProofStr
+	if !hmac.Equal(want[:], proof) || !known {
 		if !known {
 			return nil, fmt.Errorf("%w: unknown user %q in domain %q", ErrLogonDenied, m.User, m.Domain)
 		}
@@ -249,34 +280,28 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 		}
 	}
 
-	keyExchangeKey := sessionBaseKey(responseKey, proof)
-	defer clear(keyExchangeKey)
-	var exported []byte
-	if flags&NegotiateKeyExch != 0 {
-		exported = rc4Once(keyExchangeKey, m.EncryptedRandomSessionKey)
-	} else {
-		exported = bytes.Clone(keyExchangeKey)
-	}
-
+	keyExchangeKey := hmacMD5Sum(responseKey[:], proof) // SessionBaseKey, which NTLMv2 uses as KeyExchangeKey
+	defer clear(keyExchangeKey[:])
 	res := &AuthResult{
 		User:        m.User,
 		Domain:      m.Domain,
 		Workstation: m.Workstation,
 		Flags:       flags,
-		SessionKey:  exported,
 	}
+	if flags&NegotiateKeyExch != 0 {
+		rc4OnceTo(res.key[:], keyExchangeKey[:], m.EncryptedRandomSessionKey)
+	} else {
+		res.key = keyExchangeKey
+	}
+	exported := res.key[:]
+	res.SessionKey = exported
 	if avFlags&AvFlagMICPresent != 0 {
 		if m.MICOffset == 0 {
 			clear(exported)
 			return nil, fmt.Errorf("%w: MsvAvFlags announces a MIC but the message has none", ErrLogonDenied)
 		}
-		mac := hmac.New(md5.New, exported)
-		mac.Write(s.negotiate)
-		mac.Write(s.challenge)
-		mac.Write(auth[:m.MICOffset])
-		mac.Write(zeroMIC[:])
-		mac.Write(auth[m.MICOffset+micSize:])
-		if !hmac.Equal(mac.Sum(nil), m.MIC) {
+		mic := hmacMD5Sum(exported, s.negotiate, s.challenge, auth[:m.MICOffset], zeroMIC[:], auth[m.MICOffset+micSize:])
+		if !hmac.Equal(mic[:], m.MIC) {
 			clear(exported)
 			return nil, fmt.Errorf("%w: MIC does not verify", ErrLogonDenied)
 		}
@@ -288,7 +313,12 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 		}
 	}
 	if v, ok := pairs.Get(AvChannelBindings); ok {
-		res.ChannelBindings = v
+		if len(v) == len(res.cb) {
+			copy(res.cb[:], v)
+			res.ChannelBindings = res.cb[:]
+		} else {
+			res.ChannelBindings = bytes.Clone(v)
+		}
 	}
 	return res, nil
 }

@@ -32,7 +32,7 @@ const MaxRestoreStream = 1 << 40
 // directions.
 type direction struct {
 	fromClient bool
-	keyed      bool // signKey, sealKey and mac are set
+	keyed      bool // signKey and sealKey are set
 	started    bool // rc4 is keyed or restored
 	// pending says that saved holds an imported RC4 state not yet loaded
 	// into rc4. Loading checks that it is a permutation and widens it, a
@@ -42,14 +42,20 @@ type direction struct {
 	saved   [rc4.StateSize]byte
 	signKey [16]byte
 	sealKey [16]byte
-	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages
-	seq     uint32
-	stream  uint64      // keystream bytes consumed, for State and RESET_NEW
-	rc4     *rc4.Cipher // allocated on first use: a kibibyte, most of a Session's size
+	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages; see hmac
+	// stackMACs counts checksums made without mac, and sum receives mac's
+	// output, which through the interface would otherwise escape to the
+	// heap on every message.
+	stackMACs uint8
+	sum       [md5.Size]byte
+	seqb      [4]byte // the sequence number hashed, here for the same reason
+	seq       uint32
+	stream    uint64      // keystream bytes consumed, for State and RESET_NEW
+	rc4       *rc4.Cipher // allocated on first use: a kibibyte, most of a Session's size
 }
 
-// ensure derives the keys and sets up the RC4 stream and HMAC on first
-// use. It is deterministic, so a failed Verify may leave it done without
+// ensure derives the keys and sets up the RC4 stream on first use (the
+// HMAC is hmac's business). It is deterministic, so a failed Verify may leave it done without
 // changing observable state. It fails only for an imported RC4 state that
 // is not a permutation, which an authentic packed context never holds.
 func (d *direction) ensure(exported []byte, flags uint32) error {
@@ -67,9 +73,6 @@ func (d *direction) ensure(exported []byte, flags uint32) error {
 	if !d.keyed {
 		d.signKey = signKey(exported, d.fromClient)
 		d.sealKey = sealKey(exported, flags, d.fromClient)
-		if d.mac == nil {
-			d.mac = hmac.New(md5.New, d.signKey[:])
-		}
 		d.keyed = true
 	}
 	if !d.started {
@@ -103,19 +106,35 @@ func (d *direction) resetStream() {
 // RC4 stream (a copy, for the receive side). It returns the keystream bytes
 // consumed.
 func (d *direction) checksum(c *rc4.Cipher, seq uint32, msg []byte, keyExch bool, out []byte) uint64 {
-	var seqb [4]byte
-	binary.LittleEndian.PutUint32(seqb[:], seq)
-	d.mac.Reset()
-	d.mac.Write(seqb[:])
-	d.mac.Write(msg)
-	var sum [md5.Size]byte
-	d.mac.Sum(sum[:0])
+	sum := d.hmac(seq, msg)
 	if keyExch {
 		c.XORKeyStream(out[:8], sum[:8])
 		return 8
 	}
 	copy(out[:8], sum[:8])
 	return 0
+}
+
+// hmac is HMAC_MD5(signKey, seq || msg). The first short message of a
+// direction (in SPNEGO, the mechListMIC, often the only one) is hashed
+// from the stack; later ones, and long ones, by mac, set up here on first
+// use, whose precomputed pads save two MD5 blocks a message.
+func (d *direction) hmac(seq uint32, msg []byte) [md5.Size]byte {
+	binary.LittleEndian.PutUint32(d.seqb[:], seq)
+	if d.mac == nil {
+		if d.stackMACs == 0 && len(msg) <= hmacSmall {
+			d.stackMACs++
+			return hmacMD5Sum(d.signKey[:], d.seqb[:], msg)
+		}
+		d.mac = hmac.New(md5.New, d.signKey[:])
+	}
+	d.mac.Reset()
+	d.mac.Write(d.seqb[:])
+	d.mac.Write(msg)
+	d.mac.Sum(d.sum[:0])
+	sum := d.sum
+	clear(d.sum[:])
+	return sum
 }
 
 func (d *direction) wipe() {
@@ -127,6 +146,7 @@ func (d *direction) wipe() {
 	}
 	clear(d.saved[:])
 	d.mac = nil
+	d.stackMACs = 0
 	d.keyed, d.started, d.pending = false, false, false
 }
 
@@ -159,6 +179,12 @@ func NewSession(exportedSessionKey []byte, flags uint32, client bool) (*Session,
 		return nil, err
 	}
 	return s, nil
+}
+
+// Init is NewSession into s, for a caller that holds the Session inside
+// another allocation.
+func (s *Session) Init(exportedSessionKey []byte, flags uint32, client bool) error {
+	return s.init(exportedSessionKey, flags, client)
 }
 
 func (s *Session) init(exportedSessionKey []byte, flags uint32, client bool) error {
@@ -243,13 +269,7 @@ func (s *Session) SealInPlace(msg, sig []byte) bool {
 	}
 	// The checksum covers the plaintext, but its RC4 bytes come after the
 	// message's in the stream: MAC first, then encrypt, then seal the MAC.
-	var sum [md5.Size]byte
-	d.mac.Reset()
-	var seqb [4]byte
-	binary.LittleEndian.PutUint32(seqb[:], d.seq)
-	d.mac.Write(seqb[:])
-	d.mac.Write(msg)
-	d.mac.Sum(sum[:0])
+	sum := d.hmac(d.seq, msg)
 	d.rc4.XORKeyStream(msg, msg)
 	d.stream += uint64(len(msg))
 	binary.LittleEndian.PutUint32(sig[0:], 1)

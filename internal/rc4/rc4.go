@@ -61,6 +61,14 @@ func NewCipher(key []byte) (*Cipher, error) {
 	return c, nil
 }
 
+// identity is the permutation a key schedule starts from.
+var identity = func() (s [256]uint32) {
+	for i := range s {
+		s[i] = uint32(i)
+	}
+	return s
+}()
+
 // Init runs the key schedule into c, so a Cipher embedded in a larger
 // value needs no allocation of its own.
 func (c *Cipher) Init(key []byte) error {
@@ -68,13 +76,42 @@ func (c *Cipher) Init(key []byte) error {
 	if k < 1 || k > 256 {
 		return KeySizeError(k)
 	}
-	for i := range c.s {
-		c.s[i] = uint32(i)
-	}
+	c.s = identity
+	s := &c.s
 	var j uint8
-	for i := 0; i < 256; i++ {
-		j += uint8(c.s[i]) + key[i%k]
-		c.s[i], c.s[j] = c.s[j], c.s[i]
+	if k == 16 { // every NTLM key: the key index needs neither wrap nor bounds check
+		kk := (*[16]byte)(key)
+		for i := 0; i < 256; i += 4 { // four bytes a round: the loop is a third of the work
+			x := s[uint8(i)]
+			j += uint8(x) + kk[i&15]
+			s[uint8(i)] = s[j]
+			s[j] = x
+			x = s[uint8(i+1)]
+			j += uint8(x) + kk[(i+1)&15]
+			s[uint8(i+1)] = s[j]
+			s[j] = x
+			x = s[uint8(i+2)]
+			j += uint8(x) + kk[(i+2)&15]
+			s[uint8(i+2)] = s[j]
+			s[j] = x
+			x = s[uint8(i+3)]
+			j += uint8(x) + kk[(i+3)&15]
+			s[uint8(i+3)] = s[j]
+			s[j] = x
+		}
+	} else {
+		// The key index wraps by comparison: i%k is a division per
+		// byte, tens of cycles each.
+		ki := 0
+		for i := 0; i < 256; i++ {
+			x := s[uint8(i)]
+			j += uint8(x) + key[ki]
+			s[uint8(i)] = s[j]
+			s[j] = x
+			if ki++; ki == k {
+				ki = 0
+			}
+		}
 	}
 	c.i, c.j = 0, 0
 	return nil

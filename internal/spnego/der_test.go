@@ -2,6 +2,7 @@ package spnego
 
 import (
 	"encoding/asn1"
+	"fmt"
 	"math/rand"
 	"testing"
 
@@ -167,5 +168,107 @@ func TestMechTypeListDERMatchesASN1(t *testing.T) {
 		}
 		require.NoError(t, err, "list %d", i)
 		require.Equal(t, want, got, "list %d", i)
+	}
+}
+
+// marshalInitASN1 is NegTokenInit.Marshal as it was written on
+// encoding/asn1, the reference for the hand-written encoder.
+func marshalInitASN1(t *NegTokenInit) ([]byte, error) {
+	mechs, err := asn1.Marshal(t.MechTypes)
+	if err != nil || len(t.MechTypes) == 0 {
+		return nil, fmt.Errorf("mechanism list: %v", err)
+	}
+	body, err := explicit(0, mechs)
+	if err != nil {
+		return nil, err
+	}
+	if t.ReqFlags != nil {
+		bits, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagBitString, Bytes: t.ReqFlags})
+		if err != nil {
+			return nil, err
+		}
+		var check asn1.BitString
+		if _, err := asn1.Unmarshal(bits, &check); err != nil {
+			return nil, err
+		}
+		f, err := explicit(1, bits)
+		if err != nil {
+			return nil, err
+		}
+		body = append(body, f...)
+	}
+	if t.MechToken != nil {
+		if body, err = appendField(body, 2, t.MechToken); err != nil {
+			return nil, err
+		}
+	}
+	if t.MechListMIC != nil {
+		if body, err = appendField(body, 3, t.MechListMIC); err != nil {
+			return nil, err
+		}
+	}
+	seq, err := sequence(body)
+	if err != nil {
+		return nil, err
+	}
+	choice, err := explicit(tagNegTokenInit, seq)
+	if err != nil {
+		return nil, err
+	}
+	oid, err := asn1.Marshal(OIDSPNEGO)
+	if err != nil {
+		return nil, err
+	}
+	out, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true, Bytes: append(oid, choice...)})
+	if err != nil {
+		return nil, err
+	}
+	return checkOutput(out, "NegTokenInit")
+}
+
+// The hand-written NegTokenInit encoder makes the bytes encoding/asn1
+// makes and refuses what it refuses; what it makes parses back.
+func TestNegTokenInitMarshalMatchesASN1(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	cases := []*NegTokenInit{
+		{MechTypes: []asn1.ObjectIdentifier{OIDNTLMSSP}},
+		{MechTypes: []asn1.ObjectIdentifier{OIDMSKerberos, OIDKerberos, OIDNTLMSSP}, MechToken: []byte("tok")},
+		{MechTypes: []asn1.ObjectIdentifier{OIDNTLMSSP}, ReqFlags: []byte{0x01, 0x42}, MechListMIC: []byte{}},
+		{MechTypes: []asn1.ObjectIdentifier{OIDNTLMSSP}, ReqFlags: []byte{0x01, 0x43}}, // padding bit set
+		{MechTypes: []asn1.ObjectIdentifier{OIDNTLMSSP}, ReqFlags: []byte{}},           // empty BIT STRING
+		{MechTypes: []asn1.ObjectIdentifier{OIDNTLMSSP}, ReqFlags: []byte{0x08, 0x00}}, // unused-bits count
+		{MechTypes: nil},
+		{MechTypes: []asn1.ObjectIdentifier{{1, 40}}},
+		{MechTypes: []asn1.ObjectIdentifier{OIDNTLMSSP}, MechToken: make([]byte, MaxTokenSize)},
+	}
+	for i := 0; i < 500; i++ {
+		tok := &NegTokenInit{}
+		for n := 1 + r.Intn(4); n > 0; n-- {
+			tok.MechTypes = append(tok.MechTypes, randomOID(r))
+		}
+		if r.Intn(3) == 0 {
+			tok.ReqFlags = []byte{byte(r.Intn(3)), byte(r.Intn(256))}
+		}
+		tok.MechToken = randomOctets(r)
+		tok.MechListMIC = randomOctets(r)
+		cases = append(cases, tok)
+	}
+	for i, tok := range cases {
+		want, wantErr := marshalInitASN1(tok)
+		got, err := tok.Marshal()
+		if wantErr != nil {
+			assert.Error(t, err, "case %d: encoding/asn1 refused it: %v", i, wantErr)
+			continue
+		}
+		require.NoError(t, err, "case %d", i)
+		require.Equal(t, want, got, "case %d", i)
+		back, err := ParseNegTokenInit(got)
+		if err != nil {
+			require.ErrorContains(t, err, "base 128 integer too large", "case %d", i)
+			continue
+		}
+		if d := cmp.Diff(tok, back); d != "" {
+			t.Fatalf("case %d does not round-trip:\n%s", i, d)
+		}
 	}
 }

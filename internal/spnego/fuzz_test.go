@@ -19,7 +19,7 @@ func hasInit2Fields(b []byte) bool {
 	outer, _ := only(b, "")
 	_, rest, _ := next(outer.Bytes, "")
 	choice, _ := only(rest, "")
-	fields, err := sequenceFields(choice.Bytes, 4, "")
+	fields, err := sequenceFields(nil, choice.Bytes, 4, "")
 	if err != nil {
 		return false
 	}

@@ -1,8 +1,8 @@
 package spnego
 
 import (
-	"bytes"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 )
 
@@ -40,59 +40,67 @@ type NegTokenInit struct {
 // framing. It always uses the RFC 4178 layout (mechListMIC at [3]), never
 // NegTokenInit2's negHints.
 func (t *NegTokenInit) Marshal() ([]byte, error) {
-	mechs, err := MechTypeListDER(t.MechTypes)
-	if err != nil {
-		return nil, err
+	// By hand (der.go), sizes first, into one buffer.
+	if len(t.MechTypes) == 0 {
+		return nil, errors.New("spnego: empty mechanism list")
 	}
-	body, err := explicit(0, mechs)
-	if err != nil {
-		return nil, err
-	}
-	if t.ReqFlags != nil {
-		// Build the BIT STRING by hand to keep the caller's exact octets,
-		// and decode it back so that Marshal never emits what the parser
-		// would reject (bad unused-bits count, non-zero padding).
-		bits, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagBitString, Bytes: t.ReqFlags})
+	mechs := 0
+	for _, m := range t.MechTypes {
+		n, err := oidLen(m)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("spnego: mechanism list: %w", err)
 		}
+		mechs += tlvLen(n)
+	}
+	body := tlvLen(tlvLen(mechs))
+	if t.ReqFlags != nil {
+		// The caller's exact octets are kept, but decoded first so that
+		// Marshal never emits what the parser would reject (bad
+		// unused-bits count, non-zero padding).
 		var check asn1.BitString
+		bits := append(appendTL(nil, 0x03, len(t.ReqFlags)), t.ReqFlags...)
 		if _, err := asn1.Unmarshal(bits, &check); err != nil {
 			return nil, fmt.Errorf("spnego: invalid ReqFlags: %w", err)
 		}
-		f, err := explicit(1, bits)
-		if err != nil {
-			return nil, err
-		}
-		body = append(body, f...)
+		body += tlvLen(tlvLen(len(t.ReqFlags)))
 	}
-	if t.MechToken != nil {
-		if body, err = appendField(body, 2, t.MechToken); err != nil {
-			return nil, err
+	for _, f := range [...][]byte{t.MechToken, t.MechListMIC} {
+		if f != nil {
+			body += tlvLen(tlvLen(len(f)))
 		}
 	}
-	if t.MechListMIC != nil {
-		if body, err = appendField(body, 3, t.MechListMIC); err != nil {
-			return nil, err
+	spnego, _ := oidLen(OIDSPNEGO)
+	inner := tlvLen(spnego) + tlvLen(tlvLen(body))
+	size := tlvLen(inner)
+	if size > MaxTokenSize {
+		return nil, fmt.Errorf("spnego: %s of %d bytes exceeds %d", "NegTokenInit", size, MaxTokenSize)
+	}
+	out := make([]byte, 0, size)
+	out = appendTL(out, firstByteInit, inner)
+	out = appendTL(out, derOID, spnego)
+	out = appendOIDContent(out, OIDSPNEGO)
+	out = appendTL(out, derContext+tagNegTokenInit, tlvLen(body))
+	out = appendTL(out, derSequence, body)
+	out = appendTL(out, derContext+0, tlvLen(mechs))
+	out = appendTL(out, derSequence, mechs)
+	for _, m := range t.MechTypes {
+		n, _ := oidLen(m)
+		out = appendTL(out, derOID, n)
+		out = appendOIDContent(out, m)
+	}
+	if t.ReqFlags != nil {
+		out = appendTL(out, derContext+1, tlvLen(len(t.ReqFlags)))
+		out = appendTL(out, 0x03, len(t.ReqFlags))
+		out = append(out, t.ReqFlags...)
+	}
+	for i, f := range [...][]byte{t.MechToken, t.MechListMIC} {
+		if f != nil {
+			out = appendTL(out, derContext+2+byte(i), tlvLen(len(f)))
+			out = appendTL(out, derOctetString, len(f))
+			out = append(out, f...)
 		}
 	}
-	seq, err := sequence(body)
-	if err != nil {
-		return nil, err
-	}
-	choice, err := explicit(tagNegTokenInit, seq)
-	if err != nil {
-		return nil, err
-	}
-	oid, err := asn1.Marshal(OIDSPNEGO)
-	if err != nil {
-		return nil, err
-	}
-	out, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true, Bytes: append(oid, choice...)})
-	if err != nil {
-		return nil, err
-	}
-	return checkOutput(out, "NegTokenInit")
+	return out, nil
 }
 
 // ParseNegTokenInit decodes a NegTokenInit inside the InitialContextToken
@@ -129,7 +137,8 @@ func ParseNegTokenInit(b []byte) (*NegTokenInit, error) {
 	if !is(choice, asn1.ClassContextSpecific, tagNegTokenInit, true) {
 		return nil, malformed("NegotiationToken is not negTokenInit [0]")
 	}
-	fields, err := sequenceFields(choice.Bytes, 4, "NegTokenInit")
+	var fieldBuf [5]field
+	fields, err := sequenceFields(fieldBuf[:0], choice.Bytes, 4, "NegTokenInit")
 	if err != nil {
 		return nil, err
 	}
@@ -139,18 +148,8 @@ func ParseNegTokenInit(b []byte) (*NegTokenInit, error) {
 	for _, f := range fields {
 		switch f.tag {
 		case 0:
-			if err := decodeValue(f.inner, asn1.TagSequence, true, &t.MechTypes, "mechTypes"); err != nil {
+			if t.MechTypes, err = parseMechTypes(f.inner); err != nil {
 				return nil, err
-			}
-			if len(t.MechTypes) == 0 {
-				return nil, malformed("empty mechTypes")
-			}
-			// The MIC covers the wire bytes of this list; insisting that
-			// they are the canonical encoding lets a caller recompute
-			// them with MechTypeListDER.
-			canon, err := asn1.Marshal(t.MechTypes)
-			if err != nil || !bytes.Equal(canon, f.inner.FullBytes) {
-				return nil, malformed("mechTypes is not DER")
 			}
 		case 1:
 			var bits asn1.BitString
@@ -189,4 +188,43 @@ func ParseNegTokenInit(b []byte) (*NegTokenInit, error) {
 		return nil, malformed("NegTokenInit without mechTypes")
 	}
 	return t, nil
+}
+
+// parseMechTypes decodes the MechTypeList, in two allocations: the list
+// and one array for all the arcs. The MIC covers the wire bytes of the
+// list; insisting that they are the canonical encoding (each OID is, and
+// readTLV takes only minimal lengths) lets a caller recompute them with
+// MechTypeListDER.
+func parseMechTypes(rv asn1.RawValue) ([]asn1.ObjectIdentifier, error) {
+	if err := checkUniversal(rv, asn1.TagSequence, true, "mechTypes"); err != nil {
+		return nil, err
+	}
+	n, arcs := 0, 0
+	for rest := rv.Bytes; len(rest) > 0; n++ {
+		var e asn1.RawValue
+		var err error
+		if e, rest, err = readTLV(rest); err != nil {
+			return nil, malformed("%s: %v", "mechTypes", err)
+		}
+		arcs += oidArcs(len(e.Bytes))
+	}
+	if n == 0 {
+		return nil, malformed("empty mechTypes")
+	}
+	mechs := make([]asn1.ObjectIdentifier, 0, n)
+	all := make(asn1.ObjectIdentifier, 0, arcs)
+	for rest := rv.Bytes; len(rest) > 0; {
+		e, r, _ := readTLV(rest) // read above
+		rest = r
+		if !is(e, asn1.ClassUniversal, asn1.TagOID, false) {
+			return nil, malformed("%s: %v", "mechTypes", "sequence tag mismatch")
+		}
+		oid, err := appendOID(all, e, "mechTypes")
+		if err != nil {
+			return nil, err
+		}
+		all = all[:len(all)+len(oid)]
+		mechs = append(mechs, oid)
+	}
+	return mechs, nil
 }

@@ -60,7 +60,7 @@ func ParseNegTokenInit2(b []byte) (*NegTokenInit2, error) {
 	outer, _ := only(b, "InitialContextToken")
 	_, rest, _ := next(outer.Bytes, "thisMech")
 	choice, _ := only(rest, "NegotiationToken")
-	fields, _ := sequenceFields(choice.Bytes, 4, "NegTokenInit")
+	fields, _ := sequenceFields(nil, choice.Bytes, 4, "NegTokenInit")
 	for _, f := range fields {
 		if f.tag != 3 {
 			continue
@@ -68,7 +68,7 @@ func ParseNegTokenInit2(b []byte) (*NegTokenInit2, error) {
 		if !is(f.inner, asn1.ClassUniversal, asn1.TagSequence, true) {
 			return nil, malformed("NegTokenInit has an RFC 4178 mechListMIC at [3], not negHints")
 		}
-		hints, err := sequenceFields(f.inner.FullBytes, 1, "negHints")
+		hints, err := sequenceFields(nil, f.inner.FullBytes, 1, "negHints")
 		if err != nil {
 			return nil, err
 		}

@@ -100,7 +100,8 @@ func ParseNegTokenResp(b []byte) (*NegTokenResp, error) {
 	if !is(choice, asn1.ClassContextSpecific, tagNegTokenResp, true) {
 		return nil, malformed("NegotiationToken is not negTokenResp [1]")
 	}
-	fields, err := sequenceFields(choice.Bytes, 3, "NegTokenResp")
+	var fieldBuf [4]field
+	fields, err := sequenceFields(fieldBuf[:0], choice.Bytes, 3, "NegTokenResp")
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +110,14 @@ func ParseNegTokenResp(b []byte) (*NegTokenResp, error) {
 	for _, f := range fields {
 		switch f.tag {
 		case 0:
-			var e asn1.Enumerated
-			if err := decodeValue(f.inner, asn1.TagEnum, false, &e, "negState"); err != nil {
+			if err := checkUniversal(f.inner, asn1.TagEnum, false, "negState"); err != nil {
 				return nil, err
 			}
-			if e < asn1.Enumerated(AcceptCompleted) || e > asn1.Enumerated(RequestMIC) {
+			e, err := parseEnum32(f.inner.Bytes)
+			if err != nil {
+				return nil, malformed("%s: %v", "negState", err)
+			}
+			if e < int32(AcceptCompleted) || e > int32(RequestMIC) {
 				return nil, malformed("negState %d out of range", int(e))
 			}
 			t.NegState = NegState(e)

@@ -138,11 +138,10 @@ func checkSize(b []byte) error {
 }
 
 // next decodes the first DER element of b, returning it and the bytes after
-// it. encoding/asn1 bounds-checks the length and rejects indefinite and
-// non-minimal lengths.
+// it. readTLV bounds-checks the length and rejects indefinite and
+// non-minimal lengths, as encoding/asn1 does.
 func next(b []byte, what string) (asn1.RawValue, []byte, error) {
-	var rv asn1.RawValue
-	rest, err := asn1.Unmarshal(b, &rv)
+	rv, rest, err := readTLV(b)
 	if err != nil {
 		return asn1.RawValue{}, nil, malformed("%s: %v", what, err)
 	}
@@ -183,27 +182,43 @@ func decodeValue(rv asn1.RawValue, tag int, compound bool, v any, what string) e
 	return nil
 }
 
+// checkUniversal is decodeValue's tag check.
+func checkUniversal(rv asn1.RawValue, tag int, compound bool, what string) error {
+	if !is(rv, asn1.ClassUniversal, tag, compound) {
+		return malformed("%s: unexpected element (class %d, tag %d)", what, rv.Class, rv.Tag)
+	}
+	return nil
+}
+
 // decodeOctets decodes an OCTET STRING, returning a non-nil copy so that a
 // present but empty field stays distinguishable from an absent one.
 func decodeOctets(rv asn1.RawValue, what string) ([]byte, error) {
-	var b []byte
-	if err := decodeValue(rv, asn1.TagOctetString, false, &b, what); err != nil {
+	if err := checkUniversal(rv, asn1.TagOctetString, false, what); err != nil {
 		return nil, err
 	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, nil
+	return append([]byte{}, rv.Bytes...), nil
 }
 
 // decodeOID decodes an OBJECT IDENTIFIER and insists on its canonical
 // encoding, so that re-encoding a parsed token reproduces its bytes.
 func decodeOID(rv asn1.RawValue, what string) (asn1.ObjectIdentifier, error) {
-	var oid asn1.ObjectIdentifier
-	if err := decodeValue(rv, asn1.TagOID, false, &oid, what); err != nil {
+	return appendOID(make(asn1.ObjectIdentifier, 0, oidArcs(len(rv.Bytes))), rv, what)
+}
+
+// appendOID is decodeOID appending the arcs to dst. The result shares
+// dst's array and is capped, so later appends to dst do not reach it.
+func appendOID(dst asn1.ObjectIdentifier, rv asn1.RawValue, what string) (asn1.ObjectIdentifier, error) {
+	if err := checkUniversal(rv, asn1.TagOID, false, what); err != nil {
 		return nil, err
 	}
-	if canon, err := asn1.Marshal(oid); err != nil || !bytes.Equal(canon, rv.FullBytes) {
+	start := len(dst)
+	dst, err := parseOID(dst, rv.Bytes)
+	if err != nil {
+		return nil, malformed("%s: %v", what, err)
+	}
+	oid := dst[start:len(dst):len(dst)]
+	var buf [64]byte
+	if _, err := oidLen(oid); err != nil || !bytes.Equal(appendOIDContent(buf[:0], oid), rv.Bytes) {
 		return nil, malformed("%s: OBJECT IDENTIFIER is not DER", what)
 	}
 	return oid, nil
@@ -220,7 +235,7 @@ type field struct {
 // must be one constructed SEQUENCE whose elements are constructed [n] tags,
 // n ≤ maxTag, in strictly increasing order (DER order, which also excludes
 // duplicates), each wrapping exactly one element.
-func sequenceFields(seq []byte, maxTag int, what string) ([]field, error) {
+func sequenceFields(dst []field, seq []byte, maxTag int, what string) ([]field, error) {
 	rv, err := only(seq, what)
 	if err != nil {
 		return nil, err
@@ -228,7 +243,7 @@ func sequenceFields(seq []byte, maxTag int, what string) ([]field, error) {
 	if !is(rv, asn1.ClassUniversal, asn1.TagSequence, true) {
 		return nil, malformed("%s: not a SEQUENCE", what)
 	}
-	var fields []field
+	fields := dst
 	last := -1
 	for rest := rv.Bytes; len(rest) > 0; {
 		var f asn1.RawValue
@@ -245,9 +260,12 @@ func sequenceFields(seq []byte, maxTag int, what string) ([]field, error) {
 			return nil, malformed("%s: field [%d] out of order or repeated", what, f.Tag)
 		}
 		last = f.Tag
-		inner, err := only(f.Bytes, fmt.Sprintf("%s field [%d]", what, f.Tag))
+		inner, rest, err := readTLV(f.Bytes)
+		if err == nil && len(rest) != 0 {
+			return nil, malformed("%s field [%d]: %d trailing bytes", what, f.Tag, len(rest))
+		}
 		if err != nil {
-			return nil, err
+			return nil, malformed("%s field [%d]: %v", what, f.Tag, err)
 		}
 		fields = append(fields, field{tag: f.Tag, inner: inner})
 	}
