@@ -15,6 +15,9 @@
 //     KDC (Domain.ListenLoopback) to a fake server, and a fake client whose
 //     domain sends its requests to the throwaway MIT realm's KDC to MIT's
 //     acceptor with the realm's keytab;
+//   - the same two setups under SPNEGO: MIT's spnego mechanism against the
+//     fake's Negotiate, which must choose Kerberos in one round trip though
+//     both MIT peers could fall back to NTLM (gss-ntlmssp);
 //   - Samba's ntlm_auth, as NTLM and SPNEGO client and server;
 //   - curl, with --ntlm and with --negotiate (GSSAPI with gss-ntlmssp),
 //     against an HTTP endpoint served by the fake.
