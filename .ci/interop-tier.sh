@@ -5,7 +5,10 @@
 # python3-gssapi), a SPNEGO client with a ticket from a throwaway MIT
 # realm (Kerberos offered first), MIT's own Kerberos (kinit and GSSAPI
 # with the fake domain's KDC; the fake's client with MIT's KDC and
-# acceptor), Samba's ntlm_auth, and curl (--ntlm, --negotiate).
+# acceptor), the same under SPNEGO (the fake's Negotiate must choose
+# Kerberos), Samba's ntlm_auth, and curl (--ntlm, --negotiate, and
+# --negotiate with a ticket from the fake domain's KDC against the
+# sspihttp middleware).
 #
 #   bash .ci/interop-tier.sh        # from anywhere in the repository, as root on Debian bookworm
 #
