@@ -46,7 +46,7 @@ else
 	[ "$(id -u)" = 0 ] || die "packages missing and not root: install ${missing[*]}"
 	say "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
+	apt-get -o DPkg::Lock::Timeout=600 update -q
 	apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fi
 command -v go >/dev/null || die "go is not on PATH"
