@@ -5,7 +5,10 @@
 # python3-gssapi), a SPNEGO client with a ticket from a throwaway MIT
 # realm (Kerberos offered first), MIT's own Kerberos (kinit and GSSAPI
 # with the fake domain's KDC; the fake's client with MIT's KDC and
-# acceptor), Samba's ntlm_auth, and curl (--ntlm, --negotiate).
+# acceptor), the same under SPNEGO (the fake's Negotiate must choose
+# Kerberos), Samba's ntlm_auth, and curl (--ntlm, --negotiate, and
+# --negotiate with a ticket from the fake domain's KDC against the
+# sspihttp middleware).
 #
 #   bash .ci/interop-tier.sh        # from anywhere in the repository, as root on Debian bookworm
 #
@@ -43,7 +46,7 @@ else
 	[ "$(id -u)" = 0 ] || die "packages missing and not root: install ${missing[*]}"
 	say "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
+	apt-get -o DPkg::Lock::Timeout=600 update -q
 	apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 fi
 command -v go >/dev/null || die "go is not on PATH"

@@ -245,6 +245,29 @@ type pairing struct {
 	// checkClient, if set, checks more of what a fake acceptor knows of
 	// its client (its access token, say), as part of "names".
 	checkClient func(ctx *sspictx.Context) error
+	// fakeMech, if set, is the package that must have run under the
+	// fake's context (its PACKAGE_INFO), and peerMech the mechanism OID
+	// the peer must report: that SPNEGO chose Kerberos, not NTLM, on
+	// both sides. Checked as part of "names".
+	fakeMech, peerMech string
+}
+
+// checkMechs checks that the fake and the peer ran the mechanisms the
+// row claims.
+func (p pairing) checkMechs(s *session, info peerInfo) error {
+	if p.fakeMech != "" {
+		pi, err := s.fake.ctx.PackageInfo()
+		if err != nil {
+			return err
+		}
+		if pi.Name != p.fakeMech {
+			return fmt.Errorf("the fake's %s context ran %q, want %q", p.fakePkg, pi.Name, p.fakeMech)
+		}
+	}
+	if p.peerMech != "" && info.mech != p.peerMech {
+		return fmt.Errorf("the peer ran mechanism %q, want %q", info.mech, p.peerMech)
+	}
+	return nil
 }
 
 // clientName is the name the acceptor must report for the client.
@@ -388,7 +411,7 @@ func checkInfo(r recorder, s *session) {
 			if want := r.row.clientName(); info.name != want {
 				return fmt.Errorf("the peer authenticated %q, want %q", info.name, want)
 			}
-			return nil
+			return r.row.checkMechs(s, info)
 		}
 		who, err := s.fake.ctx.UserName()
 		if err != nil {
@@ -407,6 +430,9 @@ func checkInfo(r recorder, s *session) {
 		}
 		if names.ClientName != want {
 			return fmt.Errorf("the fake's native client name is %q, want %q", names.ClientName, want)
+		}
+		if err := r.row.checkMechs(s, info); err != nil {
+			return err
 		}
 		if r.row.checkClient != nil {
 			return r.row.checkClient(s.fake.ctx)

@@ -15,9 +15,15 @@
 //     KDC (Domain.ListenLoopback) to a fake server, and a fake client whose
 //     domain sends its requests to the throwaway MIT realm's KDC to MIT's
 //     acceptor with the realm's keytab;
+//   - the same two setups under SPNEGO: MIT's spnego mechanism against the
+//     fake's Negotiate, which must choose Kerberos in one round trip though
+//     both MIT peers could fall back to NTLM (gss-ntlmssp);
 //   - Samba's ntlm_auth, as NTLM and SPNEGO client and server;
 //   - curl, with --ntlm and with --negotiate (GSSAPI with gss-ntlmssp),
-//     against an HTTP endpoint served by the fake.
+//     against an HTTP endpoint served by the fake; and with --negotiate
+//     holding a ticket from a fake domain's KDC against the sspihttp
+//     middleware on a machine of that domain, where Kerberos must
+//     complete in one leg.
 //
 // A plain `go test ./...` skips the tier with a line saying how to run it.
 // GOSSPI_INTEROP=1 runs it where the tools are installed, and

@@ -17,8 +17,9 @@ import (
 
 // A throwaway MIT Kerberos realm on a loopback port, so that a SPNEGO
 // initiator holds a real ticket and offers Kerberos first with an
-// optimistic AP-REQ, as a domain-joined client does (the fake's Negotiate
-// does not offer Kerberos; it must steer such a client to NTLM); and so
+// optimistic AP-REQ, as a domain-joined client does (the fake's server
+// holds no key of that realm, so its Negotiate must steer such a client to
+// NTLM); and so
 // that the fake's Kerberos client gets real tickets from a real KDC for
 // MIT's acceptor, which holds the service's keytab.
 

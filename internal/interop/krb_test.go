@@ -3,6 +3,7 @@ package interop
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -22,9 +23,8 @@ import (
 // MIT's GSSAPI acceptor, which holds the realm's keytab. Both ask for
 // mutual authentication.
 //
-// The fake's Negotiate does not offer Kerberos in this build, so SPNEGO
-// over Kerberos has no rows here: once it does, they are these two
-// setups with fakePkg "Negotiate" and gsspeer.py's "spnego" mechanism.
+// The same two setups run SPNEGO over Kerberos (spnego_krb_test.go):
+// the fake's Negotiate against MIT's spnego mechanism.
 
 const (
 	peerMITKerberosFakeKDC = "MIT GSSAPI, Kerberos (fake domain's KDC)"
@@ -178,152 +178,207 @@ func wantBadBindings(err error) error {
 	return nil
 }
 
+// krbRow is one of the rows that run Kerberos between a fake domain and
+// MIT: raw (the fake's Kerberos package, MIT's krb5 mechanism) or under
+// SPNEGO (the fake's Negotiate, MIT's spnego mechanism).
+type krbRow struct {
+	peer    string
+	fakePkg string // "Kerberos" or "Negotiate"
+	mech    string // gsspeer.py's mechanism: "kerberos" or "spnego"
+	// peerArgs go to gsspeer.py before any channel bindings ("mutual").
+	peerArgs        []string
+	checkTranscript func(t *testing.T, tr transcript)
+	fakeMech        string // see pairing
+	peerMech        string
+	// ntlm gives the MIT peer gss-ntlmssp and the test account's NTLM
+	// password as well, as a domain member has both: SPNEGO could fall
+	// back to NTLM, and the row must show that it did not.
+	ntlm bool
+}
+
+// peerEnv is the environment of the row's MIT peer: Kerberos with the
+// configuration conf, plus NTLM for account domain\alice where the row
+// says, and extra.
+func (k krbRow) peerEnv(d *peerDir, conf, domain string, extra ...string) []string {
+	if !k.ntlm {
+		return krbEnv(d, conf, extra...)
+	}
+	text, err := os.ReadFile(conf)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	users := fmt.Sprintf("%s:%s:%s\n", domain, testUser, testPassword)
+	return d.gssEnv(users, string(text), append([]string{"KRB5RCACHEDIR=" + d.dir}, extra...)...)
+}
+
+// peerInitiatesFakeKDC holds MIT's initiator, with a ticket from the fake
+// domain's KDC, against a fake server on WEB01.
+func (k krbRow) peerInitiatesFakeKDC(t *testing.T) {
+	fr := newFakeRealm(t)
+	serverWith := func(t *testing.T, more moreFlags) *fakeEnd {
+		proc := fr.web01.NewProcess()
+		store := sspictx.NewStore(proc)
+		fake.CheckLeaks(t, store)
+		return fakeEndOn(t, store, proc, k.fakePkg, nil, "", moreMutual|more)
+	}
+	server := func(t *testing.T, _ string) *fakeEnd { return serverWith(t, 0) }
+	initiator := func(t *testing.T, bindings ...string) *gssPeer {
+		d := newPeerDir(t)
+		args := append([]string{"initiate", k.mech, krbGSSTarget, "default"}, k.peerArgs...)
+		return startGSS(t, k.peerEnv(d, fr.conf, krbDomain, "KRB5CCNAME="+fr.ccache), "", append(args, bindings...)...)
+	}
+	converse(t, pairing{
+		peer: k.peer, fakePkg: k.fakePkg, newFake: server, checkTranscript: k.checkTranscript,
+		fakeMech: k.fakeMech, peerMech: k.peerMech,
+		start:        func(t *testing.T, _ string) peer { return initiator(t) },
+		client:       krbDomain + `\` + testUser,
+		nativeClient: testUser + "@" + krbRealm,
+		// The PAC of the ticket MIT got from the fake KDC, and passed
+		// on unread, gives the fake server the user's SID and groups.
+		checkClient: func(ctx *sspictx.Context) error {
+			tok, err := ctx.AccessToken()
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tok.Close() }()
+			info, err := tok.Info()
+			if err != nil {
+				return err
+			}
+			if info.SID != fr.sid {
+				return fmt.Errorf("the access token's SID is %s, want %s", info.SID, fr.sid)
+			}
+			for _, g := range []string{fr.dom.SID() + "-513", fr.dom.SID() + "-2000"} {
+				if !slices.Contains(info.Groups, g) {
+					return fmt.Errorf("the access token's groups %v lack %s (Domain Users, Web Admins)", info.Groups, g)
+				}
+			}
+			return nil
+		},
+		split: splitKrbWrap,
+		// MIT's kinit asks the fake domain's KDC with the wrong
+		// password, which refuses its pre-authentication.
+		wrongPassword: func(t *testing.T) error {
+			out, err := fr.kinit("bad-ccache", badPassword)
+			if err == nil {
+				return errors.New("kinit got a ticket with a wrong password")
+			}
+			if !strings.Contains(out, "Password incorrect") {
+				return fmt.Errorf("kinit with a wrong password: want MIT's text for KDC_ERR_PREAUTH_FAILED, got %v: %s", err, out)
+			}
+			return nil
+		},
+		// The fake server's bindings are krbChannel's; MIT's differ, or
+		// MIT sends none, which the fake takes only when told to
+		// (ASC_REQ_ALLOW_MISSING_BINDINGS).
+		bindings: func(t *testing.T) error {
+			for _, tc := range []struct {
+				name string
+				peer []string
+				more moreFlags
+				want sspictx.Status // StatusOK: accepted
+			}{
+				{"the same bindings", []string{peerBindings(krbChannel)}, 0, sspictx.StatusOK},
+				{"other bindings", []string{peerBindings([]byte("tls-server-end-point:another channel"))}, 0, sspictx.StatusBadBindings},
+				{"no bindings from MIT", nil, 0, sspictx.StatusBadBindings},
+				{"no bindings from MIT, missing allowed", nil, moreAllowMissingBindings, sspictx.StatusOK},
+			} {
+				fe := serverWith(t, tc.more)
+				fe.server.SetChannelBindings(secBindings(0, nil, 0, nil, krbChannel))
+				pe := initiator(t, tc.peer...)
+				_, err := handshake(pe.step, fe.step, "MIT initiator", "fake acceptor")
+				if tc.want == sspictx.StatusOK {
+					if err != nil {
+						return fmt.Errorf("%s: %w", tc.name, err)
+					}
+					continue
+				}
+				if err := wantStatus(err, tc.want, tc.name); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// fakeInitiatesMITKDC holds a fake client on WS01 of a fake domain whose
+// Kerberos requests go to the MIT realm's KDC against MIT's acceptor with
+// the realm's keytab.
+func (k krbRow) fakeInitiatesMITKDC(t *testing.T) {
+	r := startRealm(t)
+	const domain = "GOSSPI"
+	dom, err := fake.NewDomain(fake.DomainConfig{Name: domain, DNSName: strings.ToLower(realmName), KDCs: map[string]string{realmName: r.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws01, err := dom.NewMachine(fake.MachineConfig{Name: "WS01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := func(t *testing.T, password string) *fakeEnd {
+		proc := ws01.NewProcess()
+		store := sspictx.NewStore(proc)
+		fake.CheckLeaks(t, store)
+		return fakeEndOn(t, store, proc, k.fakePkg, &sspictx.AuthIdentity{Domain: dom.Name(), User: testUser, Password: password}, realmService, moreMutual)
+	}
+	acceptor := func(t *testing.T, bindings ...string) *gssPeer {
+		d := newPeerDir(t)
+		args := append([]string{"accept", k.mech}, bindings...)
+		return startGSS(t, k.peerEnv(d, filepath.Join(r.dir, "krb5.conf"), domain, "KRB5_KTNAME=FILE:"+r.keytab), "", args...)
+	}
+	p := pairing{
+		peer: k.peer, fakePkg: k.fakePkg, fakeInitiates: true, newFake: client, checkTranscript: k.checkTranscript,
+		fakeMech: k.fakeMech, peerMech: k.peerMech,
+		start:  func(t *testing.T, _ string) peer { return acceptor(t) },
+		client: testUser + "@" + realmName,
+		split:  splitKrbWrap,
+		bindings: func(t *testing.T) error {
+			for _, other := range []bool{false, true} {
+				fe := client(t, testPassword)
+				app := krbChannel
+				if other {
+					app = []byte("tls-server-end-point:another channel")
+				}
+				fe.client.SetChannelBindings(secBindings(0, nil, 0, nil, app))
+				pe := acceptor(t, peerBindings(krbChannel))
+				_, err := handshake(fe.step, pe.step, "fake initiator", "MIT acceptor")
+				if !other && err != nil {
+					return fmt.Errorf("the same bindings: %w", err)
+				}
+				if other {
+					if err := wantBadBindings(err); err != nil {
+						return err
+					}
+					if fe.ctx.Established() {
+						return errors.New("the fake initiator is established although MIT refused its bindings")
+					}
+				}
+			}
+			return nil
+		},
+	}
+	if k.fakePkg == "Kerberos" {
+		// The fake client asks MIT's KDC with the wrong password; MIT
+		// refuses its pre-authentication, and the fake says so.
+		p.wrongPassword = func(t *testing.T) error {
+			fe := client(t, badPassword)
+			_, _, err := fe.client.Step(nil)
+			return wantStatus(err, sspictx.StatusLogonDenied, "a wrong password")
+		}
+	}
+	// Negotiate gets no ticket with a wrong password and offers NTLM
+	// alone, with the same wrong password, which MIT's acceptor refuses:
+	// converse's own check of a handshake with it.
+	converse(t, p)
+}
+
 func TestMITKerberos(t *testing.T) {
 	tier(t, toolGSSAPI, toolKDC)
 	t.Run("peer initiates, fake KDC", func(t *testing.T) {
-		fr := newFakeRealm(t)
-		serverWith := func(t *testing.T, more moreFlags) *fakeEnd {
-			proc := fr.web01.NewProcess()
-			store := sspictx.NewStore(proc)
-			fake.CheckLeaks(t, store)
-			return fakeEndOn(t, store, proc, "Kerberos", nil, "", moreMutual|more)
-		}
-		server := func(t *testing.T, _ string) *fakeEnd { return serverWith(t, 0) }
-		initiator := func(t *testing.T, bindings ...string) *gssPeer {
-			d := newPeerDir(t)
-			args := append([]string{"initiate", "kerberos", krbGSSTarget, "default"}, bindings...)
-			return startGSS(t, krbEnv(d, fr.conf, "KRB5CCNAME="+fr.ccache), "", args...)
-		}
-		converse(t, pairing{
-			peer: peerMITKerberosFakeKDC, fakePkg: "Kerberos", newFake: server, checkTranscript: wantMutual,
-			start:        func(t *testing.T, _ string) peer { return initiator(t) },
-			client:       krbDomain + `\` + testUser,
-			nativeClient: testUser + "@" + krbRealm,
-			// The PAC of the ticket MIT got from the fake KDC, and passed
-			// on unread, gives the fake server the user's SID and groups.
-			checkClient: func(ctx *sspictx.Context) error {
-				tok, err := ctx.AccessToken()
-				if err != nil {
-					return err
-				}
-				defer func() { _ = tok.Close() }()
-				info, err := tok.Info()
-				if err != nil {
-					return err
-				}
-				if info.SID != fr.sid {
-					return fmt.Errorf("the access token's SID is %s, want %s", info.SID, fr.sid)
-				}
-				for _, g := range []string{fr.dom.SID() + "-513", fr.dom.SID() + "-2000"} {
-					if !slices.Contains(info.Groups, g) {
-						return fmt.Errorf("the access token's groups %v lack %s (Domain Users, Web Admins)", info.Groups, g)
-					}
-				}
-				return nil
-			},
-			split: splitKrbWrap,
-			// MIT's kinit asks the fake domain's KDC with the wrong
-			// password, which refuses its pre-authentication.
-			wrongPassword: func(t *testing.T) error {
-				out, err := fr.kinit("bad-ccache", badPassword)
-				if err == nil {
-					return errors.New("kinit got a ticket with a wrong password")
-				}
-				if !strings.Contains(out, "Password incorrect") {
-					return fmt.Errorf("kinit with a wrong password: want MIT's text for KDC_ERR_PREAUTH_FAILED, got %v: %s", err, out)
-				}
-				return nil
-			},
-			// The fake server's bindings are krbChannel's; MIT's differ, or
-			// MIT sends none, which the fake takes only when told to
-			// (ASC_REQ_ALLOW_MISSING_BINDINGS).
-			bindings: func(t *testing.T) error {
-				for _, tc := range []struct {
-					name string
-					peer []string
-					more moreFlags
-					want sspictx.Status // StatusOK: accepted
-				}{
-					{"the same bindings", []string{peerBindings(krbChannel)}, 0, sspictx.StatusOK},
-					{"other bindings", []string{peerBindings([]byte("tls-server-end-point:another channel"))}, 0, sspictx.StatusBadBindings},
-					{"no bindings from MIT", nil, 0, sspictx.StatusBadBindings},
-					{"no bindings from MIT, missing allowed", nil, moreAllowMissingBindings, sspictx.StatusOK},
-				} {
-					fe := serverWith(t, tc.more)
-					fe.server.SetChannelBindings(secBindings(0, nil, 0, nil, krbChannel))
-					pe := initiator(t, tc.peer...)
-					_, err := handshake(pe.step, fe.step, "MIT initiator", "fake acceptor")
-					if tc.want == sspictx.StatusOK {
-						if err != nil {
-							return fmt.Errorf("%s: %w", tc.name, err)
-						}
-						continue
-					}
-					if err := wantStatus(err, tc.want, tc.name); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
-		})
+		krbRow{peer: peerMITKerberosFakeKDC, fakePkg: "Kerberos", mech: "kerberos", checkTranscript: wantMutual}.peerInitiatesFakeKDC(t)
 	})
 	t.Run("fake initiates, MIT KDC", func(t *testing.T) {
-		r := startRealm(t)
-		dom, err := fake.NewDomain(fake.DomainConfig{Name: "GOSSPI", DNSName: strings.ToLower(realmName), KDCs: map[string]string{realmName: r.addr}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws01, err := dom.NewMachine(fake.MachineConfig{Name: "WS01"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := func(t *testing.T, password string) *fakeEnd {
-			proc := ws01.NewProcess()
-			store := sspictx.NewStore(proc)
-			fake.CheckLeaks(t, store)
-			return fakeEndOn(t, store, proc, "Kerberos", &sspictx.AuthIdentity{Domain: dom.Name(), User: testUser, Password: password}, realmService, moreMutual)
-		}
-		acceptor := func(t *testing.T, bindings ...string) *gssPeer {
-			d := newPeerDir(t)
-			args := append([]string{"accept", "kerberos"}, bindings...)
-			return startGSS(t, krbEnv(d, filepath.Join(r.dir, "krb5.conf"), "KRB5_KTNAME=FILE:"+r.keytab), "", args...)
-		}
-		converse(t, pairing{
-			peer: peerMITKerberosMITKDC, fakePkg: "Kerberos", fakeInitiates: true, newFake: client, checkTranscript: wantMutual,
-			start:  func(t *testing.T, _ string) peer { return acceptor(t) },
-			client: testUser + "@" + realmName,
-			split:  splitKrbWrap,
-			// The fake client asks MIT's KDC with the wrong password; MIT
-			// refuses its pre-authentication, and the fake says so.
-			wrongPassword: func(t *testing.T) error {
-				fe := client(t, badPassword)
-				_, _, err := fe.client.Step(nil)
-				return wantStatus(err, sspictx.StatusLogonDenied, "a wrong password")
-			},
-			bindings: func(t *testing.T) error {
-				for _, other := range []bool{false, true} {
-					fe := client(t, testPassword)
-					app := krbChannel
-					if other {
-						app = []byte("tls-server-end-point:another channel")
-					}
-					fe.client.SetChannelBindings(secBindings(0, nil, 0, nil, app))
-					pe := acceptor(t, peerBindings(krbChannel))
-					_, err := handshake(fe.step, pe.step, "fake initiator", "MIT acceptor")
-					if !other && err != nil {
-						return fmt.Errorf("the same bindings: %w", err)
-					}
-					if other {
-						if err := wantBadBindings(err); err != nil {
-							return err
-						}
-						if fe.ctx.Established() {
-							return errors.New("the fake initiator is established although MIT refused its bindings")
-						}
-					}
-				}
-				return nil
-			},
-		})
+		krbRow{peer: peerMITKerberosMITKDC, fakePkg: "Kerberos", mech: "kerberos", checkTranscript: wantMutual}.fakeInitiatesMITKDC(t)
 	})
 }

@@ -28,7 +28,9 @@ credentials: the Kerberos ccache and gss-ntlmssp's NTLM_USER_FILE) or
 gives NTLM credentials only. Either role takes a last, optional argument
 "bindings:<ia type>:<ia>:<aa type>:<aa>:<data>" (types decimal, the rest
 base64 or "-"): the channel bindings it sends or checks. The kerberos
-mechanism (MIT's own krb5) also asks for mutual authentication.
+mechanism (MIT's own krb5) also asks for mutual authentication, and so
+does an spnego initiator given the argument "mutual" (before any
+bindings), as a domain client's SPNEGO over Kerberos does.
 """
 
 import base64
@@ -74,11 +76,14 @@ def gssapi_version():
 
 
 def main():
+    mutual = "mutual" in sys.argv[3:]
+    if mutual:
+        sys.argv.remove("mutual")
     role, mech_name = sys.argv[1], sys.argv[2]
     mech = {"ntlm": NTLM, "spnego": SPNEGO, "kerberos": KRB5}[mech_name]
     req = (gssapi.RequirementFlag.integrity | gssapi.RequirementFlag.confidentiality
            | gssapi.RequirementFlag.replay_detection | gssapi.RequirementFlag.out_of_sequence_detection)
-    if mech == KRB5:
+    if mech == KRB5 or mutual:
         req |= gssapi.RequirementFlag.mutual_authentication
     cb = None
     if sys.argv[-1].startswith("bindings:"):
