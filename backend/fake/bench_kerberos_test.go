@@ -126,6 +126,16 @@ func BenchmarkKerberosSealUnseal64K(b *testing.B) {
 	benchSealUnseal64K(b, &c.Context, &s.Context)
 }
 
+// BenchmarkKerberosSealUnseal64KInPlace is the same round trip through the
+// Store's in-place calls, which encrypt in the caller's buffer.
+func BenchmarkKerberosSealUnseal64KInPlace(b *testing.B) {
+	k := newKrbBench(b)
+	c, s := k.handshake(b)
+	defer c.Delete()
+	defer s.Delete()
+	benchSealUnseal64KInPlace(b, &c.Context, &s.Context)
+}
+
 // BenchmarkKerberosExportImport is one export of the server context, one
 // import in another process of WEB01, and the import's deletion.
 func BenchmarkKerberosExportImport(b *testing.B) {
