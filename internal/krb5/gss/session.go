@@ -76,6 +76,7 @@ type Session struct {
 	rand                   io.Reader
 	mySign, peerSign       *kcrypto.UsageKey
 	mySeal, peerSeal       *kcrypto.UsageKey
+	keys                   [4]kcrypto.UsageKey // what the four point to: one allocation with the session
 	sendFlags, expectFlags byte
 	scratch, out           []byte // buffers reused from call to call
 }
@@ -99,16 +100,10 @@ func NewSession(cfg Config) (*Session, error) {
 		noSeqCheck: cfg.NoSequenceCheck,
 		rand:       cfg.Rand,
 	}
-	var err error
-	for _, d := range []struct {
-		dst **kcrypto.UsageKey
-		u   kcrypto.Usage
-	}{{&s.mySign, sign}, {&s.mySeal, seal}, {&s.peerSign, peerSign}, {&s.peerSeal, peerSeal}} {
-		if *d.dst, err = cfg.Key.Derive(d.u); err != nil {
-			s.Zero()
-			return nil, fmt.Errorf("gss: %w", err)
-		}
+	for i, u := range [4]kcrypto.Usage{sign, seal, peerSign, peerSeal} {
+		cfg.Key.DeriveInto(&s.keys[i], u)
 	}
+	s.mySign, s.mySeal, s.peerSign, s.peerSeal = &s.keys[0], &s.keys[1], &s.keys[2], &s.keys[3]
 	if cfg.AcceptorSubkey {
 		s.sendFlags |= flagAcceptorSubkey
 		s.expectFlags |= flagAcceptorSubkey

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/pbkdf2"
 )
@@ -47,6 +48,8 @@ type Key struct {
 	// request after request, and deriving costs more than the message
 	// work.
 	derived sync.Map // Usage -> *UsageKey
+	// hasDerived spares Zero a Range over an empty map, which allocates.
+	hasDerived atomic.Bool
 }
 
 // NewKey returns a key of type e holding a copy of value.
@@ -90,6 +93,9 @@ func (k *Key) Clone() *Key { return newKey(k.p, k.value) }
 // must not be used afterwards.
 func (k *Key) Zero() {
 	clear(k.value)
+	if !k.hasDerived.Load() {
+		return
+	}
 	k.derived.Range(func(u, d any) bool {
 		d.(*UsageKey).Zero()
 		k.derived.Delete(u)

@@ -79,9 +79,17 @@ func (u *UsageKey) macC() hash.Hash {
 // encryptions; a context that protects many messages under one usage
 // keeps the UsageKey. It is independent of k: zeroing k leaves it.
 func (k *Key) Derive(u Usage) (*UsageKey, error) {
-	d := &UsageKey{p: k.p, usage: u}
-	d.base = d.baseBuf[:copy(d.baseBuf[:], k.value)]
+	d := new(UsageKey)
+	k.DeriveInto(d, u)
 	return d, nil
+}
+
+// DeriveInto is Derive into storage the caller owns, such as a field of a
+// context that keeps several usages: d must be a zero UsageKey (new, or
+// never used since it was declared). It saves an allocation per usage.
+func (k *Key) DeriveInto(d *UsageKey, u Usage) {
+	d.p, d.usage = k.p, u
+	d.base = d.baseBuf[:copy(d.baseBuf[:], k.value)]
 }
 
 // cached returns the keys of usage u, kept in k from their first use.
@@ -94,6 +102,7 @@ func (k *Key) cached(u Usage) (*UsageKey, error) {
 		return nil, err
 	}
 	actual, _ := k.derived.LoadOrStore(u, d)
+	k.hasDerived.Store(true)
 	return actual.(*UsageKey), nil
 }
 
