@@ -163,7 +163,7 @@ func ParseLogonInfo(b []byte) (*LogonInfo, error) {
 		if r.err == nil && uint32(n) != sidCount {
 			r.fail("ExtraSids: %d elements, SidCount %d", n, sidCount)
 		}
-		if r.err == nil {
+		if r.err == nil && n > 0 { // an empty array stays nil, as Marshal writes it
 			li.ExtraSIDs = make([]SIDAndAttributes, n)
 			ptrs := make([]uint32, n)
 			for i := range li.ExtraSIDs {

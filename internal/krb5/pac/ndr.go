@@ -153,7 +153,8 @@ func (r *ndrReader) groups(want uint32, name string) []GroupMembership {
 	if r.err == nil && uint32(n) != want {
 		r.fail("%s: %d elements, the count says %d", name, n, want)
 	}
-	if r.err != nil {
+	// An empty array is nil, as Marshal writes it: a null pointer.
+	if r.err != nil || n == 0 {
 		return nil
 	}
 	g := make([]GroupMembership, n)
