@@ -245,6 +245,20 @@ func (c *Context) Verify(msg, sig []byte) error {
 // (signature) and the ciphertext; the peer passes both to Unseal. msg is
 // not modified.
 func (c *Context) Seal(msg []byte) (token, data []byte, err error) {
+	return c.seal(msg, true)
+}
+
+// SealInPlace is Seal without the copy: it encrypts msg in place and
+// returns the security trailer, which the peer passes with msg to Unseal
+// or UnsealInPlace. Large messages cost no allocation but the trailer's;
+// use Seal when the plaintext must stay as it was.
+func (c *Context) SealInPlace(msg []byte) (token []byte, err error) {
+	token, _, err = c.seal(msg, false)
+	return token, err
+}
+
+// seal is Seal (keep: msg is copied first) and SealInPlace.
+func (c *Context) seal(msg []byte, keep bool) (token, data []byte, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, err := c.live(backend.OpEncryptMessage)
@@ -258,9 +272,15 @@ func (c *Context) Seal(msg []byte) (token, data []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	buf := make([]byte, int(sz.SecurityTrailer)+len(msg))
-	copy(buf[sz.SecurityTrailer:], msg)
-	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: buf[:sz.SecurityTrailer:sz.SecurityTrailer]}, {Type: backend.BufferData, Data: buf[sz.SecurityTrailer:]}}
+	t := int(sz.SecurityTrailer)
+	if keep {
+		buf := make([]byte, t+len(msg))
+		copy(buf[t:], msg)
+		token, data = buf[:t:t], buf[t:]
+	} else {
+		token, data = make([]byte, t), msg
+	}
+	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: token}, {Type: backend.BufferData, Data: data}}
 	if err := c.store.sealer.EncryptMessage(h, 0, bufs[:], 0); err != nil {
 		return nil, nil, err
 	}
@@ -270,48 +290,7 @@ func (c *Context) Seal(msg []byte) (token, data []byte, err error) {
 // Unseal checks and decrypts a message made by the peer's Seal
 // (DecryptMessage). The inputs are not modified.
 func (c *Context) Unseal(token, data []byte) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	h, err := c.live(backend.OpDecryptMessage)
-	if err != nil {
-		return nil, err
-	}
-	if c.store.sealer == nil {
-		return nil, c.store.unsupported(backend.OpDecryptMessage, c.pkg)
-	}
-	buf := make([]byte, len(token)+len(data))
-	copy(buf, token)
-	copy(buf[len(token):], data)
-	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: buf[:len(token):len(token)]}, {Type: backend.BufferData, Data: buf[len(token):]}}
-	if _, err := c.store.sealer.DecryptMessage(h, bufs[:], 0); err != nil {
-		return nil, err
-	}
-	return bufs[1].Data, nil
-}
-
-// SealInPlace is Seal without the copy: it encrypts msg in place and
-// returns the security trailer, which the peer passes with msg to Unseal
-// or UnsealInPlace. Large messages cost no allocation but the trailer's;
-// use Seal when the plaintext must stay as it was.
-func (c *Context) SealInPlace(msg []byte) (token []byte, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	h, err := c.live(backend.OpEncryptMessage)
-	if err != nil {
-		return nil, err
-	}
-	if c.store.sealer == nil {
-		return nil, c.store.unsupported(backend.OpEncryptMessage, c.pkg)
-	}
-	sz, err := c.sizesLocked(h)
-	if err != nil {
-		return nil, err
-	}
-	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: make([]byte, sz.SecurityTrailer)}, {Type: backend.BufferData, Data: msg}}
-	if err := c.store.sealer.EncryptMessage(h, 0, bufs[:], 0); err != nil {
-		return nil, err
-	}
-	return bufs[0].Data, nil
+	return c.unseal(token, data, true)
 }
 
 // UnsealInPlace is Unseal without the copy: it checks and decrypts data in
@@ -320,6 +299,11 @@ func (c *Context) SealInPlace(msg []byte) (token []byte, err error) {
 // Windows. On error the contents of token and data are unspecified; use
 // Unseal when the sealed bytes must stay as they were.
 func (c *Context) UnsealInPlace(token, data []byte) ([]byte, error) {
+	return c.unseal(token, data, false)
+}
+
+// unseal is Unseal (keep: the inputs are copied first) and UnsealInPlace.
+func (c *Context) unseal(token, data []byte, keep bool) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, err := c.live(backend.OpDecryptMessage)
@@ -328,6 +312,12 @@ func (c *Context) UnsealInPlace(token, data []byte) ([]byte, error) {
 	}
 	if c.store.sealer == nil {
 		return nil, c.store.unsupported(backend.OpDecryptMessage, c.pkg)
+	}
+	if keep {
+		buf := make([]byte, len(token)+len(data))
+		copy(buf, token)
+		copy(buf[len(token):], data)
+		token, data = buf[:len(token):len(token)], buf[len(token):]
 	}
 	bufs := [2]backend.Buffer{{Type: backend.BufferToken, Data: token}, {Type: backend.BufferData, Data: data}}
 	if _, err := c.store.sealer.DecryptMessage(h, bufs[:], 0); err != nil {
