@@ -128,7 +128,7 @@ func (p *Process) InitializeSecurityContext(req *backend.InitializeRequest) (bac
 		bindings := bindingsOf(req.Input)
 		c := &ctxEntry{pkg: cred.pkg, runs: cred.pkg, target: req.Target, user: id.user, domain: id.domain,
 			req: uint32(req.Flags), retFlags: uint32(cred.pkg.mech.clientFlags(req.Flags)), expiry: neverExpires}
-		c.hs = cred.pkg.mech.client(&p.host, clientConfig{user: id.user, domain: id.domain, password: id.password, target: req.Target, bindings: bindings, req: req.Flags})
+		c.hs = cred.pkg.mech.client(&p.host, clientConfig{user: id.user, domain: id.domain, password: id.password, id: id, target: req.Target, bindings: bindings, req: req.Flags})
 		// The mechanism judges an input token on the first call: Negotiate
 		// takes an SMB server's NegTokenInit2 there, NTLM takes none.
 		out, err := p.step(op, name, c, stepIn{token: tokenOf(req.Input), bindings: bindings})

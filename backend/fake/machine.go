@@ -142,6 +142,26 @@ type principal struct {
 	ntHash       []byte
 	sid          string
 	groups       []string
+
+	// keyMu guards the NTOWFv2 of the last spelling of the names a client
+	// logged on with (NTOWFv2 hashes them as sent, in the case they were
+	// typed), so repeated logons derive it once.
+	keyMu              sync.Mutex
+	keyed              bool
+	keyDomain, keyUser string
+	ntlmKey            [16]byte
+}
+
+// responseKeyNT returns NTOWFv2 of the principal's password for the user
+// and domain as a client spelled them.
+func (p *principal) responseKeyNT(domain, user string) [16]byte {
+	p.keyMu.Lock()
+	defer p.keyMu.Unlock()
+	if !p.keyed || p.keyDomain != domain || p.keyUser != user {
+		copy(p.ntlmKey[:], ntlm.NTOWFv2FromHash(p.ntHash, user, domain))
+		p.keyed, p.keyDomain, p.keyUser = true, domain, user
+	}
+	return p.ntlmKey
 }
 
 // ledger records the blobs already imported on a machine. exportedAt is

@@ -92,6 +92,7 @@ type mechanism interface {
 // clientConfig is what an initiator's handshake starts from.
 type clientConfig struct {
 	user, domain, password string
+	id                     *logon          // the credential's identity, which keeps derived keys
 	target                 string          // the SPN of the server
 	bindings               []byte          // channel bindings of the first call, or nil
 	req                    flags.ClientReq // the first call's request flags

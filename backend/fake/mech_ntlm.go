@@ -38,8 +38,15 @@ func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 	cbHash, cbErr := bindingsHash(cfg.bindings)
 	c := &ntlmClient{first: true, bindErr: cbErr}
 	c.cl = &c.own
-	ntlm.InitClient(c.cl, ntlm.ClientConfig{
-		User: cfg.user, Domain: cfg.domain, Password: cfg.password,
+	var key [16]byte
+	defer clear(key[:])
+	if cfg.id != nil {
+		cfg.id.responseKeyNT(&key)
+	} else {
+		copy(key[:], ntlm.NTOWFv2(cfg.password, cfg.user, cfg.domain))
+	}
+	ntlm.InitClientKey(c.cl, ntlm.ClientConfig{
+		User: cfg.user, Domain: cfg.domain,
 		Workstation:         h.name(),
 		TargetSPN:           cfg.target,
 		ChannelBindingsHash: cbHash,
@@ -48,7 +55,7 @@ func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 		Now:                 h.clock(),
 		Flags:               ntlmRequestFlags(cfg.req),
 		Version:             h.m.windows.ntlmVersion(),
-	})
+	}, &key)
 	return c
 }
 
@@ -82,7 +89,7 @@ func (ntlmMech) server(h *host) handshake {
 		NetBIOSDomain: h.domain(), NetBIOSComputer: h.name(),
 		DNSDomain: h.dnsDomain, DNSComputer: h.dnsName,
 		Standalone: h.m.role == RoleStandalone,
-		Lookup:     h.ntHash,
+		LookupKey:  h.responseKeyNT,
 		Rand:       h.rand(),
 		Now:        h.clock(),
 		Version:    h.m.windows.ntlmVersion(),
@@ -118,13 +125,15 @@ func (ntlmMech) serverFlags(req flags.ServerReq) flags.ServerRet {
 	return ret
 }
 
-// ntHash is the NTLM server's view of the principal directory.
-func (h *host) ntHash(domain, user string) ([]byte, bool) {
+// responseKeyNT is the NTLM server's view of the principal directory:
+// NTOWFv2 of the user's password, with user and domain as the client
+// spelled them.
+func (h *host) responseKeyNT(domain, user string) ([16]byte, bool) {
 	p, ok := h.lookup(domain, user)
 	if !ok {
-		return nil, false
+		return [16]byte{}, false
 	}
-	return p.ntHash, true
+	return p.responseKeyNT(domain, user), true
 }
 
 // bindingsHash is the MsvAvChannelBindings value for a SEC_CHANNEL_BINDINGS

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gosspi/gosspi/backend"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
 )
 
 // Process is one emulated process on a Machine: it has its own handle
@@ -31,9 +32,39 @@ type Process struct {
 	faults faults
 }
 
-// logon is the identity a process runs as.
+// logon is the identity a process runs as, or a credential's explicit
+// identity.
 type logon struct {
 	domain, user, password string
+
+	// keyMu guards ntlmKey, NTOWFv2 of the password, user and domain,
+	// derived for the first NTLM client the identity starts rather than
+	// for each (an MD4 and an HMAC-MD5), and wiped when the credential
+	// of an explicit identity is freed.
+	keyMu   sync.Mutex
+	ntlmKey [16]byte
+	keyed   bool
+}
+
+// responseKeyNT sets *k to NTOWFv2 of the identity.
+func (l *logon) responseKeyNT(k *[16]byte) {
+	l.keyMu.Lock()
+	defer l.keyMu.Unlock()
+	if !l.keyed {
+		nt := ntlm.NTHash(l.password)
+		copy(l.ntlmKey[:], ntlm.NTOWFv2FromHash(nt, l.user, l.domain))
+		clear(nt)
+		l.keyed = true
+	}
+	*k = l.ntlmKey
+}
+
+// wipe zeroes the derived key.
+func (l *logon) wipe() {
+	l.keyMu.Lock()
+	defer l.keyMu.Unlock()
+	clear(l.ntlmKey[:])
+	l.keyed = false
 }
 
 // ProcessOption configures a Process.
@@ -171,10 +202,14 @@ func (p *Process) FreeCredentialsHandle(cred backend.Handle) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.creds[cred.Lower]; !ok {
+	c, ok := p.creds[cred.Lower]
+	if !ok {
 		return errf(op, "", backend.StatusInvalidHandle, "credential handle %#x is not valid: never issued or already freed", cred.Lower)
 	}
 	delete(p.creds, cred.Lower)
+	if c.identity != nil && c.identity != p.user {
+		c.identity.wipe() // an explicit identity belongs to this credential alone
+	}
 	return nil
 }
 

@@ -80,16 +80,25 @@ func NewClient(cfg ClientConfig) *Client {
 // InitClient is NewClient into *c, for a caller that holds the Client
 // inside another allocation.
 func InitClient(c *Client, cfg ClientConfig) {
+	nt := NTHash(cfg.Password)
+	key := ntowfv2(nt, cfg.User, cfg.Domain)
+	clear(nt)
+	InitClientKey(c, cfg, &key)
+	clear(key[:])
+}
+
+// InitClientKey is InitClient with ResponseKeyNT, NTOWFv2(Password, User,
+// Domain), computed by the caller; cfg.Password is not used. A credential
+// that starts many clients derives the key once: it is an MD4 and an
+// HMAC-MD5, a tenth of a handshake. The key is copied, not retained.
+func InitClientKey(c *Client, cfg ClientConfig, responseKeyNT *[16]byte) {
 	if cfg.Flags == 0 {
 		cfg.Flags = DefaultClientFlags
 	}
 	if cfg.Version == nil {
 		cfg.Version = defaultVersion
 	}
-	*c = Client{}
-	nt := NTHash(cfg.Password)
-	c.respKey = ntowfv2(nt, cfg.User, cfg.Domain)
-	clear(nt)
+	*c = Client{respKey: *responseKeyNT}
 	c.responseKey = c.respKey[:]
 	cfg.Password = ""
 	c.cfg = cfg

@@ -29,6 +29,11 @@ type ServerConfig struct {
 	// the user's password. Domain and user are as the client sent them; case
 	// folding is the directory's business.
 	Lookup func(domain, user string) (ntHash []byte, ok bool)
+	// LookupKey, when set, is used instead of Lookup: it returns
+	// ResponseKeyNT, NTOWFv2 of the user's password with user and domain
+	// exactly as given, so a directory can keep it per spelling instead
+	// of deriving it for every logon.
+	LookupKey func(domain, user string) (responseKeyNT [16]byte, ok bool)
 	// Rand supplies the server challenge; nil means crypto/rand.
 	Rand io.Reader
 	// Now supplies MsvAvTimestamp and the clock for MaxClockSkew; nil means
@@ -258,13 +263,7 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 		avFlags = binary.LittleEndian.Uint32(v)
 	}
 
-	ntHash, known := dummyHash, false
-	if s.cfg.Lookup != nil {
-		if h, ok := s.cfg.Lookup(m.Domain, m.User); ok && len(h) == 16 {
-			ntHash, known = h, true
-		}
-	}
-	responseKey := ntowfv2(ntHash, m.User, m.Domain)
+	responseKey, known := s.responseKey(m.Domain, m.User)
 	defer clear(responseKey[:])
 	want := hmacMD5Sum(responseKey[:], s.serverChallenge[:], temp) // NTProofStr
 	if !hmac.Equal(want[:], proof) || !known {
@@ -321,4 +320,20 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// responseKey is ResponseKeyNT for the user as the client named it, and
+// whether the directory knows the user. An unknown user gets a key from a
+// dummy hash, so that answering costs the same as for a known one.
+func (s *Server) responseKey(domain, user string) ([16]byte, bool) {
+	if s.cfg.LookupKey != nil {
+		if k, ok := s.cfg.LookupKey(domain, user); ok {
+			return k, true
+		}
+	} else if s.cfg.Lookup != nil {
+		if h, ok := s.cfg.Lookup(domain, user); ok && len(h) == 16 {
+			return ntowfv2(h, user, domain), true
+		}
+	}
+	return ntowfv2(dummyHash, user, domain), false
 }
