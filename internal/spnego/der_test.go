@@ -272,3 +272,23 @@ func TestNegTokenInitMarshalMatchesASN1(t *testing.T) {
 		}
 	}
 }
+
+// The precomputed content octets of the known OIDs are encoding/asn1's,
+// and parsing them gives the OID back, through the table or arc by arc.
+func TestKnownOIDs(t *testing.T) {
+	for _, k := range knownOIDs {
+		full, err := asn1.Marshal(k.oid)
+		require.NoError(t, err)
+		var rv asn1.RawValue
+		_, err = asn1.Unmarshal(full, &rv)
+		require.NoError(t, err)
+		assert.Equal(t, rv.Bytes, k.content, "%v", k.oid)
+		got, err := decodeOID(rv, "oid")
+		require.NoError(t, err)
+		assert.True(t, got.Equal(k.oid), "%v", got)
+		arcs, err := parseOID(nil, k.content)
+		require.NoError(t, err)
+		assert.True(t, arcs.Equal(k.oid), "%v", arcs)
+		assert.Nil(t, knownOIDOf(k.content[:len(k.content)-1]), "a prefix is not the OID")
+	}
+}

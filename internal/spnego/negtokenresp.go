@@ -107,6 +107,14 @@ func ParseNegTokenResp(b []byte) (*NegTokenResp, error) {
 	}
 
 	t := &NegTokenResp{NegState: NegStateAbsent}
+	// The two octet strings are copied into one allocation.
+	var octets []byte
+	for _, f := range fields {
+		if f.tag == 2 || f.tag == 3 {
+			octets = make([]byte, 0, len(choice.Bytes))
+			break
+		}
+	}
 	for _, f := range fields {
 		switch f.tag {
 		case 0:
@@ -126,11 +134,11 @@ func ParseNegTokenResp(b []byte) (*NegTokenResp, error) {
 				return nil, err
 			}
 		case 2:
-			if t.ResponseToken, err = decodeOctets(f.inner, "responseToken"); err != nil {
+			if t.ResponseToken, octets, err = appendOctets(octets, f.inner, "responseToken"); err != nil {
 				return nil, err
 			}
 		case 3:
-			if t.MechListMIC, err = decodeOctets(f.inner, "mechListMIC"); err != nil {
+			if t.MechListMIC, octets, err = appendOctets(octets, f.inner, "mechListMIC"); err != nil {
 				return nil, err
 			}
 		}

@@ -199,9 +199,26 @@ func decodeOctets(rv asn1.RawValue, what string) ([]byte, error) {
 	return append([]byte{}, rv.Bytes...), nil
 }
 
+// appendOctets is decodeOctets copying into dst's spare capacity, which
+// must hold the string: it returns the copy, capped, and dst extended.
+func appendOctets(dst []byte, rv asn1.RawValue, what string) ([]byte, []byte, error) {
+	if err := checkUniversal(rv, asn1.TagOctetString, false, what); err != nil {
+		return nil, dst, err
+	}
+	start := len(dst)
+	dst = append(dst, rv.Bytes...)
+	return dst[start:len(dst):len(dst)], dst, nil
+}
+
 // decodeOID decodes an OBJECT IDENTIFIER and insists on its canonical
-// encoding, so that re-encoding a parsed token reproduces its bytes.
+// encoding, so that re-encoding a parsed token reproduces its bytes. A
+// known OID comes back shared with every other token that names it.
 func decodeOID(rv asn1.RawValue, what string) (asn1.ObjectIdentifier, error) {
+	if rv.Class == asn1.ClassUniversal && rv.Tag == asn1.TagOID && !rv.IsCompound {
+		if oid := knownOIDOf(rv.Bytes); oid != nil {
+			return oid, nil
+		}
+	}
 	return appendOID(make(asn1.ObjectIdentifier, 0, oidArcs(len(rv.Bytes))), rv, what)
 }
 
@@ -212,6 +229,10 @@ func appendOID(dst asn1.ObjectIdentifier, rv asn1.RawValue, what string) (asn1.O
 		return nil, err
 	}
 	start := len(dst)
+	if oid := knownOIDOf(rv.Bytes); oid != nil { // canonical by construction
+		dst = append(dst, oid...)
+		return dst[start:len(dst):len(dst)], nil
+	}
 	dst, err := parseOID(dst, rv.Bytes)
 	if err != nil {
 		return nil, malformed("%s: %v", what, err)
