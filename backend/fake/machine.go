@@ -143,22 +143,22 @@ type principal struct {
 	sid          string
 	groups       []string
 
-	// keyMu guards the NTOWFv2 of the last spelling of the names a client
-	// logged on with (NTOWFv2 hashes them as sent, in the case they were
-	// typed), so repeated logons derive it once.
+	// keyMu guards the NTLMv2 ResponseKey of the last spelling of the
+	// names a client logged on with (NTOWFv2 hashes them as sent, the
+	// domain in the case it was typed), so repeated logons derive it once.
 	keyMu              sync.Mutex
 	keyed              bool
 	keyDomain, keyUser string
-	ntlmKey            [16]byte
+	ntlmKey            ntlm.ResponseKey
 }
 
-// responseKeyNT returns NTOWFv2 of the principal's password for the user
+// responseKey returns the principal's NTLMv2 ResponseKey for the user
 // and domain as a client spelled them.
-func (p *principal) responseKeyNT(domain, user string) [16]byte {
+func (p *principal) responseKey(domain, user string) ntlm.ResponseKey {
 	p.keyMu.Lock()
 	defer p.keyMu.Unlock()
 	if !p.keyed || p.keyDomain != domain || p.keyUser != user {
-		copy(p.ntlmKey[:], ntlm.NTOWFv2FromHash(p.ntHash, user, domain))
+		p.ntlmKey = ntlm.ResponseKeyFromHash(p.ntHash, user, domain)
 		p.keyed, p.keyDomain, p.keyUser = true, domain, user
 	}
 	return p.ntlmKey

@@ -38,12 +38,12 @@ func (ntlmMech) client(h *host, cfg clientConfig) handshake {
 	cbHash, cbErr := bindingsHash(cfg.bindings)
 	c := &ntlmClient{first: true, bindErr: cbErr}
 	c.cl = &c.own
-	var key [16]byte
-	defer clear(key[:])
+	var key ntlm.ResponseKey
+	defer key.Wipe()
 	if cfg.id != nil {
-		cfg.id.responseKeyNT(&key)
+		cfg.id.responseKey(&key)
 	} else {
-		copy(key[:], ntlm.NTOWFv2(cfg.password, cfg.user, cfg.domain))
+		key = ntlm.NewResponseKey(cfg.password, cfg.user, cfg.domain)
 	}
 	ntlm.InitClientKey(c.cl, ntlm.ClientConfig{
 		User: cfg.user, Domain: cfg.domain,
@@ -89,7 +89,7 @@ func (ntlmMech) server(h *host) handshake {
 		NetBIOSDomain: h.domain(), NetBIOSComputer: h.name(),
 		DNSDomain: h.dnsDomain, DNSComputer: h.dnsName,
 		Standalone: h.m.role == RoleStandalone,
-		LookupKey:  h.responseKeyNT,
+		LookupKey:  h.responseKey,
 		Rand:       h.rand(),
 		Now:        h.clock(),
 		Version:    h.m.windows.ntlmVersion(),
@@ -125,15 +125,15 @@ func (ntlmMech) serverFlags(req flags.ServerReq) flags.ServerRet {
 	return ret
 }
 
-// responseKeyNT is the NTLM server's view of the principal directory:
-// NTOWFv2 of the user's password, with user and domain as the client
-// spelled them.
-func (h *host) responseKeyNT(domain, user string) ([16]byte, bool) {
+// responseKey is the NTLM server's view of the principal directory: the
+// NTLMv2 ResponseKey of the user's password, with user and domain as the
+// client spelled them.
+func (h *host) responseKey(domain, user string) (ntlm.ResponseKey, bool) {
 	p, ok := h.lookup(domain, user)
 	if !ok {
-		return [16]byte{}, false
+		return ntlm.ResponseKey{}, false
 	}
-	return p.responseKeyNT(domain, user), true
+	return p.responseKey(domain, user), true
 }
 
 // bindingsHash is the MsvAvChannelBindings value for a SEC_CHANNEL_BINDINGS

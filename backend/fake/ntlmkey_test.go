@@ -8,6 +8,7 @@ import (
 
 	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/flags"
+	"github.com/gosspi/gosspi/internal/ntlm"
 )
 
 // ntlmLogon runs one NTLM handshake for id against the env's server
@@ -71,10 +72,10 @@ func TestClientResponseKeyWiped(t *testing.T) {
 	require.NoError(t, c.Delete())
 	id := credIdentity(t, e.proc, "bob")
 	require.True(t, id.keyed)
-	require.NotEqual(t, [16]byte{}, id.ntlmKey)
+	require.NotEqual(t, ntlm.ResponseKey{}, id.ntlmKey)
 	require.NoError(t, cc.Release())
 	assert.False(t, id.keyed)
-	assert.Equal(t, [16]byte{}, id.ntlmKey)
+	assert.Equal(t, ntlm.ResponseKey{}, id.ntlmKey)
 
 	p := e.m.NewProcess(AsUser(testDomain, testUser, testPassword))
 	st := sspictx.NewStore(p)

@@ -37,23 +37,21 @@ type Process struct {
 type logon struct {
 	domain, user, password string
 
-	// keyMu guards ntlmKey, NTOWFv2 of the password, user and domain,
-	// derived for the first NTLM client the identity starts rather than
-	// for each (an MD4 and an HMAC-MD5), and wiped when the credential
-	// of an explicit identity is freed.
+	// keyMu guards ntlmKey, the NTLMv2 ResponseKey of the password, user
+	// and domain, derived for the first NTLM client the identity starts
+	// rather than for each (an MD4 and an HMAC-MD5), and wiped when the
+	// credential of an explicit identity is freed.
 	keyMu   sync.Mutex
-	ntlmKey [16]byte
+	ntlmKey ntlm.ResponseKey
 	keyed   bool
 }
 
-// responseKeyNT sets *k to NTOWFv2 of the identity.
-func (l *logon) responseKeyNT(k *[16]byte) {
+// responseKey sets *k to the identity's NTLMv2 ResponseKey.
+func (l *logon) responseKey(k *ntlm.ResponseKey) {
 	l.keyMu.Lock()
 	defer l.keyMu.Unlock()
 	if !l.keyed {
-		nt := ntlm.NTHash(l.password)
-		copy(l.ntlmKey[:], ntlm.NTOWFv2FromHash(nt, l.user, l.domain))
-		clear(nt)
+		l.ntlmKey = ntlm.NewResponseKey(l.password, l.user, l.domain)
 		l.keyed = true
 	}
 	*k = l.ntlmKey
@@ -63,7 +61,7 @@ func (l *logon) responseKeyNT(k *[16]byte) {
 func (l *logon) wipe() {
 	l.keyMu.Lock()
 	defer l.keyMu.Unlock()
-	clear(l.ntlmKey[:])
+	l.ntlmKey.Wipe()
 	l.keyed = false
 }
 

@@ -57,16 +57,15 @@ const (
 // It is not safe for concurrent use; the backend serializes calls on a
 // context.
 type Client struct {
-	cfg         ClientConfig
-	responseKey []byte // ResponseKeyNT (respKey[:]), computed once so the password is not kept around
-	respKey     [16]byte
-	state       clientState
-	negotiate   []byte // our NEGOTIATE_MESSAGE, an input of the MIC
-	flags       uint32
-	sessionKey  []byte // key[:] once set
-	key         [16]byte
-	rnd         [24]byte              // the client challenge and random session key, during Authenticate
-	negBuf      [negotiateHeader]byte // negotiate's storage
+	cfg        ClientConfig
+	respKey    ResponseKey // computed once, so the password is not kept around
+	state      clientState
+	negotiate  []byte // our NEGOTIATE_MESSAGE, an input of the MIC
+	flags      uint32
+	sessionKey []byte // key[:] once set
+	key        [16]byte
+	rnd        [24]byte              // the client challenge and random session key, during Authenticate
+	negBuf     [negotiateHeader]byte // negotiate's storage
 }
 
 // NewClient returns a Client for cfg. The password is reduced to
@@ -80,26 +79,22 @@ func NewClient(cfg ClientConfig) *Client {
 // InitClient is NewClient into *c, for a caller that holds the Client
 // inside another allocation.
 func InitClient(c *Client, cfg ClientConfig) {
-	nt := NTHash(cfg.Password)
-	key := ntowfv2(nt, cfg.User, cfg.Domain)
-	clear(nt)
+	key := NewResponseKey(cfg.Password, cfg.User, cfg.Domain)
 	InitClientKey(c, cfg, &key)
-	clear(key[:])
+	key.Wipe()
 }
 
-// InitClientKey is InitClient with ResponseKeyNT, NTOWFv2(Password, User,
-// Domain), computed by the caller; cfg.Password is not used. A credential
-// that starts many clients derives the key once: it is an MD4 and an
-// HMAC-MD5, a tenth of a handshake. The key is copied, not retained.
-func InitClientKey(c *Client, cfg ClientConfig, responseKeyNT *[16]byte) {
+// InitClientKey is InitClient with the ResponseKey of cfg's password,
+// user and domain derived by the caller; cfg.Password is not used. The
+// key is copied, not retained.
+func InitClientKey(c *Client, cfg ClientConfig, key *ResponseKey) {
 	if cfg.Flags == 0 {
 		cfg.Flags = DefaultClientFlags
 	}
 	if cfg.Version == nil {
 		cfg.Version = defaultVersion
 	}
-	*c = Client{respKey: *responseKeyNT}
-	c.responseKey = c.respKey[:]
+	*c = Client{respKey: *key}
 	cfg.Password = ""
 	c.cfg = cfg
 }
@@ -142,8 +137,8 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 	if c.state != clientNegotiated {
 		return nil, fmt.Errorf("%w: Authenticate needs a prior Negotiate and may be called once", ErrState)
 	}
-	c.state = clientDone       // one attempt per context, as with SSPI
-	defer clear(c.responseKey) // not needed after this call, whatever the outcome
+	c.state = clientDone   // one attempt per context, as with SSPI
+	defer c.respKey.Wipe() // not needed after this call, whatever the outcome
 	var info [16]AVPair
 	ch, err := parseChallenge(challenge, info[:0], false)
 	if err != nil {
@@ -247,16 +242,16 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, error) {
 		ntResp = appendUTF16LE(ntResp, c.cfg.TargetSPN)
 	}
 	ntResp = append(ntResp, 0, 0, 0, 0, 0, 0, 0, 0) // MsvAvEOL, then Z(4)
-	proof := hmacMD5Sum(c.responseKey, ch.ServerChallenge[:], ntResp[16:])
+	proof := c.respKey.pads.sum(ch.ServerChallenge[:], ntResp[16:])
 	copy(ntResp, proof[:])
 	var lmResp []byte
 	if useMIC {
 		lmResp = zeroLM[:] // MS-NLMP 3.1.5.1.2: Z(24) when MsvAvTimestamp is present
 	} else {
-		lmResp = lmv2Response(c.responseKey, ch.ServerChallenge[:], clientChallenge)
+		lmResp = lmv2Response(&c.respKey, ch.ServerChallenge[:], clientChallenge)
 	}
 
-	keyExchangeKey := hmacMD5Sum(c.responseKey, proof[:]) // SessionBaseKey, which NTLMv2 uses as KeyExchangeKey
+	keyExchangeKey := c.respKey.pads.sum(proof[:]) // SessionBaseKey, which NTLMv2 uses as KeyExchangeKey
 	defer clear(keyExchangeKey[:])
 	var encrypted []byte
 	var encBuf [16]byte

@@ -160,81 +160,44 @@ func hmacMD5(key []byte, parts ...[]byte) []byte {
 	return sum[:]
 }
 
-// hmacMD5Sum is HMAC_MD5(key, concatenation of parts) (RFC 2104) with
-// md5.Sum over stack buffers instead of crypto/hmac, whose hash objects
-// and pads cost five allocations per call; the key's pads are cleared
-// before returning.
+// hmacMD5Sum is HMAC_MD5(key, concatenation of parts) (RFC 2104),
+// streamed through an MD5 digest that stays on the stack, instead of
+// crypto/hmac, whose hash objects and pads cost five allocations per
+// call; the key's pads are cleared before returning.
 func hmacMD5Sum(key []byte, parts ...[]byte) [md5.Size]byte {
-	var k [md5.BlockSize]byte
+	var ipad, opad [md5.BlockSize]byte
 	if len(key) > md5.BlockSize {
 		h := md5.Sum(key)
-		copy(k[:], h[:])
+		copy(ipad[:], h[:])
 		clear(h[:])
 	} else {
-		copy(k[:], key)
+		copy(ipad[:], key)
 	}
-	n := 0
+	for i := range ipad {
+		opad[i] = ipad[i] ^ 0x5c
+		ipad[i] ^= 0x36
+	}
+	h := md5.New()
+	h.Write(ipad[:])
 	for _, p := range parts {
-		n += len(p)
+		h.Write(p)
 	}
-	var sum [md5.Size]byte
-	switch {
-	case n <= hmacSmall:
-		sum = hmacSmallSum(&k, parts)
-	case n <= hmacLarge:
-		sum = hmacLargeSum(&k, parts)
-	default:
-		sum = hmacSum(&k, make([]byte, md5.BlockSize+n), parts)
-	}
-	clear(k[:])
+	var inner, sum [md5.Size]byte
+	h.Sum(inner[:0])
+	h.Reset()
+	h.Write(opad[:])
+	h.Write(inner[:])
+	h.Sum(sum[:0])
+	h.Reset()
+	clear(ipad[:])
+	clear(opad[:])
+	clear(inner[:])
 	return sum
 }
 
-// hmacSmall and hmacLarge are the inputs hmacMD5Sum hashes from the
-// stack: the short ones (keys, proofs) in a small buffer, since Go
-// zeroes it on every call, and a handshake's MIC input in a large one.
-const (
-	hmacSmall = 448
-	hmacLarge = 2048
-)
-
-func hmacSmallSum(k *[md5.BlockSize]byte, parts [][]byte) [md5.Size]byte {
-	var buf [md5.BlockSize + hmacSmall]byte
-	return hmacSum(k, buf[:], parts)
-}
-
-func hmacLargeSum(k *[md5.BlockSize]byte, parts [][]byte) [md5.Size]byte {
-	var buf [md5.BlockSize + hmacLarge]byte
-	return hmacSum(k, buf[:], parts)
-}
-
-// hmacSum computes HMAC_MD5 with the padded key k, using buf, which has
-// room for a block and the parts, for the inner hash's input.
-func hmacSum(k *[md5.BlockSize]byte, buf []byte, parts [][]byte) [md5.Size]byte {
-	off := md5.BlockSize
-	for _, p := range parts {
-		off += copy(buf[off:], p)
-	}
-	in := buf[:off]
-	xorPad(in[:md5.BlockSize], k, 0x36)
-	inner := md5.Sum(in)
-	clear(in[:md5.BlockSize])
-	var out [md5.BlockSize + md5.Size]byte
-	xorPad(out[:md5.BlockSize], k, 0x5c)
-	copy(out[md5.BlockSize:], inner[:])
-	sum := md5.Sum(out[:])
-	clear(out[:])
-	return sum
-}
-
-// xorPad sets dst (one block) to k XOR the pad byte, a word at a time.
-func xorPad(dst []byte, k *[md5.BlockSize]byte, pad byte) {
-	p := uint64(pad) * 0x0101010101010101
-	dst = dst[:md5.BlockSize]
-	for i := 0; i < md5.BlockSize; i += 8 {
-		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(k[i:])^p)
-	}
-}
+// hmacSmall is the longest message a session MACs with hmacMD5Sum
+// rather than with pads of its own (direction.hmac).
+const hmacSmall = 448
 
 // rc4Once is RC4K(key, data) of MS-NLMP 6: a fresh cipher over one buffer.
 func rc4Once(key, data []byte) []byte {
@@ -270,21 +233,11 @@ func ntlmv2Temp(timestamp uint64, clientChallenge []byte, avPairs []byte) []byte
 	return t
 }
 
-// ntProofStr is HMAC_MD5(ResponseKeyNT, ServerChallenge || temp).
-func ntProofStr(responseKeyNT, serverChallenge, temp []byte) []byte {
-	return hmacMD5(responseKeyNT, serverChallenge, temp)
-}
-
 // lmv2Response is HMAC_MD5(ResponseKeyLM, ServerChallenge || ClientChallenge)
 // || ClientChallenge; for NTLMv2 ResponseKeyLM equals ResponseKeyNT.
-func lmv2Response(responseKey, serverChallenge, clientChallenge []byte) []byte {
-	return append(hmacMD5(responseKey, serverChallenge, clientChallenge), clientChallenge...)
-}
-
-// sessionBaseKey is HMAC_MD5(ResponseKeyNT, NTProofStr); for NTLMv2 it is
-// also the KeyExchangeKey (MS-NLMP 3.4.5.1).
-func sessionBaseKey(responseKeyNT, proof []byte) []byte {
-	return hmacMD5(responseKeyNT, proof)
+func lmv2Response(responseKey *ResponseKey, serverChallenge, clientChallenge []byte) []byte {
+	sum := responseKey.pads.sum(serverChallenge, clientChallenge)
+	return append(sum[:], clientChallenge...)
 }
 
 // Magic constants of SIGNKEY and SEALKEY (MS-NLMP 3.4.5.2, 3.4.5.3),

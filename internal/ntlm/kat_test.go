@@ -34,13 +34,17 @@ func TestKATKeysAndResponses(t *testing.T) {
 	temp := ntlmv2Temp(binary.LittleEndian.Uint64(v.hex(t, "time")), clientChallenge, pairs.Marshal())
 	assert.Equal(t, v.hex(t, "temp"), temp, "temp (4.2.4.1.3)")
 
-	proof := ntProofStr(responseKey, serverChallenge, temp)
+	rk := NewResponseKey(password, user, domain)
+	assert.Equal(t, responseKey, rk.Bytes())
+	proofSum := rk.pads.sum(serverChallenge, temp)
+	proof := proofSum[:]
 	assert.Equal(t, v.hex(t, "nt_proof_str"), proof, "NTProofStr (4.2.4.2.2)")
 
-	base := sessionBaseKey(responseKey, proof)
+	baseSum := rk.pads.sum(proof)
+	base := baseSum[:]
 	assert.Equal(t, v.hex(t, "session_base_key"), base, "SessionBaseKey = KeyExchangeKey (4.2.4.1.2)")
 
-	assert.Equal(t, v.hex(t, "lmv2_response"), lmv2Response(responseKey, serverChallenge, clientChallenge), "LMv2 (4.2.4.2.1)")
+	assert.Equal(t, v.hex(t, "lmv2_response"), lmv2Response(&rk, serverChallenge, clientChallenge), "LMv2 (4.2.4.2.1)")
 	assert.Equal(t, v.hex(t, "encrypted_random_session_key"), rc4Once(base, v.hex(t, "random_session_key")),
 		"EncryptedRandomSessionKey (4.2.4.2.3)")
 

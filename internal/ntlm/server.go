@@ -33,7 +33,7 @@ type ServerConfig struct {
 	// ResponseKeyNT, NTOWFv2 of the user's password with user and domain
 	// exactly as given, so a directory can keep it per spelling instead
 	// of deriving it for every logon.
-	LookupKey func(domain, user string) (responseKeyNT [16]byte, ok bool)
+	LookupKey func(domain, user string) (key ResponseKey, ok bool)
 	// Rand supplies the server challenge; nil means crypto/rand.
 	Rand io.Reader
 	// Now supplies MsvAvTimestamp and the clock for MaxClockSkew; nil means
@@ -264,8 +264,8 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 	}
 
 	responseKey, known := s.responseKey(m.Domain, m.User)
-	defer clear(responseKey[:])
-	want := hmacMD5Sum(responseKey[:], s.serverChallenge[:], temp) // NTProofStr
+	defer responseKey.Wipe()
+	want := responseKey.pads.sum(s.serverChallenge[:], temp) // NTProofStr
 	if !hmac.Equal(want[:], proof) || !known {
 		if !known {
 			return nil, fmt.Errorf("%w: unknown user %q in domain %q", ErrLogonDenied, m.User, m.Domain)
@@ -279,7 +279,7 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 		}
 	}
 
-	keyExchangeKey := hmacMD5Sum(responseKey[:], proof) // SessionBaseKey, which NTLMv2 uses as KeyExchangeKey
+	keyExchangeKey := responseKey.pads.sum(proof) // SessionBaseKey, which NTLMv2 uses as KeyExchangeKey
 	defer clear(keyExchangeKey[:])
 	res := &AuthResult{
 		User:        m.User,
@@ -325,15 +325,15 @@ func (s *Server) Authenticate(auth []byte) (*AuthResult, error) {
 // responseKey is ResponseKeyNT for the user as the client named it, and
 // whether the directory knows the user. An unknown user gets a key from a
 // dummy hash, so that answering costs the same as for a known one.
-func (s *Server) responseKey(domain, user string) ([16]byte, bool) {
+func (s *Server) responseKey(domain, user string) (ResponseKey, bool) {
 	if s.cfg.LookupKey != nil {
 		if k, ok := s.cfg.LookupKey(domain, user); ok {
 			return k, true
 		}
 	} else if s.cfg.Lookup != nil {
 		if h, ok := s.cfg.Lookup(domain, user); ok && len(h) == 16 {
-			return ntowfv2(h, user, domain), true
+			return ResponseKeyFromHash(h, user, domain), true
 		}
 	}
-	return ntowfv2(dummyHash, user, domain), false
+	return ResponseKeyFromHash(dummyHash, user, domain), false
 }
