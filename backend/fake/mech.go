@@ -89,6 +89,14 @@ type mechanism interface {
 	restore(version uint8, state []byte, server bool) (sess session, runs *pkgDesc, err error)
 }
 
+// unavailableMech is a mechanism that knows, without starting, that an
+// initiator's first step would fail on a host with a status Negotiate
+// falls back from (fallsBack): Kerberos on a machine in no domain. A
+// Negotiate client skips it without building a handshake and an error.
+type unavailableMech interface {
+	unavailable(h *host) bool
+}
+
 // clientConfig is what an initiator's handshake starts from.
 type clientConfig struct {
 	user, domain, password string

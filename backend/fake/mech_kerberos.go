@@ -51,6 +51,10 @@ func (kerberosMech) client(_ *host, cfg clientConfig) handshake {
 
 func (kerberosMech) server(h *host) handshake { return &krbAcceptor{explicit: h.explicit} }
 
+// unavailable says that the host's machine is in no domain: start would
+// fail with SEC_E_NO_AUTHENTICATING_AUTHORITY.
+func (kerberosMech) unavailable(h *host) bool { return h.m.dom == nil }
+
 // clientFlags is what Kerberos grants of a client request.
 func (kerberosMech) clientFlags(req flags.ClientReq) flags.ClientRet {
 	const same = flags.ClientReqMutualAuth | flags.ClientReqReplayDetect | flags.ClientReqSequenceDetect |

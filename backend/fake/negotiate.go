@@ -259,6 +259,10 @@ type negotiator struct {
 	// pending is what a server's mechanism said when it was done, while
 	// the server waits for the client's mechListMIC (serverMICFirst).
 	pending stepOut
+	// resp is the peer's NegTokenResp of the current step, parsed in
+	// place: it shares the step's input, so nothing keeps it after the
+	// step.
+	resp spnego.NegTokenResp
 }
 
 func (n *negotiator) step(h *host, in stepIn) (stepOut, error) {
@@ -290,7 +294,7 @@ func (n *negotiator) clientStep(h *host, in stepIn) (stepOut, error) {
 	if n.state == negStart {
 		return n.clientStart(h, in)
 	}
-	resp, err := parseResp(in.token)
+	resp, err := n.parseResp(in.token)
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -332,6 +336,9 @@ func (n *negotiator) clientStart(h *host, in stepIn) (stepOut, error) {
 		o := offer.tails[i]
 		if hints != nil && !o.anyOf(hints) {
 			return stepOut{}, refuse(backend.StatusInvalidToken, "the server accepts none of "+o.names, errWrongMech)
+		}
+		if u, ok := d.mech.(unavailableMech); ok && u.unavailable(h) && i+1 < len(offer.mechs) {
+			continue // what its first step would say, without building it
 		}
 		inner := d.mech.client(h, n.cfg)
 		out, err := inner.step(h, in.with(nil))
@@ -647,7 +654,7 @@ func (n *negotiator) serverOffer(h *host, in stepIn) (stepOut, error) {
 // serverFirstToken answers the mechanism's first token, which the client
 // sent in a NegTokenResp after the server named the mechanism.
 func (n *negotiator) serverFirstToken(h *host, in stepIn) (stepOut, error) {
-	resp, err := parseResp(in.token)
+	resp, err := n.parseResp(in.token)
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -694,7 +701,7 @@ func (n *negotiator) serverMICFirst(out stepOut) (stepOut, error) {
 // serverClientMIC takes the client's mechListMIC after the server's and
 // completes the negotiation.
 func (n *negotiator) serverClientMIC(in stepIn) (stepOut, error) {
-	resp, err := parseResp(in.token)
+	resp, err := n.parseResp(in.token)
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -722,7 +729,7 @@ func (n *negotiator) serverClientMIC(in stepIn) (stepOut, error) {
 // serverFinish verifies the client's last token and, where it sent one,
 // its mechListMIC, and answers with accept-completed (and its own MIC).
 func (n *negotiator) serverFinish(h *host, in stepIn) (stepOut, error) {
-	resp, err := parseResp(in.token)
+	resp, err := n.parseResp(in.token)
 	if err != nil {
 		return stepOut{}, err
 	}
@@ -840,21 +847,22 @@ func sameOIDs(a, b []asn1.ObjectIdentifier) bool {
 	return true
 }
 
-// parseResp parses a NegTokenResp and refuses a rejection.
-func parseResp(in []byte) (*spnego.NegTokenResp, error) {
-	resp, err := spnego.ParseNegTokenResp(in)
-	if err != nil {
+// parseResp parses a NegTokenResp into n.resp and refuses a rejection.
+func (n *negotiator) parseResp(in []byte) (*spnego.NegTokenResp, error) {
+	if err := spnego.ParseNegTokenRespInto(&n.resp, in); err != nil {
 		return nil, refuse(backend.StatusInvalidToken, "not a SPNEGO NegTokenResp", err)
 	}
-	if resp.NegState == spnego.Reject {
+	if n.resp.NegState == spnego.Reject {
+		n.resp = spnego.NegTokenResp{}
 		return nil, refuse(backend.StatusLogonDenied, "the peer rejected the negotiation", nil)
 	}
-	return resp, nil
+	return &n.resp, nil
 }
 
 // destroy zeroes the mechanism's session, or forgets its handshake.
 func (n *negotiator) destroy() {
 	n.cfg = clientConfig{}
+	n.resp = spnego.NegTokenResp{}
 	if n.sess != nil {
 		n.sess.destroy()
 		n.sess = nil

@@ -68,6 +68,19 @@ func FuzzParseNegTokenInit(f *testing.F) {
 func FuzzParseNegTokenResp(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, err := ParseNegTokenResp(b)
+		// The parse in place agrees, and leaves nothing after an error.
+		var inPlace NegTokenResp
+		errInPlace := ParseNegTokenRespInto(&inPlace, b)
+		if (err == nil) != (errInPlace == nil) {
+			t.Fatalf("ParseNegTokenResp: %v; ParseNegTokenRespInto: %v", err, errInPlace)
+		}
+		if err == nil {
+			if d := cmp.Diff(tok, &inPlace); d != "" {
+				t.Fatalf("in place (-copied +in place):\n%s", d)
+			}
+		} else if d := cmp.Diff(NegTokenResp{}, inPlace); d != "" {
+			t.Fatalf("a failed parse in place left a result:\n%s", d)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error does not wrap ErrMalformed: %v", err)

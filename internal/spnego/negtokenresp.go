@@ -90,58 +90,84 @@ func (t *NegTokenResp) Marshal() ([]byte, error) {
 // ParseNegTokenResp decodes a bare [1] NegTokenResp. The result shares no
 // memory with b.
 func ParseNegTokenResp(b []byte) (*NegTokenResp, error) {
-	if err := checkSize(b); err != nil {
+	t := new(NegTokenResp)
+	if err := parseNegTokenResp(t, b, true); err != nil {
 		return nil, err
+	}
+	return t, nil
+}
+
+// ParseNegTokenRespInto is ParseNegTokenResp into *t, without copies:
+// ResponseToken and MechListMIC share b's memory. A handshake that
+// parses a token and is done with it before the caller's next use of b
+// saves two allocations. After an error *t holds no result.
+func ParseNegTokenRespInto(t *NegTokenResp, b []byte) error {
+	return parseNegTokenResp(t, b, false)
+}
+
+func parseNegTokenResp(t *NegTokenResp, b []byte, copied bool) error {
+	*t = NegTokenResp{NegState: NegStateAbsent}
+	if err := t.parse(b, copied); err != nil {
+		*t = NegTokenResp{}
+		return err
+	}
+	return nil
+}
+
+func (t *NegTokenResp) parse(b []byte, copied bool) error {
+	if err := checkSize(b); err != nil {
+		return err
 	}
 	choice, err := only(b, "NegotiationToken")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !is(choice, asn1.ClassContextSpecific, tagNegTokenResp, true) {
-		return nil, malformed("NegotiationToken is not negTokenResp [1]")
+		return malformed("NegotiationToken is not negTokenResp [1]")
 	}
 	var fieldBuf [4]field
 	fields, err := sequenceFields(fieldBuf[:0], choice.Bytes, 3, "NegTokenResp")
 	if err != nil {
-		return nil, err
+		return err
 	}
 
-	t := &NegTokenResp{NegState: NegStateAbsent}
-	// The two octet strings are copied into one allocation.
+	// Copies of the two octet strings share one allocation.
 	var octets []byte
-	for _, f := range fields {
-		if f.tag == 2 || f.tag == 3 {
-			octets = make([]byte, 0, len(choice.Bytes))
-			break
+	if copied {
+		for _, f := range fields {
+			if f.tag == 2 || f.tag == 3 {
+				octets = make([]byte, 0, len(choice.Bytes))
+				break
+			}
 		}
 	}
 	for _, f := range fields {
 		switch f.tag {
 		case 0:
 			if err := checkUniversal(f.inner, asn1.TagEnum, false, "negState"); err != nil {
-				return nil, err
+				return err
 			}
 			e, err := parseEnum32(f.inner.Bytes)
 			if err != nil {
-				return nil, malformed("%s: %v", "negState", err)
+				return malformed("%s: %v", "negState", err)
 			}
 			if e < int32(AcceptCompleted) || e > int32(RequestMIC) {
-				return nil, malformed("negState %d out of range", int(e))
+				return malformed("negState %d out of range", int(e))
 			}
 			t.NegState = NegState(e)
 		case 1:
 			if t.SupportedMech, err = decodeOID(f.inner, "supportedMech"); err != nil {
-				return nil, err
+				return err
 			}
 		case 2:
-			if t.ResponseToken, octets, err = appendOctets(octets, f.inner, "responseToken"); err != nil {
-				return nil, err
+			if t.ResponseToken, octets, err = octetsOf(octets, f.inner, copied, "responseToken"); err != nil {
+				return err
 			}
 		case 3:
-			if t.MechListMIC, octets, err = appendOctets(octets, f.inner, "mechListMIC"); err != nil {
-				return nil, err
+			if t.MechListMIC, octets, err = octetsOf(octets, f.inner, copied, "mechListMIC"); err != nil {
+				return err
 			}
 		}
 	}
-	return t, nil
+	return nil
 }

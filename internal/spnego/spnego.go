@@ -199,11 +199,16 @@ func decodeOctets(rv asn1.RawValue, what string) ([]byte, error) {
 	return append([]byte{}, rv.Bytes...), nil
 }
 
-// appendOctets is decodeOctets copying into dst's spare capacity, which
-// must hold the string: it returns the copy, capped, and dst extended.
-func appendOctets(dst []byte, rv asn1.RawValue, what string) ([]byte, []byte, error) {
+// octetsOf is decodeOctets copying into dst's spare capacity, which must
+// hold the string, or, unless copied, returning the string in place: it
+// returns the string, capped, and dst extended. Either way a present but
+// empty string is not nil.
+func octetsOf(dst []byte, rv asn1.RawValue, copied bool, what string) ([]byte, []byte, error) {
 	if err := checkUniversal(rv, asn1.TagOctetString, false, what); err != nil {
 		return nil, dst, err
+	}
+	if !copied {
+		return rv.Bytes[:len(rv.Bytes):len(rv.Bytes)], dst, nil
 	}
 	start := len(dst)
 	dst = append(dst, rv.Bytes...)
