@@ -173,9 +173,10 @@ func hmacMD5Sum(key []byte, parts ...[]byte) [md5.Size]byte {
 	} else {
 		copy(ipad[:], key)
 	}
-	for i := range ipad {
-		opad[i] = ipad[i] ^ 0x5c
-		ipad[i] ^= 0x36
+	for i := 0; i < md5.BlockSize; i += 8 { // a word at a time
+		k := binary.LittleEndian.Uint64(ipad[i:])
+		binary.LittleEndian.PutUint64(opad[i:], k^0x5c5c5c5c5c5c5c5c)
+		binary.LittleEndian.PutUint64(ipad[i:], k^0x3636363636363636)
 	}
 	h := md5.New()
 	h.Write(ipad[:])
