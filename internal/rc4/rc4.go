@@ -125,72 +125,55 @@ func (c *Cipher) XORKeyStream(dst, src []byte) {
 	dst = dst[:len(src)] // one bounds check here instead of one per byte
 	s := &c.s
 	i, j := c.i, c.j
+	x := s[i+1]
 	// Eight bytes per round, XORed as one word: the loop overhead and the
 	// byte loads and stores of the message are a large part of RC4's few
 	// instructions per byte.
 	n := len(src) &^ 7
 	for k := 0; k < n; k += 8 {
-		var x, y uint32
+		var k0, k1, k2, k3, k4, k5, k6, k7 uint64
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k0 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k0 = step(s, i, j, x)
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k1 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k1 = step(s, i, j, x)
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k2 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k2 = step(s, i, j, x)
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k3 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k3 = step(s, i, j, x)
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k4 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k4 = step(s, i, j, x)
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k5 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k5 = step(s, i, j, x)
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k6 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k6 = step(s, i, j, x)
 		i++
-		x = s[i]
-		j += uint8(x)
-		y = s[j]
-		s[i], s[j] = y, x
-		k7 := uint64(uint8(s[uint8(x+y)]))
+		j, x, k7 = step(s, i, j, x)
 		ks := k0 | k1<<8 | k2<<16 | k3<<24 | k4<<32 | k5<<40 | k6<<48 | k7<<56
 		binary.LittleEndian.PutUint64(dst[k:], binary.LittleEndian.Uint64(src[k:])^ks)
 	}
 	for k := n; k < len(src); k++ {
+		var b uint64
 		i++
-		x := s[i]
-		j += uint8(x)
-		y := s[j]
-		s[i], s[j] = y, x
-		dst[k] = src[k] ^ uint8(s[uint8(x+y)])
+		j, x, b = step(s, i, j, x)
+		dst[k] = src[k] ^ byte(b)
 	}
 	c.i, c.j = i, j
+}
+
+// step is one round of the keystream generator at index i, with x =
+// s[i] loaded already: it swaps s[i] and s[j], and returns j, the next
+// round's x and the keystream byte. As in Init, the next entry is loaded
+// before the swap is stored and patched when the swap wrote it, so the
+// load need not wait for the stores.
+func step(s *[256]uint32, i, j uint8, x uint32) (uint8, uint32, uint64) {
+	j += uint8(x)
+	y := s[j]
+	next := s[i+1]
+	s[i], s[j] = y, x
+	if j == i+1 {
+		next = x
+	}
+	return j, next, uint64(uint8(s[uint8(x+y)]))
 }
 
 // AppendState appends the state of c (StateSize bytes) to dst. The bytes
