@@ -327,10 +327,31 @@ func (s *ntlmSession) sizes() backend.Sizes { return ntlmSizes }
 
 // sign copies out of Sign, which the compiler inlines here, so the
 // signature it makes stays on the stack.
-func (s *ntlmSession) sign(msg, sig []byte) int { return copy(sig, s.s.Sign(msg)) }
+func (s *ntlmSession) sign(msg, sig []byte) int {
+	if !s.s.SignInto(msg, sig) {
+		return 0
+	}
+	return ntlm.SignatureSize
+}
 
 func (s *ntlmSession) verify(msg, sig []byte) error {
 	if err := s.s.Verify(msg, sig); err != nil {
+		return refuse(ntlmStatus(err), "", err)
+	}
+	return nil
+}
+
+// signMIC and verifyMIC are sign and verify for SPNEGO's mechListMICs,
+// after which the RC4 streams restart (micSigner).
+func (s *ntlmSession) signMIC(msg, sig []byte) int {
+	if !s.s.SignMIC(msg, sig) {
+		return 0
+	}
+	return ntlm.SignatureSize
+}
+
+func (s *ntlmSession) verifyMIC(msg, sig []byte) error {
+	if err := s.s.VerifyMIC(msg, sig); err != nil {
 		return refuse(ntlmStatus(err), "", err)
 	}
 	return nil

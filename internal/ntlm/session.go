@@ -70,19 +70,34 @@ func (d *direction) ensure(exported []byte, flags uint32) error {
 			return fmt.Errorf("%w: imported RC4 state: %v", ErrMalformed, err)
 		}
 	}
-	if !d.keyed {
-		d.signKey = signKey(exported, d.fromClient)
-		d.sealKey = sealKey(exported, flags, d.fromClient)
-		d.keyed = true
-	}
+	d.deriveKeys(exported, flags)
 	if !d.started {
 		if d.rc4 == nil {
 			d.rc4 = new(rc4.Cipher)
 		}
 		_ = d.rc4.Init(d.sealKey[:]) // a 16-byte key never fails
+		// A mechListMIC made or checked on a stack cipher (SignMIC,
+		// VerifyMIC) left the stream unstarted but moved on.
+		skip(d.rc4, d.stream)
 		d.started = true
 	}
 	return nil
+}
+
+// deriveKeys sets signKey and sealKey on first use.
+func (d *direction) deriveKeys(exported []byte, flags uint32) {
+	if !d.keyed {
+		d.signKey = signKey(exported, d.fromClient)
+		d.sealKey = sealKey(exported, flags, d.fromClient)
+		d.keyed = true
+	}
+}
+
+// onStack reports whether d's next checksum can be made on a cipher keyed
+// on the stack and dropped (SignMIC, VerifyMIC): the checksum is
+// encrypted, and the stream is unstarted at its start, nothing imported.
+func (s *Session) onStack(d *direction) bool {
+	return s.keyExch() && !d.started && d.stream == 0 && !s.destroyed
 }
 
 // reset restarts the direction at the post-handshake state.
@@ -228,6 +243,15 @@ func (s *Session) Sign(msg []byte) []byte {
 	return sig
 }
 
+// SignInto is Sign writing the signature into sig (SignatureSize bytes).
+// It returns false after Destroy or if sig is too short.
+func (s *Session) SignInto(msg, sig []byte) bool {
+	if s.destroyed || len(sig) < SignatureSize {
+		return false
+	}
+	return s.signInto(sig, msg)
+}
+
 func (s *Session) signInto(sig, msg []byte) bool {
 	d := &s.send
 	if s.ready(d) != nil {
@@ -238,6 +262,58 @@ func (s *Session) signInto(sig, msg []byte) bool {
 	binary.LittleEndian.PutUint32(sig[12:], d.seq)
 	d.seq++
 	return true
+}
+
+// SignMIC is Sign, into sig (SignatureSize bytes), for a message after
+// which both RC4 streams restart (ResetStreams): SPNEGO's mechListMIC.
+// On a stream that has not started, the checksum is encrypted with a
+// cipher keyed on the stack and dropped, and the stream stays unstarted:
+// a Negotiate handshake does not allocate and keep a cipher that the
+// restart would throw away, and most Negotiate contexts (HTTP's) never
+// protect a message after it. Should a message come without the restart,
+// the stream starts then, past the bytes the checksum used. It returns
+// false after Destroy or if sig is too short.
+func (s *Session) SignMIC(msg, sig []byte) bool {
+	if s.destroyed || len(sig) < SignatureSize {
+		return false
+	}
+	d := &s.send
+	if !s.onStack(d) {
+		return s.signInto(sig, msg)
+	}
+	d.deriveKeys(s.key[:], s.flags)
+	var c rc4.Cipher
+	_ = c.Init(d.sealKey[:]) // a 16-byte key never fails
+	binary.LittleEndian.PutUint32(sig[0:], 1)
+	d.stream += d.checksum(&c, d.seq, msg, true, sig[4:12])
+	c.Reset()
+	binary.LittleEndian.PutUint32(sig[12:], d.seq)
+	d.seq++
+	return true
+}
+
+// VerifyMIC is Verify for a message after which both RC4 streams
+// restart, with SignMIC's stack cipher.
+func (s *Session) VerifyMIC(msg, sig []byte) error {
+	if err := s.checkSig(sig); err != nil {
+		return err
+	}
+	d := &s.recv
+	if !s.onStack(d) {
+		return s.Verify(msg, sig)
+	}
+	d.deriveKeys(s.key[:], s.flags)
+	var c rc4.Cipher
+	_ = c.Init(d.sealKey[:])
+	var want [8]byte
+	n := d.checksum(&c, d.seq, msg, true, want[:])
+	c.Reset()
+	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
+		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
+	}
+	d.stream += n
+	d.seq++
+	return nil
 }
 
 // Seal encrypts msg and returns it with its signature (MS-NLMP 3.4.3): the
