@@ -18,7 +18,7 @@ var md5StateSize = func() int {
 }()
 
 // maxMD5State bounds md5StateSize, so the states live in arrays.
-const maxMD5State = 128
+const maxMD5State = 96
 
 // hmacPads is HMAC-MD5 keyed once: the MD5 states after the inner and the
 // outer padded key, saved, so that each message hashes only itself and
