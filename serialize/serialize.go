@@ -371,6 +371,18 @@ func (s *Sealer) Open(blob []byte) (*State, Header, error) {
 // that keeps only parts of the state need not allocate a State. On error
 // *st is left zero.
 func (s *Sealer) OpenInto(st *State, blob []byte) (Header, error) {
+	return s.OpenIntoBuffer(st, blob, nil)
+}
+
+// OpenIntoBuffer is OpenInto decrypting into buf (from its start, up to
+// its capacity) when it is large enough, and into a new allocation
+// otherwise. st.PackageState then aliases buf, so buf must not be reused
+// before st is done with: a caller that keeps buf for the next import
+// (freshly allocated memory is cold in cache, and writing a kilobyte of
+// it costs an import about as much as decrypting it) wipes st first.
+// Whatever the outcome, buf holds no plaintext but PackageState
+// afterwards.
+func (s *Sealer) OpenIntoBuffer(st *State, blob, buf []byte) (Header, error) {
 	*st = State{}
 	h, err := parseHeader(blob)
 	if err != nil {
@@ -379,8 +391,11 @@ func (s *Sealer) OpenInto(st *State, blob []byte) (Header, error) {
 	if string(h.machine) != s.machineID {
 		return Header{}, fmt.Errorf("%w: sealed on %q, this is %q", ErrForeignMachine, h.machine, s.machineID)
 	}
-	// One allocation: GCM decrypts straight into it.
-	plain, err := s.aead.Open(make([]byte, 0, len(h.body)-tagSize), h.nonce, h.body, blob[:h.size])
+	// One buffer: GCM decrypts straight into it.
+	if cap(buf) < len(h.body)-tagSize {
+		buf = make([]byte, 0, len(h.body)-tagSize)
+	}
+	plain, err := s.aead.Open(buf[:0], h.nonce, h.body, blob[:h.size])
 	if err != nil {
 		return Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
