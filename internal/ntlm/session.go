@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/gosspi/gosspi/internal/rc4"
 )
@@ -34,12 +35,14 @@ type direction struct {
 	fromClient bool
 	keyed      bool // signKey and sealKey are set
 	started    bool // rc4 is keyed or restored
-	// pending says that saved holds an imported RC4 state not yet loaded
+	// saved, when not nil, holds an imported RC4 state not yet loaded
 	// into rc4. Loading checks that it is a permutation and widens it, a
 	// few thousand instructions, which would double what an import costs;
-	// so it waits for the first message, like the key schedule.
-	pending bool
-	saved   [rc4.StateSize]byte
+	// so it waits for the first message, like the key schedule. It comes
+	// from savedStates and goes back zeroed once loaded or dropped, so a
+	// Session without one (every new or idle one) is a quarter of the
+	// size, and the memory an import writes it into is warm.
+	saved   *[rc4.StateSize]byte
 	signKey [16]byte
 	sealKey [16]byte
 	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages; see hmac
@@ -59,13 +62,12 @@ type direction struct {
 // changing observable state. It fails only for an imported RC4 state that
 // is not a permutation, which an authentic packed context never holds.
 func (d *direction) ensure(exported []byte, flags uint32) error {
-	if d.pending {
+	if d.saved != nil {
 		if d.rc4 == nil {
 			d.rc4 = new(rc4.Cipher)
 		}
 		err := d.rc4.SetState(d.saved[:])
-		clear(d.saved[:])
-		d.pending = false
+		d.dropSaved()
 		if err != nil {
 			return fmt.Errorf("%w: imported RC4 state: %v", ErrMalformed, err)
 		}
@@ -97,9 +99,32 @@ func (d *direction) resetStream() {
 	if d.rc4 != nil {
 		d.rc4.Reset() // kept for the next key schedule
 	}
-	clear(d.saved[:])
-	d.pending, d.started = false, false
+	d.dropSaved()
+	d.started = false
 	d.stream = 0
+}
+
+// savedStates holds the buffers imported RC4 states wait in (see
+// direction.saved), zeroed.
+var savedStates = sync.Pool{New: func() any { return new([rc4.StateSize]byte) }}
+
+// setSaved keeps a copy of an imported RC4 state for the first message.
+func (d *direction) setSaved(state []byte) {
+	if d.saved == nil {
+		d.saved = savedStates.Get().(*[rc4.StateSize]byte)
+	}
+	copy(d.saved[:], state)
+}
+
+// dropSaved zeroes the imported RC4 state, if any, and gives its buffer
+// back.
+func (d *direction) dropSaved() {
+	if d.saved == nil {
+		return
+	}
+	clear(d.saved[:])
+	savedStates.Put(d.saved)
+	d.saved = nil
 }
 
 // checksum computes the 8-byte checksum of MS-NLMP 3.4.4.2 with the given
@@ -144,10 +169,10 @@ func (d *direction) wipe() {
 		d.rc4.Reset()
 		d.rc4 = nil
 	}
-	clear(d.saved[:])
+	d.dropSaved()
 	d.mac = nil
 	d.stackMACs = 0
-	d.keyed, d.started, d.pending = false, false, false
+	d.keyed, d.started = false, false
 }
 
 // Session is NTLM session security (MS-NLMP 3.4) for NTLMv2 with extended
@@ -194,6 +219,10 @@ func (s *Session) init(exportedSessionKey []byte, flags uint32, client bool) err
 	if flags&NegotiateExtendedSessionSecurity == 0 {
 		return fmt.Errorf("%w: session security without extended session security", ErrUnsupported)
 	}
+	// An imported RC4 state s still holds is zeroed and given back, not
+	// dropped with its buffer.
+	s.send.dropSaved()
+	s.recv.dropSaved()
 	*s = Session{flags: flags, client: client}
 	copy(s.key[:], exportedSessionKey)
 	s.send.fromClient = client
@@ -423,7 +452,7 @@ func (s *Session) State() SessionState {
 // appendCipher appends the direction's RC4 state, which is still the
 // imported bytes if no message has used it.
 func (d *direction) appendCipher(dst []byte) []byte {
-	if d.pending {
+	if d.saved != nil {
 		return append(dst, d.saved[:]...)
 	}
 	return d.rc4.AppendState(dst)
@@ -471,8 +500,8 @@ func (s *Session) Restore(st SessionState) error {
 				s.Destroy()
 				return fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
 			}
-			copy(x.d.saved[:], x.cipher)
-			x.d.pending, x.d.started = true, true
+			x.d.setSaved(x.cipher)
+			x.d.started = true
 		case x.n > MaxRestoreStream:
 			s.Destroy()
 			return fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
