@@ -137,9 +137,11 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 	defer func() {
 		// The state holds the session key: zero it, and the buffer with
 		// it, before the buffer goes back for the next import. Nothing
-		// restored aliases it: each package copies what it keeps.
+		// restored aliases it: each package copies what it keeps. The
+		// plaintext is shorter than the blob, so that much of the buffer
+		// is all it can have written.
 		st.Wipe()
-		clear((*buf)[:cap(*buf)])
+		clear((*buf)[:min(len(packed), cap(*buf))])
 		plainBufs.Put(buf)
 	}()
 	hdr, err := p.m.sealer.OpenIntoBuffer(st, packed, *buf)
