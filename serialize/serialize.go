@@ -83,6 +83,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -296,6 +297,14 @@ func (s *Sealer) MachineID() string { return s.machineID }
 // The plaintext is encrypted in place in the returned buffer, so no copy of
 // it is left behind.
 func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
+	return s.AppendSeal(nil, st, rand)
+}
+
+// AppendSeal is Seal appending the blob to dst, for a caller that reuses
+// a buffer for the blobs it makes. It returns the extended slice, or nil
+// and the error as Seal does; dst's bytes up to its length are left as
+// they were either way.
+func (s *Sealer) AppendSeal(dst []byte, st *State, rand io.Reader) ([]byte, error) {
 	if st == nil {
 		return nil, errors.New("serialize: nil State")
 	}
@@ -325,7 +334,9 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 		rand = cryptoRand
 	}
 
-	out := make([]byte, total)
+	start := len(dst)
+	dst = slices.Grow(dst, total)[:start+total]
+	out := dst[start:]
 	copy(out, Magic)
 	binary.LittleEndian.PutUint16(out[versionOff:], version)
 	off := pkgLenOff
@@ -346,7 +357,7 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 	plain := out[off : off+plainLen]
 	st.encode(plain, version)
 	s.aead.Seal(plain[:0], nonce, plain, out[:off])
-	return out, nil
+	return dst, nil
 }
 
 // cryptoRand is crypto/rand's Reader, named so that Seal's parameter can

@@ -468,6 +468,30 @@ func TestOpenIntoBuffer(t *testing.T) {
 	assert.Equal(t, make([]byte, cap(buf)), buf[:cap(buf)], "a refused blob leaves no plaintext")
 }
 
+// AppendSeal appends to a buffer's contents, leaving them as they were,
+// a blob that opens as Seal's does.
+func TestAppendSeal(t *testing.T) {
+	s := goldenSealer(t)
+	st := goldens()[1].state
+	want, err := s.Seal(&st, fixedNonce(7))
+	require.NoError(t, err)
+	prefix := []byte("prefix")
+	buf := append(make([]byte, 0, 8), prefix...)
+	got, err := s.AppendSeal(buf, &st, fixedNonce(7))
+	require.NoError(t, err)
+	assert.Equal(t, prefix, got[:len(prefix)])
+	assert.Equal(t, want, got[len(prefix):])
+	// Room enough: no new array.
+	buf = make([]byte, 0, 2*len(want))
+	got, err = s.AppendSeal(buf, &st, fixedNonce(7))
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Same(t, &buf[:1][0], &got[0])
+
+	_, err = s.AppendSeal(buf, &State{}, nil)
+	assert.Error(t, err, "no package name")
+}
+
 func TestNewSealerErrors(t *testing.T) {
 	for name, tc := range map[string]struct {
 		machine string
