@@ -38,10 +38,9 @@ type direction struct {
 	// saved, when not nil, holds an imported RC4 state not yet loaded
 	// into rc4. Loading checks that it is a permutation and widens it, a
 	// few thousand instructions, which would double what an import costs;
-	// so it waits for the first message, like the key schedule. It comes
-	// from savedStates and goes back zeroed once loaded or dropped, so a
-	// Session without one (every new or idle one) is a quarter of the
-	// size, and the memory an import writes it into is warm.
+	// so it waits for the first message, like the key schedule. It is
+	// the direction's half of the Session's savedPair, zeroed once loaded
+	// or dropped.
 	saved   *[rc4.StateSize]byte
 	signKey [16]byte
 	sealKey [16]byte
@@ -104,27 +103,47 @@ func (d *direction) resetStream() {
 	d.stream = 0
 }
 
-// savedStates holds the buffers imported RC4 states wait in (see
-// direction.saved), zeroed.
-var savedStates = sync.Pool{New: func() any { return new([rc4.StateSize]byte) }}
+// savedPair is where a Session's imported RC4 states wait (see
+// direction.saved): send then receive.
+type savedPair [2][rc4.StateSize]byte
 
-// setSaved keeps a copy of an imported RC4 state for the first message.
-func (d *direction) setSaved(state []byte) {
-	if d.saved == nil {
-		d.saved = savedStates.Get().(*[rc4.StateSize]byte)
-	}
-	copy(d.saved[:], state)
-}
+// savedPairs holds savedPairs, zeroed. A Session takes one only while it
+// has an imported state not yet loaded, so one without (every new or
+// idle one) is a quarter of the size, and the memory an import copies
+// the states into is warm rather than freshly allocated.
+var savedPairs = sync.Pool{New: func() any { return new(savedPair) }}
 
-// dropSaved zeroes the imported RC4 state, if any, and gives its buffer
-// back.
+// dropSaved zeroes the imported RC4 state, if any; the Session gives
+// the pair back once neither direction has one (releaseSaved).
 func (d *direction) dropSaved() {
 	if d.saved == nil {
 		return
 	}
 	clear(d.saved[:])
-	savedStates.Put(d.saved)
 	d.saved = nil
+}
+
+// setSaved keeps a copy of an imported RC4 state for d's first message.
+func (s *Session) setSaved(d *direction, state []byte) {
+	if s.saved == nil {
+		s.saved = savedPairs.Get().(*savedPair)
+	}
+	i := 0
+	if d == &s.recv {
+		i = 1
+	}
+	d.saved = &s.saved[i]
+	copy(d.saved[:], state)
+}
+
+// releaseSaved gives the pair back once neither direction has a state
+// waiting in it; both halves are zero by then.
+func (s *Session) releaseSaved() {
+	if s.saved == nil || s.send.saved != nil || s.recv.saved != nil {
+		return
+	}
+	savedPairs.Put(s.saved)
+	s.saved = nil
 }
 
 // checksum computes the 8-byte checksum of MS-NLMP 3.4.4.2 with the given
@@ -190,6 +209,7 @@ type Session struct {
 	client    bool
 	send      direction
 	recv      direction
+	saved     *savedPair // from savedPairs while a direction's saved points into it
 	destroyed bool
 }
 
@@ -223,6 +243,7 @@ func (s *Session) init(exportedSessionKey []byte, flags uint32, client bool) err
 	// dropped with its buffer.
 	s.send.dropSaved()
 	s.recv.dropSaved()
+	s.releaseSaved()
 	*s = Session{flags: flags, client: client}
 	copy(s.key[:], exportedSessionKey)
 	s.send.fromClient = client
@@ -237,9 +258,13 @@ func (s *Session) keyExch() bool { return s.flags&NegotiateKeyExch != 0 }
 // session: it is destroyed, and the message fails as it would after
 // Destroy.
 func (s *Session) ready(d *direction) error {
-	if err := d.ensure(s.key[:], s.flags); err != nil {
+	err := d.ensure(s.key[:], s.flags)
+	if err != nil {
 		s.Destroy()
 		return err
+	}
+	if s.saved != nil {
+		s.releaseSaved()
 	}
 	return nil
 }
@@ -500,7 +525,7 @@ func (s *Session) Restore(st SessionState) error {
 				s.Destroy()
 				return fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
 			}
-			x.d.setSaved(x.cipher)
+			s.setSaved(x.d, x.cipher)
 			x.d.started = true
 		case x.n > MaxRestoreStream:
 			s.Destroy()
@@ -557,6 +582,7 @@ func (s *Session) Reset() {
 	}
 	s.send.reset()
 	s.recv.reset()
+	s.releaseSaved()
 }
 
 // ResetStreams restarts both RC4 streams at the start of their keystreams
@@ -571,6 +597,7 @@ func (s *Session) ResetStreams() {
 	}
 	s.send.resetStream()
 	s.recv.resetStream()
+	s.releaseSaved()
 }
 
 // Destroy zeroes the key material and the RC4 states the Session holds.
@@ -581,5 +608,6 @@ func (s *Session) Destroy() {
 	clear(s.key[:])
 	s.send.wipe()
 	s.recv.wipe()
+	s.releaseSaved()
 	s.destroyed = true
 }
