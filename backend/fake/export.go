@@ -135,13 +135,12 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 	st := &state
 	buf := plainBufs.Get().(*[]byte)
 	defer func() {
-		// The state holds the session key: zero it, and the buffer with
-		// it, before the buffer goes back for the next import. Nothing
-		// restored aliases it: each package copies what it keeps. The
-		// plaintext is shorter than the blob, so that much of the buffer
-		// is all it can have written.
+		// The state holds the session key: zero it before the buffer
+		// goes back for the next import. OpenIntoBuffer leaves nothing in
+		// the buffer but PackageState, whatever the outcome, so Wipe
+		// zeroes all the blob put there. Nothing restored aliases it:
+		// each package copies what it keeps.
 		st.Wipe()
-		clear((*buf)[:min(len(packed), cap(*buf))])
 		plainBufs.Put(buf)
 	}()
 	hdr, err := p.m.sealer.OpenIntoBuffer(st, packed, *buf)
