@@ -83,7 +83,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"slices"
 	"strings"
 	"time"
 )
@@ -335,7 +334,14 @@ func (s *Sealer) AppendSeal(dst []byte, st *State, rand io.Reader) ([]byte, erro
 	}
 
 	start := len(dst)
-	dst = slices.Grow(dst, total)[:start+total]
+	if cap(dst)-start < total {
+		// Not slices.Grow: under the race detector its make is a second
+		// allocation.
+		grown := make([]byte, start, start+total)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[:start+total]
 	out := dst[start:]
 	copy(out, Magic)
 	binary.LittleEndian.PutUint16(out[versionOff:], version)
