@@ -49,8 +49,11 @@ type tracked struct {
 	kind string // "credential", "context", "token"
 	pkg  string // prefixed to desc when reporting, so tracking need not concatenate
 	desc string
-	pcs  [8]uintptr
-	npc  int32
+	// pcs is the creating stack, recorded only with Store.RecordStacks:
+	// out of line, so that the struct each handle embeds is 64 bytes
+	// smaller when it is not (an import writes one into fresh memory).
+	pcs *[8]uintptr
+	npc int32
 	// target says desc is a client context's target, reported after
 	// clientPrefix, for the same reason. It sits where npc's upper half
 	// was, so tracked is no larger.
@@ -135,6 +138,7 @@ func (s *Store) RecordStacks(on bool) { s.stacks.Store(on) }
 func (s *Store) track(t *tracked, kind, pkg, desc string, target bool) *tracked {
 	*t = tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, target: target, when: time.Now()}
 	if s.stacks.Load() {
+		t.pcs = new([8]uintptr)
 		t.npc = int32(runtime.Callers(3, t.pcs[:]))
 	}
 	sh := &s.shards[t.id%storeShards]
@@ -190,7 +194,11 @@ func (s *Store) Leaks() []Leak {
 			what = t.pkg + " " + clientPrefix + t.desc
 		}
 		l := Leak{Kind: t.kind, What: what, When: t.when}
-		frames := runtime.CallersFrames(t.pcs[:t.npc])
+		var pcs []uintptr
+		if t.pcs != nil {
+			pcs = t.pcs[:t.npc]
+		}
+		frames := runtime.CallersFrames(pcs)
 		for {
 			f, more := frames.Next()
 			if f.Function != "" {

@@ -296,6 +296,14 @@ func (s *Sealer) MachineID() string { return s.machineID }
 // The plaintext is encrypted in place in the returned buffer, so no copy of
 // it is left behind.
 func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
+	return s.AppendSeal(nil, st, rand)
+}
+
+// AppendSeal is Seal appending the blob to dst, for a caller that reuses
+// a buffer for the blobs it makes. It returns the extended slice, or nil
+// and the error as Seal does; dst's bytes up to its length are left as
+// they were either way.
+func (s *Sealer) AppendSeal(dst []byte, st *State, rand io.Reader) ([]byte, error) {
 	if st == nil {
 		return nil, errors.New("serialize: nil State")
 	}
@@ -325,7 +333,16 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 		rand = cryptoRand
 	}
 
-	out := make([]byte, total)
+	start := len(dst)
+	if cap(dst)-start < total {
+		// Not slices.Grow: under the race detector its make is a second
+		// allocation.
+		grown := make([]byte, start, start+total)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[:start+total]
+	out := dst[start:]
 	copy(out, Magic)
 	binary.LittleEndian.PutUint16(out[versionOff:], version)
 	off := pkgLenOff
@@ -346,7 +363,7 @@ func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
 	plain := out[off : off+plainLen]
 	st.encode(plain, version)
 	s.aead.Seal(plain[:0], nonce, plain, out[:off])
-	return out, nil
+	return dst, nil
 }
 
 // cryptoRand is crypto/rand's Reader, named so that Seal's parameter can
@@ -371,6 +388,18 @@ func (s *Sealer) Open(blob []byte) (*State, Header, error) {
 // that keeps only parts of the state need not allocate a State. On error
 // *st is left zero.
 func (s *Sealer) OpenInto(st *State, blob []byte) (Header, error) {
+	return s.OpenIntoBuffer(st, blob, nil)
+}
+
+// OpenIntoBuffer is OpenInto decrypting into buf (from its start, up to
+// its capacity) when it is large enough, and into a new allocation
+// otherwise. st.PackageState then aliases buf, so buf must not be reused
+// before st is done with: a caller that keeps buf for the next import
+// (freshly allocated memory is cold in cache, and writing a kilobyte of
+// it costs an import about as much as decrypting it) wipes st first.
+// Whatever the outcome, buf holds no plaintext but PackageState
+// afterwards.
+func (s *Sealer) OpenIntoBuffer(st *State, blob, buf []byte) (Header, error) {
 	*st = State{}
 	h, err := parseHeader(blob)
 	if err != nil {
@@ -379,8 +408,11 @@ func (s *Sealer) OpenInto(st *State, blob []byte) (Header, error) {
 	if string(h.machine) != s.machineID {
 		return Header{}, fmt.Errorf("%w: sealed on %q, this is %q", ErrForeignMachine, h.machine, s.machineID)
 	}
-	// One allocation: GCM decrypts straight into it.
-	plain, err := s.aead.Open(make([]byte, 0, len(h.body)-tagSize), h.nonce, h.body, blob[:h.size])
+	// One buffer: GCM decrypts straight into it.
+	if cap(buf) < len(h.body)-tagSize {
+		buf = make([]byte, 0, len(h.body)-tagSize)
+	}
+	plain, err := s.aead.Open(buf[:0], h.nonce, h.body, blob[:h.size])
 	if err != nil {
 		return Header{}, fmt.Errorf("%w: %v", ErrTampered, err)
 	}

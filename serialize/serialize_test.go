@@ -431,6 +431,67 @@ func TestWipe(t *testing.T) {
 	(*State)(nil).Wipe() // so is nil
 }
 
+// OpenIntoBuffer decrypts into the caller's buffer when it is large
+// enough, so PackageState aliases it, and allocates otherwise; a refused
+// blob leaves no plaintext in the buffer.
+func TestOpenIntoBuffer(t *testing.T) {
+	s := goldenSealer(t)
+	blob := readGolden(t, "v1-client-ntlm.blob")
+	want, _, err := s.Open(blob)
+	require.NoError(t, err)
+
+	buf := make([]byte, 0, 4096)
+	var st State
+	_, err = s.OpenIntoBuffer(&st, blob, buf)
+	require.NoError(t, err)
+	if diff := cmp.Diff(want, &st); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	require.NotEmpty(t, st.PackageState)
+	st.PackageState[0] = 0xa5
+	assert.Equal(t, 1, bytes.Count(buf[:cap(buf)], []byte{0xa5}), "PackageState aliases buf")
+	st.Wipe()
+	assert.Equal(t, make([]byte, cap(buf)), buf[:cap(buf)], "nothing but PackageState was left in buf")
+
+	small := make([]byte, 0, 8)
+	_, err = s.OpenIntoBuffer(&st, blob, small)
+	require.NoError(t, err)
+	if diff := cmp.Diff(want, &st); diff != "" {
+		t.Errorf("small buffer (-want +got):\n%s", diff)
+	}
+	assert.Equal(t, make([]byte, 8), small[:8], "a buffer too small is not used")
+
+	tampered := bytes.Clone(blob)
+	tampered[len(tampered)-1] ^= 1
+	_, err = s.OpenIntoBuffer(&st, tampered, buf)
+	require.ErrorIs(t, err, ErrTampered)
+	assert.Equal(t, make([]byte, cap(buf)), buf[:cap(buf)], "a refused blob leaves no plaintext")
+}
+
+// AppendSeal appends to a buffer's contents, leaving them as they were,
+// a blob that opens as Seal's does.
+func TestAppendSeal(t *testing.T) {
+	s := goldenSealer(t)
+	st := goldens()[1].state
+	want, err := s.Seal(&st, fixedNonce(7))
+	require.NoError(t, err)
+	prefix := []byte("prefix")
+	buf := append(make([]byte, 0, 8), prefix...)
+	got, err := s.AppendSeal(buf, &st, fixedNonce(7))
+	require.NoError(t, err)
+	assert.Equal(t, prefix, got[:len(prefix)])
+	assert.Equal(t, want, got[len(prefix):])
+	// Room enough: no new array.
+	buf = make([]byte, 0, 2*len(want))
+	got, err = s.AppendSeal(buf, &st, fixedNonce(7))
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Same(t, &buf[:1][0], &got[0])
+
+	_, err = s.AppendSeal(buf, &State{}, nil)
+	assert.Error(t, err, "no package name")
+}
+
 func TestNewSealerErrors(t *testing.T) {
 	for name, tc := range map[string]struct {
 		machine string

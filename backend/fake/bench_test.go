@@ -287,8 +287,20 @@ func benchExportImport(b *testing.B, s *sspictx.ServerContext, other *sspictx.St
 // each way; its blob then has its keystream positions set to 1 GiB and is
 // sealed again, which is the blob a gibibyte would leave, because the RC4
 // states it carries do not depend on the position
-// (TestCipherStateIgnoresPosition in internal/ntlm). Blobs are made before
-// the timer starts: each imports once.
+// (TestCipherStateIgnoresPosition in internal/ntlm).
+//
+// Each blob imports once, so blobs are made with the timer stopped, in
+// batches of importBatch. Making all b.N up front would leave hundreds of
+// megabytes of them (a 1GiB blob is over a kilobyte) that the loop then
+// streams from DRAM, which measures memory bandwidth, and more of it for
+// the larger blob, rather than an import: a real import reads a blob that
+// just arrived over IPC, hot in cache. A batch fits in the caches, so both
+// sub-benchmarks import warm blobs. The batches are sealed into one
+// buffer, used again for the next batch as a receiver reuses its IPC
+// buffer: sealing each into a new allocation made garbage in proportion
+// to the blob's size, and the extra garbage collection it brought was
+// all that set the larger blob's import apart (with GOGC=off the two
+// took the same time).
 func BenchmarkImportAfterTraffic(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
@@ -311,37 +323,53 @@ func BenchmarkImportAfterTraffic(b *testing.B) {
 					}
 				}
 			}
-			blobs := make([][]byte, b.N)
-			for i := range blobs {
-				blob, err := s.Export(0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				st, _, err := m.sealer.Open(blob)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if tc.traffic {
-					binary.LittleEndian.PutUint64(st.PackageState[29:], 1<<30)
-					binary.LittleEndian.PutUint64(st.PackageState[37:], 1<<30)
-				}
-				if blobs[i], err = m.sealer.Seal(st, rand.Reader); err != nil {
-					b.Fatal(err)
-				}
+			// Every blob is the one export of s sealed again, under a
+			// nonce of its own, with the positions of a gibibyte each way
+			// for "1GiB".
+			blob, err := s.Export(0)
+			if err != nil {
+				b.Fatal(err)
 			}
+			st, _, err := m.sealer.Open(blob)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if tc.traffic {
+				binary.LittleEndian.PutUint64(st.PackageState[29:], 1<<30)
+				binary.LittleEndian.PutUint64(st.PackageState[37:], 1<<30)
+			}
+			arena := make([]byte, 0, importBatch*len(blob))
 			other := sspictx.NewStore(m.NewProcess())
+			blobs := make([][]byte, 0, importBatch)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				imp, err := other.Import("NTLM", blobs[i], nil)
+				if len(blobs) == 0 {
+					b.StopTimer()
+					arena = arena[:0]
+					for j := 0; j < min(importBatch, b.N-i); j++ {
+						at := len(arena)
+						if arena, err = m.sealer.AppendSeal(arena, st, rand.Reader); err != nil {
+							b.Fatal(err)
+						}
+						blobs = append(blobs, arena[at:len(arena):len(arena)])
+					}
+					b.StartTimer()
+				}
+				imp, err := other.Import("NTLM", blobs[0], nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 				_ = imp.Delete()
+				blobs = blobs[1:]
 			}
 		})
 	}
 }
+
+// importBatch is how many blobs BenchmarkImportAfterTraffic makes at a
+// time: a few hundred kilobytes of them at most, which stay in cache.
+const importBatch = 256
 
 // benchSealUnseal64K seals 64 KiB with c and unseals it with s, b.N times,
 // through the Store's copying calls.

@@ -77,11 +77,13 @@ func TestMemLedgerConcurrent(t *testing.T) {
 }
 
 // TestMemLedgerIDLengths keeps IDs apart that differ only in length or
-// trailing zeros, on both sides of the 16-byte array form.
+// trailing zeros, on both sides of the 16-byte array form and of the
+// 12-byte nonce form.
 func TestMemLedgerIDLengths(t *testing.T) {
 	l := NewMemLedger()
 	now := time.Now()
-	ids := [][]byte{{1}, {1, 0}, {1, 0, 0}, make([]byte, 16), make([]byte, 17), append(make([]byte, 16), 1)}
+	ids := [][]byte{{1}, {1, 0}, {1, 0, 0}, make([]byte, 16), make([]byte, 17), append(make([]byte, 16), 1),
+		make([]byte, 11), make([]byte, 12), make([]byte, 13), append(make([]byte, 11), 1), append(make([]byte, 12), 1)}
 	for _, id := range ids {
 		if first, err := l.Claim(id, now); err != nil || !first {
 			t.Fatalf("%x: first claim %v, %v", id, first, err)
@@ -95,4 +97,31 @@ func TestMemLedgerIDLengths(t *testing.T) {
 	if l.Len() != len(ids) {
 		t.Fatalf("Len %d, want %d", l.Len(), len(ids))
 	}
+}
+
+// ClaimAt takes its caller's reading of time.Now only when the ledger's
+// own clock is time.Now: a ledger on another clock reads that one.
+func TestMemLedgerClaimAt(t *testing.T) {
+	assert.True(t, IsTimeNow(time.Now))
+	assert.False(t, IsTimeNow(nil))
+	assert.False(t, IsTimeNow(func() time.Time { return time.Now() }))
+
+	c := newTestClock(t0)
+	l := NewMemLedgerAt(c.Now)
+	// A reading far ahead of the ledger's clock would make the export
+	// time look like the past; the ledger's own clock says it is now.
+	ok, err := l.ClaimAt([]byte("a"), t0, t0.Add(-2*maxFuture))
+	require.NoError(t, err, "the ledger read its own clock, not the one given")
+	assert.True(t, ok)
+
+	real := NewMemLedger()
+	now := time.Now()
+	ok, err = real.ClaimAt([]byte("b"), now, now)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	_, err = real.ClaimAt([]byte("c"), now, now.Add(-2*maxFuture))
+	assert.ErrorIs(t, err, ErrInFuture, "a time.Now ledger takes the reading it is given")
+	ok, err = real.ClaimAt([]byte("b"), now, time.Time{})
+	require.NoError(t, err)
+	assert.False(t, ok, "a zero reading: the ledger reads its clock")
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/gosspi/gosspi/internal/rc4"
 )
@@ -34,12 +35,13 @@ type direction struct {
 	fromClient bool
 	keyed      bool // signKey and sealKey are set
 	started    bool // rc4 is keyed or restored
-	// pending says that saved holds an imported RC4 state not yet loaded
+	// saved, when not nil, holds an imported RC4 state not yet loaded
 	// into rc4. Loading checks that it is a permutation and widens it, a
 	// few thousand instructions, which would double what an import costs;
-	// so it waits for the first message, like the key schedule.
-	pending bool
-	saved   [rc4.StateSize]byte
+	// so it waits for the first message, like the key schedule. It is
+	// the direction's half of the Session's savedPair, zeroed once loaded
+	// or dropped.
+	saved   *[rc4.StateSize]byte
 	signKey [16]byte
 	sealKey [16]byte
 	mac     hash.Hash // HMAC_MD5 keyed with signKey, reused across messages; see hmac
@@ -59,13 +61,12 @@ type direction struct {
 // changing observable state. It fails only for an imported RC4 state that
 // is not a permutation, which an authentic packed context never holds.
 func (d *direction) ensure(exported []byte, flags uint32) error {
-	if d.pending {
+	if d.saved != nil {
 		if d.rc4 == nil {
 			d.rc4 = new(rc4.Cipher)
 		}
 		err := d.rc4.SetState(d.saved[:])
-		clear(d.saved[:])
-		d.pending = false
+		d.dropSaved()
 		if err != nil {
 			return fmt.Errorf("%w: imported RC4 state: %v", ErrMalformed, err)
 		}
@@ -112,9 +113,52 @@ func (d *direction) resetStream() {
 	if d.rc4 != nil {
 		d.rc4.Reset() // kept for the next key schedule
 	}
-	clear(d.saved[:])
-	d.pending, d.started = false, false
+	d.dropSaved()
+	d.started = false
 	d.stream = 0
+}
+
+// savedPair is where a Session's imported RC4 states wait (see
+// direction.saved): send then receive.
+type savedPair [2][rc4.StateSize]byte
+
+// savedPairs holds savedPairs, zeroed. A Session takes one only while it
+// has an imported state not yet loaded, so one without (every new or
+// idle one) is a quarter of the size, and the memory an import copies
+// the states into is warm rather than freshly allocated.
+var savedPairs = sync.Pool{New: func() any { return new(savedPair) }}
+
+// dropSaved zeroes the imported RC4 state, if any; the Session gives
+// the pair back once neither direction has one (releaseSaved).
+func (d *direction) dropSaved() {
+	if d.saved == nil {
+		return
+	}
+	clear(d.saved[:])
+	d.saved = nil
+}
+
+// setSaved keeps a copy of an imported RC4 state for d's first message.
+func (s *Session) setSaved(d *direction, state []byte) {
+	if s.saved == nil {
+		s.saved = savedPairs.Get().(*savedPair)
+	}
+	i := 0
+	if d == &s.recv {
+		i = 1
+	}
+	d.saved = &s.saved[i]
+	copy(d.saved[:], state)
+}
+
+// releaseSaved gives the pair back once neither direction has a state
+// waiting in it; both halves are zero by then.
+func (s *Session) releaseSaved() {
+	if s.saved == nil || s.send.saved != nil || s.recv.saved != nil {
+		return
+	}
+	savedPairs.Put(s.saved)
+	s.saved = nil
 }
 
 // checksum computes the 8-byte checksum of MS-NLMP 3.4.4.2 with the given
@@ -159,10 +203,10 @@ func (d *direction) wipe() {
 		d.rc4.Reset()
 		d.rc4 = nil
 	}
-	clear(d.saved[:])
+	d.dropSaved()
 	d.mac = nil
 	d.stackMACs = 0
-	d.keyed, d.started, d.pending = false, false, false
+	d.keyed, d.started = false, false
 }
 
 // Session is NTLM session security (MS-NLMP 3.4) for NTLMv2 with extended
@@ -180,6 +224,7 @@ type Session struct {
 	client    bool
 	send      direction
 	recv      direction
+	saved     *savedPair // from savedPairs while a direction's saved points into it
 	destroyed bool
 }
 
@@ -209,6 +254,11 @@ func (s *Session) init(exportedSessionKey []byte, flags uint32, client bool) err
 	if flags&NegotiateExtendedSessionSecurity == 0 {
 		return fmt.Errorf("%w: session security without extended session security", ErrUnsupported)
 	}
+	// An imported RC4 state s still holds is zeroed and given back, not
+	// dropped with its buffer.
+	s.send.dropSaved()
+	s.recv.dropSaved()
+	s.releaseSaved()
 	*s = Session{flags: flags, client: client}
 	copy(s.key[:], exportedSessionKey)
 	s.send.fromClient = client
@@ -223,9 +273,13 @@ func (s *Session) keyExch() bool { return s.flags&NegotiateKeyExch != 0 }
 // session: it is destroyed, and the message fails as it would after
 // Destroy.
 func (s *Session) ready(d *direction) error {
-	if err := d.ensure(s.key[:], s.flags); err != nil {
+	err := d.ensure(s.key[:], s.flags)
+	if err != nil {
 		s.Destroy()
 		return err
+	}
+	if s.saved != nil {
+		s.releaseSaved()
 	}
 	return nil
 }
@@ -499,7 +553,7 @@ func (s *Session) State() SessionState {
 // appendCipher appends the direction's RC4 state, which is still the
 // imported bytes if no message has used it.
 func (d *direction) appendCipher(dst []byte) []byte {
-	if d.pending {
+	if d.saved != nil {
 		return append(dst, d.saved[:]...)
 	}
 	return d.rc4.AppendState(dst)
@@ -547,8 +601,8 @@ func (s *Session) Restore(st SessionState) error {
 				s.Destroy()
 				return fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
 			}
-			copy(x.d.saved[:], x.cipher)
-			x.d.pending, x.d.started = true, true
+			s.setSaved(x.d, x.cipher)
+			x.d.started = true
 		case x.n > MaxRestoreStream:
 			s.Destroy()
 			return fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
@@ -604,6 +658,7 @@ func (s *Session) Reset() {
 	}
 	s.send.reset()
 	s.recv.reset()
+	s.releaseSaved()
 }
 
 // ResetStreams restarts both RC4 streams at the start of their keystreams
@@ -618,6 +673,7 @@ func (s *Session) ResetStreams() {
 	}
 	s.send.resetStream()
 	s.recv.resetStream()
+	s.releaseSaved()
 }
 
 // Destroy zeroes the key material and the RC4 states the Session holds.
@@ -628,5 +684,6 @@ func (s *Session) Destroy() {
 	clear(s.key[:])
 	s.send.wipe()
 	s.recv.wipe()
+	s.releaseSaved()
 	s.destroyed = true
 }

@@ -458,3 +458,60 @@ func TestSessionDestroyZeroesCipher(t *testing.T) {
 	assert.Nil(t, server.recv.rc4)
 	assert.Equal(t, [16]byte{}, server.recv.sealKey)
 }
+
+// An imported session keeps its RC4 states in one pooled pair until each
+// direction's first message loads its own: the pair goes back, zeroed,
+// once neither waits, or when the session is destroyed first, and the
+// state exported in between is the one imported.
+func TestImportedStatesWaitInAPair(t *testing.T) {
+	client, server := sessions(t)
+	sealed, sig := client.Seal([]byte("to the server"))
+	_, err := server.Unseal(sealed, sig)
+	require.NoError(t, err)
+	sealed, sig = server.Seal([]byte("to the client"))
+	_, err = client.Unseal(sealed, sig)
+	require.NoError(t, err)
+	st := server.State()
+	require.NotNil(t, st.SendCipher)
+	require.NotNil(t, st.RecvCipher)
+
+	imp, err := RestoreSession(st)
+	require.NoError(t, err)
+	pair := imp.saved
+	require.NotNil(t, pair)
+	assert.Same(t, &pair[0], imp.send.saved)
+	assert.Same(t, &pair[1], imp.recv.saved)
+	again := imp.State()
+	assert.Equal(t, st.SendCipher, again.SendCipher, "exported before use: the imported bytes")
+	assert.Equal(t, st.RecvCipher, again.RecvCipher)
+
+	sealed, sig = imp.Seal([]byte("send loads its state"))
+	plain, err := client.Unseal(sealed, sig)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("send loads its state"), plain)
+	assert.Nil(t, imp.send.saved)
+	assert.Equal(t, [rc4.StateSize]byte{}, pair[0], "a loaded state is zeroed")
+	assert.Same(t, pair, imp.saved, "receive still waits")
+
+	sealed, sig = client.Seal([]byte("receive loads its state"))
+	_, err = imp.Unseal(sealed, sig)
+	require.NoError(t, err)
+	assert.Nil(t, imp.saved, "neither waits: the pair went back")
+	assert.Equal(t, savedPair{}, *pair)
+
+	// Destroyed before any message: both states zeroed, the pair back.
+	imp, err = RestoreSession(st)
+	require.NoError(t, err)
+	pair = imp.saved
+	imp.Destroy()
+	assert.Nil(t, imp.saved)
+	assert.Equal(t, savedPair{}, *pair)
+
+	// Reset drops them too.
+	imp, err = RestoreSession(st)
+	require.NoError(t, err)
+	pair = imp.saved
+	imp.Reset()
+	assert.Nil(t, imp.saved)
+	assert.Equal(t, savedPair{}, *pair)
+}
