@@ -16,7 +16,8 @@
 //	11      p     package name
 //	.       1     m = length of the machine identity, 1..64
 //	.       m     machine identity
-//	.       12    nonce: random per blob; also the blob's unique ID
+//	.       12    nonce: unique per blob under the key (random, or a
+//	              sealer's counter); also the blob's unique ID
 //	.       4     body length (uint32): ciphertext plus 16-byte GCM tag
 //	.       4     CRC-32C (Castagnoli) of every header byte before it
 //	.       body  AES-256-GCM(machine key, nonce, encoded State,

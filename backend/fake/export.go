@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -77,9 +78,15 @@ func (p *Process) ExportSecurityContext(h backend.Handle, f flags.Export, wantTo
 		Reset:          f&flags.ResetNew != 0,
 		ExportedAt:     p.realNow(now),
 	}
-	// The nonce always comes from crypto/rand, never from MachineConfig.Rand:
-	// a repeated nonce under the machine key would break AES-GCM.
-	blob, err := p.m.sealer.Seal(&st, nil)
+	// The nonce never comes from MachineConfig.Rand: a repeated nonce
+	// under the machine key would break AES-GCM. An in-memory machine
+	// counts its exports; a host-bound one, whose key other processes
+	// share, draws nonces from crypto/rand.
+	var nonces io.Reader // nil: crypto/rand
+	if l, ok := p.m.ledger.(*memLedger); ok {
+		nonces = &l.nonces
+	}
+	blob, err := p.m.sealer.Seal(&st, nonces)
 	if err != nil {
 		return nil, 0, backend.NewError(op, name, backend.StatusInternalError, "sealing the context", err)
 	}
@@ -179,7 +186,11 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 		if hostid.IsTimeNow(p.m.clock) {
 			real = now // which the ledger takes if its clock is time.Now too
 		}
-		first, err = l.claimAt(hdr.Nonce[:], st.ExportedAt, real)
+		if n, ok := l.nonces.sequence(hdr.Nonce[:]); ok && !st.ExportedAt.IsZero() {
+			first, err = l.live.ClaimSequenceAt(n, st.ExportedAt, real)
+		} else {
+			first, err = l.claimAt(hdr.Nonce[:], st.ExportedAt, real)
+		}
 	} else {
 		first, err = p.m.ledger.Claim(bytes.Clone(hdr.Nonce[:]), st.ExportedAt)
 	}

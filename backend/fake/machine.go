@@ -176,14 +176,55 @@ type ledger interface {
 // times existed (format versions 1 and 2) are claimed in a set that is
 // never pruned; no build writes them any more, so it cannot grow without
 // bound.
+//
+// The machine's blobs carry its export sequence as their nonce (nonces),
+// which the ledger claims as numbers.
 type memLedger struct {
 	live   *hostid.MemLedger
+	nonces exportNonces
 	mu     sync.Mutex
 	legacy map[[serialize.NonceSize]byte]struct{}
 }
 
 func newMemLedger(realNow func() time.Time) *memLedger {
-	return &memLedger{live: hostid.NewMemLedgerAt(realNow), legacy: make(map[[serialize.NonceSize]byte]struct{})}
+	l := &memLedger{live: hostid.NewMemLedgerAt(realNow), legacy: make(map[[serialize.NonceSize]byte]struct{})}
+	// From crypto/rand, never from MachineConfig.Rand: two machines made
+	// with one fixed key (the golden tests') then still differ in it.
+	if _, err := rand.Read(l.nonces.prefix[:]); err != nil {
+		panic("fake: crypto/rand failed: " + err.Error())
+	}
+	return l
+}
+
+// exportNonces makes the nonces of an in-memory machine's blobs: a
+// prefix drawn when the machine is made, then a counter. AES-GCM needs
+// nonces that never repeat under one key; a counter guarantees it (the
+// deterministic construction of NIST SP 800-38D) where random ones make
+// it likely, and it lets the ledger keep its claims as bits
+// (hostid.MemLedger.ClaimSequenceAt): a set of random nonces outgrows the
+// caches, and then every import misses them.
+type exportNonces struct {
+	prefix [serialize.NonceSize - 8]byte
+	last   atomic.Uint64
+}
+
+// Read writes the next nonce into p, which must be one nonce long.
+func (s *exportNonces) Read(p []byte) (int, error) {
+	if len(p) != serialize.NonceSize {
+		return 0, fmt.Errorf("fake: a nonce is %d bytes, not %d", serialize.NonceSize, len(p))
+	}
+	copy(p, s.prefix[:])
+	binary.BigEndian.PutUint64(p[len(s.prefix):], s.last.Add(1))
+	return len(p), nil
+}
+
+// sequence returns the export sequence number a nonce of this machine
+// carries.
+func (s *exportNonces) sequence(nonce []byte) (uint64, bool) {
+	if len(nonce) != serialize.NonceSize || string(nonce[:len(s.prefix)]) != string(s.prefix[:]) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(nonce[len(s.prefix):]), true
 }
 
 func (l *memLedger) Claim(id []byte, exportedAt time.Time) (bool, error) {

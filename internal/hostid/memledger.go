@@ -2,6 +2,7 @@ package hostid
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
 	"sync"
 	"time"
@@ -34,6 +35,34 @@ type memEpoch struct {
 	nonces map[[nonceLen]byte]struct{}
 	short  map[shortClaimID]struct{}
 	long   map[string]struct{}
+	// seq holds the claims of ClaimSequenceAt as bits, seqChunk numbers
+	// to a chunk, keyed by the number's chunk index.
+	seq map[uint64]*seqBits
+}
+
+// seqChunk is how many sequence numbers one chunk of bits covers: 512
+// bytes, so a ledger of a million sequential claims is 128 KiB where a
+// set of a million random IDs is tens of MiB.
+const seqChunk = 4096
+
+type seqBits [seqChunk / 64]uint64
+
+// addSeq records the sequence number n and reports whether it was new.
+func (e *memEpoch) addSeq(n uint64) bool {
+	if e.seq == nil {
+		e.seq = make(map[uint64]*seqBits)
+	}
+	c := e.seq[n/seqChunk]
+	if c == nil {
+		c = new(seqBits)
+		e.seq[n/seqChunk] = c
+	}
+	i, bit := (n%seqChunk)/64, uint64(1)<<(n%64)
+	if c[i]&bit != 0 {
+		return false
+	}
+	c[i] |= bit
+	return true
 }
 
 // nonceLen is the length of a packed context's nonce
@@ -105,9 +134,42 @@ func (l *MemLedger) ClaimAt(id []byte, exportedAt, now time.Time) (bool, error) 
 	if err := checkExportTime(exportedAt, now); err != nil {
 		return false, err
 	}
-	epoch := epochOf(exportedAt)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	m, err := l.epochFor(exportedAt, now)
+	if err != nil {
+		return false, err
+	}
+	return m.add(id), nil
+}
+
+// ClaimSequenceAt is ClaimAt for an ID that is a number from a counter
+// that never repeats: the export sequence of a machine whose blobs carry
+// it as their nonce. A set of random IDs outgrows the caches at a claim
+// per import, and then every claim misses them; sequential numbers are
+// kept as bits, 4096 to a chunk, and a claim touches the chunk the last
+// one did. Sequence numbers are a space of their own, apart from the
+// byte IDs of ClaimAt.
+func (l *MemLedger) ClaimSequenceAt(n uint64, exportedAt, now time.Time) (bool, error) {
+	if !l.timeNow || now.IsZero() {
+		now = l.now()
+	}
+	if err := checkExportTime(exportedAt, now); err != nil {
+		return false, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, err := l.epochFor(exportedAt, now)
+	if err != nil {
+		return false, err
+	}
+	return m.addSeq(n), nil
+}
+
+// epochFor returns the claims of exportedAt's epoch, after forgetting
+// the epochs now is past keeping; l.mu is held.
+func (l *MemLedger) epochFor(exportedAt, now time.Time) (*memEpoch, error) {
+	epoch := epochOf(exportedAt)
 	if f := floorFor(now); f > l.floor {
 		l.floor = f
 		for e := range l.epochs {
@@ -117,7 +179,7 @@ func (l *MemLedger) ClaimAt(id []byte, exportedAt, now time.Time) (bool, error) 
 		}
 	}
 	if epoch < l.floor {
-		return false, fmt.Errorf("%w: claims of contexts exported before %s are forgotten (the clock was set back)",
+		return nil, fmt.Errorf("%w: claims of contexts exported before %s are forgotten (the clock was set back)",
 			ErrTooOld, epochStart(l.floor).Format(time.RFC3339))
 	}
 	m := l.epochs[epoch]
@@ -125,7 +187,7 @@ func (l *MemLedger) ClaimAt(id []byte, exportedAt, now time.Time) (bool, error) 
 		m = &memEpoch{nonces: make(map[[nonceLen]byte]struct{}), short: make(map[shortClaimID]struct{}), long: make(map[string]struct{})}
 		l.epochs[epoch] = m
 	}
-	return m.add(id), nil
+	return m, nil
 }
 
 // Len returns the number of claims held, including those not yet
@@ -136,6 +198,11 @@ func (l *MemLedger) Len() int {
 	n := 0
 	for _, m := range l.epochs {
 		n += len(m.nonces) + len(m.short) + len(m.long)
+		for _, c := range m.seq {
+			for _, w := range c {
+				n += bits.OnesCount64(w)
+			}
+		}
 	}
 	return n
 }

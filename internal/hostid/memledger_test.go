@@ -125,3 +125,56 @@ func TestMemLedgerClaimAt(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok, "a zero reading: the ledger reads its clock")
 }
+
+// Sequence numbers are claimed once each, across chunk boundaries and
+// from goroutines racing for them, apart from byte IDs, and forgotten
+// and refused with their epoch like every claim.
+func TestMemLedgerSequence(t *testing.T) {
+	c := newTestClock(t0)
+	l := &MemLedger{now: c.Now, epochs: map[int64]*memEpoch{}}
+	at := c.Now()
+	for _, n := range []uint64{0, 1, 63, 64, seqChunk - 1, seqChunk, 5*seqChunk + 17, 1<<64 - 1} {
+		ok, err := l.ClaimSequenceAt(n, at, time.Time{})
+		require.NoError(t, err)
+		assert.True(t, ok, "first claim of %d", n)
+		ok, err = l.ClaimSequenceAt(n, at, time.Time{})
+		require.NoError(t, err)
+		assert.False(t, ok, "second claim of %d", n)
+	}
+	ok, err := l.ClaimSequenceAt(2, at, time.Time{})
+	require.NoError(t, err)
+	assert.True(t, ok, "a neighbour is its own claim")
+	ok, err = l.Claim([]byte{0, 0, 0, 0, 0, 0, 0, 0}, at)
+	require.NoError(t, err)
+	assert.True(t, ok, "byte IDs are a space of their own")
+	assert.Equal(t, 10, l.Len())
+
+	var wins [300]atomic.Int32
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range wins {
+				if ok, err := l.ClaimSequenceAt(1000+uint64(i), at, time.Time{}); assert.NoError(t, err) && ok {
+					wins[i].Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range wins {
+		assert.EqualValues(t, 1, wins[i].Load(), i)
+	}
+
+	c.Add(Retention + 2*epochLen)
+	ok, err = l.ClaimSequenceAt(0, at, time.Time{})
+	assert.ErrorIs(t, err, ErrTooOld)
+	assert.False(t, ok)
+	_, err = l.ClaimSequenceAt(3, c.Now().Add(Retention), time.Time{})
+	assert.ErrorIs(t, err, ErrInFuture)
+	ok, err = l.ClaimSequenceAt(0, c.Now(), time.Time{})
+	require.NoError(t, err)
+	assert.True(t, ok, "a new epoch")
+	assert.Equal(t, 1, l.Len(), "the old epoch is forgotten")
+}
