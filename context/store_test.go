@@ -90,6 +90,7 @@ func TestCanonicalPackageName(t *testing.T) {
 	}
 	for i, l := range leaks {
 		assert.Equal(t, wantWhat[i], l.What)
+		assert.False(t, l.When.IsZero(), "the test store records when")
 	}
 	leakErr := store.CheckLeaks()
 	require.Error(t, leakErr)
@@ -164,4 +165,20 @@ func TestSealInPlace(t *testing.T) {
 	require.ErrorIs(t, err, sspictx.StatusInvalidHandle)
 	_, err = c.UnsealInPlace(tok, buf)
 	require.ErrorIs(t, err, sspictx.StatusInvalidHandle)
+}
+
+// Without RecordStacks a leak says what it is, but not where or when it
+// was made.
+func TestLeakWithoutStacks(t *testing.T) {
+	m := fake.NewMachine(fake.MachineConfig{Name: "HOST", Domain: "TEST"})
+	store := sspictx.NewStore(m.NewProcess(fake.AsUser("TEST", "alice", "pw")))
+	c, err := store.AcquireCredentials("NTLM", flags.Outbound, nil)
+	require.NoError(t, err)
+	leaks := store.Leaks()
+	require.Len(t, leaks, 1)
+	assert.Equal(t, "NTLM outbound credential for current user", leaks[0].What)
+	assert.Empty(t, leaks[0].Created)
+	assert.True(t, leaks[0].When.IsZero())
+	require.NoError(t, c.Release())
+	assert.Empty(t, store.Leaks())
 }
