@@ -30,64 +30,79 @@ var (
 	errIntTooLarge    = errors.New("asn1: structure error: integer too large")
 )
 
+// element is one DER element as readTLV reads it: what asn1.RawValue holds,
+// in half its size. Tokens are read element by element and the elements
+// passed along by value, and copying RawValues was most of what reading
+// cost.
+type element struct {
+	FullBytes  []byte // the whole element
+	Tag        int
+	Class      uint8
+	IsCompound bool
+	hdr        uint8 // the length of the tag and length octets
+}
+
+// Bytes returns the content octets.
+func (t *element) Bytes() []byte { return t.FullBytes[t.hdr:] }
+
 // readTLV decodes the first DER element of b as asn1.Unmarshal into an
 // asn1.RawValue does, and returns the bytes after it.
-func readTLV(b []byte) (asn1.RawValue, []byte, error) {
+func readTLV(b []byte) (element, []byte, error) {
 	if len(b) == 0 {
-		return asn1.RawValue{}, nil, errSeqTruncated
+		return element{}, nil, errSeqTruncated
 	}
 	off := 0
 	c := b[off]
 	off++
-	rv := asn1.RawValue{Class: int(c >> 6), IsCompound: c&0x20 != 0, Tag: int(c & 0x1f)}
-	if rv.Tag == 0x1f {
+	tag := int(c & 0x1f)
+	if tag == 0x1f {
 		t, n, err := base128(b, off)
 		if err != nil {
-			return asn1.RawValue{}, nil, err
+			return element{}, nil, err
 		}
 		off = n
 		if t < 0x1f {
-			return asn1.RawValue{}, nil, errNonMinimalTag
+			return element{}, nil, errNonMinimalTag
 		}
-		rv.Tag = t
+		tag = t
 	}
 	if off >= len(b) {
-		return asn1.RawValue{}, nil, errTruncatedTag
+		return element{}, nil, errTruncatedTag
 	}
-	c = b[off]
+	l := b[off]
 	off++
 	length := 0
-	if c&0x80 == 0 {
-		length = int(c & 0x7f)
+	if l&0x80 == 0 {
+		length = int(l & 0x7f)
 	} else {
-		k := int(c & 0x7f)
+		k := int(l & 0x7f)
 		if k == 0 {
-			return asn1.RawValue{}, nil, errIndefinite
+			return element{}, nil, errIndefinite
 		}
 		for range k {
 			if off >= len(b) {
-				return asn1.RawValue{}, nil, errTruncatedTag
+				return element{}, nil, errTruncatedTag
 			}
 			if length >= 1<<23 {
-				return asn1.RawValue{}, nil, errLengthTooLarge
+				return element{}, nil, errLengthTooLarge
 			}
 			length = length<<8 | int(b[off])
 			off++
 			if length == 0 {
-				return asn1.RawValue{}, nil, errLeadingZeros
+				return element{}, nil, errLeadingZeros
 			}
 		}
 		if length < 0x80 {
-			return asn1.RawValue{}, nil, errNonMinimalLen
+			return element{}, nil, errNonMinimalLen
 		}
 	}
 	if length > len(b)-off {
-		return asn1.RawValue{}, nil, errDataTruncated
+		return element{}, nil, errDataTruncated
 	}
 	end := off + length
-	rv.Bytes = b[off:end:end]
-	rv.FullBytes = b[:end:end]
-	return rv, b[end:], nil
+	// off is at most 1 + 5 tag octets + 1 + 3 length octets (longer
+	// lengths are refused above), so it fits hdr.
+	return element{FullBytes: b[:end:end], Tag: tag, Class: c >> 6, IsCompound: c&0x20 != 0, hdr: uint8(off)}, b[end:], nil
 }
 
 // base128 is encoding/asn1's parseBase128Int: a minimally encoded base

@@ -80,21 +80,21 @@ func TestDERReaderMatches(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		if got.Class != want.Class || got.Tag != want.Tag || got.IsCompound != want.IsCompound ||
-			!bytes.Equal(got.Bytes, want.Bytes) || !bytes.Equal(got.FullBytes, want.FullBytes) || !bytes.Equal(rest, wantRest) {
+		if int(got.Class) != want.Class || got.Tag != want.Tag || got.IsCompound != want.IsCompound ||
+			!bytes.Equal(got.Bytes(), want.Bytes) || !bytes.Equal(got.FullBytes, want.FullBytes) || !bytes.Equal(rest, wantRest) {
 			t.Fatalf("%x: readTLV %+v, encoding/asn1 %+v", b, got, want)
 		}
 		var wantOID asn1.ObjectIdentifier
-		_, oidErr := asn1.Unmarshal(append([]byte{0x06}, append(lenOf(len(got.Bytes)), got.Bytes...)...), &wantOID)
-		gotOID, err := parseOID(nil, got.Bytes)
+		_, oidErr := asn1.Unmarshal(append([]byte{0x06}, append(lenOf(len(got.Bytes())), got.Bytes()...)...), &wantOID)
+		gotOID, err := parseOID(nil, got.Bytes())
 		if (err != nil) != (oidErr != nil) || err == nil && !gotOID.Equal(wantOID) {
-			t.Fatalf("OID %x: got %v, %v; encoding/asn1 %v, %v", got.Bytes, gotOID, err, wantOID, oidErr)
+			t.Fatalf("OID %x: got %v, %v; encoding/asn1 %v, %v", got.Bytes(), gotOID, err, wantOID, oidErr)
 		}
 		var wantEnum asn1.Enumerated
-		_, enumErr := asn1.Unmarshal(append([]byte{0x0a}, append(lenOf(len(got.Bytes)), got.Bytes...)...), &wantEnum)
-		gotEnum, err := parseEnum32(got.Bytes)
+		_, enumErr := asn1.Unmarshal(append([]byte{0x0a}, append(lenOf(len(got.Bytes())), got.Bytes()...)...), &wantEnum)
+		gotEnum, err := parseEnum32(got.Bytes())
 		if (err != nil) != (enumErr != nil) || err == nil && int(gotEnum) != int(wantEnum) {
-			t.Fatalf("ENUMERATED %x: got %v, %v; encoding/asn1 %v, %v", got.Bytes, gotEnum, err, wantEnum, enumErr)
+			t.Fatalf("ENUMERATED %x: got %v, %v; encoding/asn1 %v, %v", got.Bytes(), gotEnum, err, wantEnum, enumErr)
 		}
 		gotMechs, err := parseMechTypes(got)
 		wantMechs, wantErr := mechTypesASN1(got)
@@ -113,7 +113,7 @@ func TestDERReaderMatches(t *testing.T) {
 func lenOf(n int) []byte { return appendTL(nil, 0, n)[1:] }
 
 // mechTypesASN1 is what ParseNegTokenInit did with encoding/asn1.
-func mechTypesASN1(rv asn1.RawValue) ([]asn1.ObjectIdentifier, error) {
+func mechTypesASN1(rv element) ([]asn1.ObjectIdentifier, error) {
 	var mechs []asn1.ObjectIdentifier
 	if err := decodeValue(rv, asn1.TagSequence, true, &mechs, "mechTypes"); err != nil {
 		return nil, err

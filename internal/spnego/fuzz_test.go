@@ -17,9 +17,9 @@ import (
 // inputs that Marshal does not reproduce byte for byte.
 func hasInit2Fields(b []byte) bool {
 	outer, _ := only(b, "")
-	_, rest, _ := next(outer.Bytes, "")
+	_, rest, _ := next(outer.Bytes(), "")
 	choice, _ := only(rest, "")
-	fields, err := sequenceFields(nil, choice.Bytes, 4, "")
+	fields, err := sequenceFields(nil, choice.Bytes(), 4, "")
 	if err != nil {
 		return false
 	}

@@ -119,7 +119,7 @@ func ParseNegTokenInit(b []byte) (*NegTokenInit, error) {
 	if !is(outer, asn1.ClassApplication, 0, true) {
 		return nil, malformed("not an InitialContextToken ([APPLICATION 0])")
 	}
-	mechRV, rest, err := next(outer.Bytes, "thisMech")
+	mechRV, rest, err := next(outer.Bytes(), "thisMech")
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func ParseNegTokenInit(b []byte) (*NegTokenInit, error) {
 		return nil, malformed("NegotiationToken is not negTokenInit [0]")
 	}
 	var fieldBuf [5]field
-	fields, err := sequenceFields(fieldBuf[:0], choice.Bytes, 4, "NegTokenInit")
+	fields, err := sequenceFields(fieldBuf[:0], choice.Bytes(), 4, "NegTokenInit")
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func ParseNegTokenInit(b []byte) (*NegTokenInit, error) {
 			if err := decodeValue(f.inner, asn1.TagBitString, false, &bits, "reqFlags"); err != nil {
 				return nil, err
 			}
-			t.ReqFlags = append([]byte{}, f.inner.Bytes...)
+			t.ReqFlags = append([]byte{}, f.inner.Bytes()...)
 		case 2:
 			if t.MechToken, err = decodeOctets(f.inner, "mechToken"); err != nil {
 				return nil, err
@@ -195,25 +195,25 @@ func ParseNegTokenInit(b []byte) (*NegTokenInit, error) {
 // list; insisting that they are the canonical encoding (each OID is, and
 // readTLV takes only minimal lengths) lets a caller recompute them with
 // MechTypeListDER.
-func parseMechTypes(rv asn1.RawValue) ([]asn1.ObjectIdentifier, error) {
+func parseMechTypes(rv element) ([]asn1.ObjectIdentifier, error) {
 	if err := checkUniversal(rv, asn1.TagSequence, true, "mechTypes"); err != nil {
 		return nil, err
 	}
 	n, arcs := 0, 0
-	for rest := rv.Bytes; len(rest) > 0; n++ {
-		var e asn1.RawValue
+	for rest := rv.Bytes(); len(rest) > 0; n++ {
+		var e element
 		var err error
 		if e, rest, err = readTLV(rest); err != nil {
 			return nil, malformed("%s: %v", "mechTypes", err)
 		}
-		arcs += oidArcs(len(e.Bytes))
+		arcs += oidArcs(len(e.Bytes()))
 	}
 	if n == 0 {
 		return nil, malformed("empty mechTypes")
 	}
 	mechs := make([]asn1.ObjectIdentifier, 0, n)
 	all := make(asn1.ObjectIdentifier, 0, arcs)
-	for rest := rv.Bytes; len(rest) > 0; {
+	for rest := rv.Bytes(); len(rest) > 0; {
 		e, r, _ := readTLV(rest) // read above
 		rest = r
 		if !is(e, asn1.ClassUniversal, asn1.TagOID, false) {

@@ -58,9 +58,9 @@ func ParseNegTokenInit2(b []byte) (*NegTokenInit2, error) {
 	}
 	t := &NegTokenInit2{MechTypes: base.MechTypes, ReqFlags: base.ReqFlags, MechToken: base.MechToken, MechListMIC: base.MechListMIC}
 	outer, _ := only(b, "InitialContextToken")
-	_, rest, _ := next(outer.Bytes, "thisMech")
+	_, rest, _ := next(outer.Bytes(), "thisMech")
 	choice, _ := only(rest, "NegotiationToken")
-	fields, _ := sequenceFields(nil, choice.Bytes, 4, "NegTokenInit")
+	fields, _ := sequenceFields(nil, choice.Bytes(), 4, "NegTokenInit")
 	for _, f := range fields {
 		if f.tag != 3 {
 			continue
@@ -78,7 +78,7 @@ func ParseNegTokenInit2(b []byte) (*NegTokenInit2, error) {
 				if !is(h.inner, asn1.ClassUniversal, tagGeneralString, false) {
 					return nil, malformed("negHints hintName is not a GeneralString")
 				}
-				t.HintName = append([]byte{}, h.inner.Bytes...)
+				t.HintName = append([]byte{}, h.inner.Bytes()...)
 			case 1:
 				if t.HintAddress, err = decodeOctets(h.inner, "hintAddress"); err != nil {
 					return nil, err

@@ -126,7 +126,7 @@ func (t *NegTokenResp) parse(b []byte, copied bool) error {
 		return malformed("NegotiationToken is not negTokenResp [1]")
 	}
 	var fieldBuf [4]field
-	fields, err := sequenceFields(fieldBuf[:0], choice.Bytes, 3, "NegTokenResp")
+	fields, err := sequenceFields(fieldBuf[:0], choice.Bytes(), 3, "NegTokenResp")
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (t *NegTokenResp) parse(b []byte, copied bool) error {
 	if copied {
 		for _, f := range fields {
 			if f.tag == 2 || f.tag == 3 {
-				octets = make([]byte, 0, len(choice.Bytes))
+				octets = make([]byte, 0, len(choice.Bytes()))
 				break
 			}
 		}
@@ -147,7 +147,7 @@ func (t *NegTokenResp) parse(b []byte, copied bool) error {
 			if err := checkUniversal(f.inner, asn1.TagEnum, false, "negState"); err != nil {
 				return err
 			}
-			e, err := parseEnum32(f.inner.Bytes)
+			e, err := parseEnum32(f.inner.Bytes())
 			if err != nil {
 				return malformed("%s: %v", "negState", err)
 			}

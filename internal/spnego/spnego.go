@@ -140,16 +140,16 @@ func checkSize(b []byte) error {
 // next decodes the first DER element of b, returning it and the bytes after
 // it. readTLV bounds-checks the length and rejects indefinite and
 // non-minimal lengths, as encoding/asn1 does.
-func next(b []byte, what string) (asn1.RawValue, []byte, error) {
+func next(b []byte, what string) (element, []byte, error) {
 	rv, rest, err := readTLV(b)
 	if err != nil {
-		return asn1.RawValue{}, nil, malformed("%s: %v", what, err)
+		return element{}, nil, malformed("%s: %v", what, err)
 	}
 	return rv, rest, nil
 }
 
 // only decodes b, which must hold exactly one DER element.
-func only(b []byte, what string) (asn1.RawValue, error) {
+func only(b []byte, what string) (element, error) {
 	rv, rest, err := next(b, what)
 	if err != nil {
 		return rv, err
@@ -161,14 +161,14 @@ func only(b []byte, what string) (asn1.RawValue, error) {
 }
 
 // is reports whether rv has the given class, tag and form.
-func is(rv asn1.RawValue, class, tag int, compound bool) bool {
-	return rv.Class == class && rv.Tag == tag && rv.IsCompound == compound
+func is(rv element, class, tag int, compound bool) bool {
+	return int(rv.Class) == class && rv.Tag == tag && rv.IsCompound == compound
 }
 
 // decodeValue checks that rv is the universal element tag (primitive unless
 // compound) and decodes it into v, a pointer to a type encoding/asn1 knows.
 // Checking the tag here keeps error details short and readable.
-func decodeValue(rv asn1.RawValue, tag int, compound bool, v any, what string) error {
+func decodeValue(rv element, tag int, compound bool, v any, what string) error {
 	if !is(rv, asn1.ClassUniversal, tag, compound) {
 		return malformed("%s: unexpected element (class %d, tag %d)", what, rv.Class, rv.Tag)
 	}
@@ -183,7 +183,7 @@ func decodeValue(rv asn1.RawValue, tag int, compound bool, v any, what string) e
 }
 
 // checkUniversal is decodeValue's tag check.
-func checkUniversal(rv asn1.RawValue, tag int, compound bool, what string) error {
+func checkUniversal(rv element, tag int, compound bool, what string) error {
 	if !is(rv, asn1.ClassUniversal, tag, compound) {
 		return malformed("%s: unexpected element (class %d, tag %d)", what, rv.Class, rv.Tag)
 	}
@@ -192,59 +192,59 @@ func checkUniversal(rv asn1.RawValue, tag int, compound bool, what string) error
 
 // decodeOctets decodes an OCTET STRING, returning a non-nil copy so that a
 // present but empty field stays distinguishable from an absent one.
-func decodeOctets(rv asn1.RawValue, what string) ([]byte, error) {
+func decodeOctets(rv element, what string) ([]byte, error) {
 	if err := checkUniversal(rv, asn1.TagOctetString, false, what); err != nil {
 		return nil, err
 	}
-	return append([]byte{}, rv.Bytes...), nil
+	return append([]byte{}, rv.Bytes()...), nil
 }
 
 // octetsOf is decodeOctets copying into dst's spare capacity, which must
 // hold the string, or, unless copied, returning the string in place: it
 // returns the string, capped, and dst extended. Either way a present but
 // empty string is not nil.
-func octetsOf(dst []byte, rv asn1.RawValue, copied bool, what string) ([]byte, []byte, error) {
+func octetsOf(dst []byte, rv element, copied bool, what string) ([]byte, []byte, error) {
 	if err := checkUniversal(rv, asn1.TagOctetString, false, what); err != nil {
 		return nil, dst, err
 	}
 	if !copied {
-		return rv.Bytes[:len(rv.Bytes):len(rv.Bytes)], dst, nil
+		return rv.Bytes()[:len(rv.Bytes()):len(rv.Bytes())], dst, nil
 	}
 	start := len(dst)
-	dst = append(dst, rv.Bytes...)
+	dst = append(dst, rv.Bytes()...)
 	return dst[start:len(dst):len(dst)], dst, nil
 }
 
 // decodeOID decodes an OBJECT IDENTIFIER and insists on its canonical
 // encoding, so that re-encoding a parsed token reproduces its bytes. A
 // known OID comes back shared with every other token that names it.
-func decodeOID(rv asn1.RawValue, what string) (asn1.ObjectIdentifier, error) {
+func decodeOID(rv element, what string) (asn1.ObjectIdentifier, error) {
 	if rv.Class == asn1.ClassUniversal && rv.Tag == asn1.TagOID && !rv.IsCompound {
-		if oid := knownOIDOf(rv.Bytes); oid != nil {
+		if oid := knownOIDOf(rv.Bytes()); oid != nil {
 			return oid, nil
 		}
 	}
-	return appendOID(make(asn1.ObjectIdentifier, 0, oidArcs(len(rv.Bytes))), rv, what)
+	return appendOID(make(asn1.ObjectIdentifier, 0, oidArcs(len(rv.Bytes()))), rv, what)
 }
 
 // appendOID is decodeOID appending the arcs to dst. The result shares
 // dst's array and is capped, so later appends to dst do not reach it.
-func appendOID(dst asn1.ObjectIdentifier, rv asn1.RawValue, what string) (asn1.ObjectIdentifier, error) {
+func appendOID(dst asn1.ObjectIdentifier, rv element, what string) (asn1.ObjectIdentifier, error) {
 	if err := checkUniversal(rv, asn1.TagOID, false, what); err != nil {
 		return nil, err
 	}
 	start := len(dst)
-	if oid := knownOIDOf(rv.Bytes); oid != nil { // canonical by construction
+	if oid := knownOIDOf(rv.Bytes()); oid != nil { // canonical by construction
 		dst = append(dst, oid...)
 		return dst[start:len(dst):len(dst)], nil
 	}
-	dst, err := parseOID(dst, rv.Bytes)
+	dst, err := parseOID(dst, rv.Bytes())
 	if err != nil {
 		return nil, malformed("%s: %v", what, err)
 	}
 	oid := dst[start:len(dst):len(dst)]
 	var buf [64]byte
-	if _, err := oidLen(oid); err != nil || !bytes.Equal(appendOIDContent(buf[:0], oid), rv.Bytes) {
+	if _, err := oidLen(oid); err != nil || !bytes.Equal(appendOIDContent(buf[:0], oid), rv.Bytes()) {
 		return nil, malformed("%s: OBJECT IDENTIFIER is not DER", what)
 	}
 	return oid, nil
@@ -254,7 +254,7 @@ func appendOID(dst asn1.ObjectIdentifier, rv asn1.RawValue, what string) (asn1.O
 // context tag number and the single element inside it.
 type field struct {
 	tag   int
-	inner asn1.RawValue
+	inner element
 }
 
 // sequenceFields decodes the body of a NegTokenInit or NegTokenResp: seq
@@ -271,8 +271,8 @@ func sequenceFields(dst []field, seq []byte, maxTag int, what string) ([]field, 
 	}
 	fields := dst
 	last := -1
-	for rest := rv.Bytes; len(rest) > 0; {
-		var f asn1.RawValue
+	for rest := rv.Bytes(); len(rest) > 0; {
+		var f element
 		if f, rest, err = next(rest, what); err != nil {
 			return nil, err
 		}
@@ -286,7 +286,7 @@ func sequenceFields(dst []field, seq []byte, maxTag int, what string) ([]field, 
 			return nil, malformed("%s: field [%d] out of order or repeated", what, f.Tag)
 		}
 		last = f.Tag
-		inner, rest, err := readTLV(f.Bytes)
+		inner, rest, err := readTLV(f.Bytes())
 		if err == nil && len(rest) != 0 {
 			return nil, malformed("%s field [%d]: %d trailing bytes", what, f.Tag, len(rest))
 		}
