@@ -155,7 +155,8 @@ type Header struct {
 	Version   uint16 // format version
 	Package   string // security package name, such as "NTLM"
 	MachineID string // identity of the machine that sealed the blob
-	// Nonce is random per blob and doubles as its unique ID, for
+	// Nonce is unique per blob under the machine key (random, or a
+	// counter of the sealer's) and doubles as its unique ID, for
 	// "import only once".
 	Nonce [NonceSize]byte
 }
@@ -293,7 +294,9 @@ func NewSealer(machineID string, key []byte) (*Sealer, error) {
 func (s *Sealer) MachineID() string { return s.machineID }
 
 // Seal encodes st and seals it into a new blob. The nonce is read from rand;
-// nil means crypto/rand (a fixed reader makes reproducible blobs for tests).
+// nil means crypto/rand. rand must never give a nonce twice under one key:
+// a counter never does (an in-memory machine's export sequence); a fixed
+// reader makes reproducible blobs, for tests only.
 // The plaintext is encrypted in place in the returned buffer, so no copy of
 // it is left behind.
 func (s *Sealer) Seal(st *State, rand io.Reader) ([]byte, error) {
