@@ -128,18 +128,11 @@ func (l *MemLedger) ClaimAt(id []byte, exportedAt, now time.Time) (bool, error) 
 	if len(id) == 0 || len(id) > MaxClaimID {
 		return false, fmt.Errorf("hostid: claim ID of %d bytes, want 1..%d", len(id), MaxClaimID)
 	}
-	if !l.timeNow || now.IsZero() {
-		now = l.now()
-	}
-	if err := checkExportTime(exportedAt, now); err != nil {
-		return false, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m, err := l.epochFor(exportedAt, now)
+	m, err := l.lockEpoch(exportedAt, now)
 	if err != nil {
 		return false, err
 	}
+	defer l.mu.Unlock()
 	return m.add(id), nil
 }
 
@@ -151,23 +144,35 @@ func (l *MemLedger) ClaimAt(id []byte, exportedAt, now time.Time) (bool, error) 
 // one did. Sequence numbers are a space of their own, apart from the
 // byte IDs of ClaimAt.
 func (l *MemLedger) ClaimSequenceAt(n uint64, exportedAt, now time.Time) (bool, error) {
+	m, err := l.lockEpoch(exportedAt, now)
+	if err != nil {
+		return false, err
+	}
+	defer l.mu.Unlock()
+	return m.addSeq(n), nil
+}
+
+// lockEpoch checks exportedAt against the real time (now, or the
+// ledger's clock; see ClaimAt), locks l.mu and returns the claims of
+// exportedAt's epoch, after forgetting the epochs now is past keeping.
+// On success the caller unlocks l.mu.
+func (l *MemLedger) lockEpoch(exportedAt, now time.Time) (*memEpoch, error) {
 	if !l.timeNow || now.IsZero() {
 		now = l.now()
 	}
 	if err := checkExportTime(exportedAt, now); err != nil {
-		return false, err
+		return nil, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	m, err := l.epochFor(exportedAt, now)
 	if err != nil {
-		return false, err
+		l.mu.Unlock()
+		return nil, err
 	}
-	return m.addSeq(n), nil
+	return m, nil
 }
 
-// epochFor returns the claims of exportedAt's epoch, after forgetting
-// the epochs now is past keeping; l.mu is held.
+// epochFor is lockEpoch's part under l.mu.
 func (l *MemLedger) epochFor(exportedAt, now time.Time) (*memEpoch, error) {
 	epoch := epochOf(exportedAt)
 	if f := floorFor(now); f > l.floor {

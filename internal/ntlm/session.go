@@ -335,15 +335,23 @@ func (s *Session) SignMIC(msg, sig []byte) bool {
 	if !s.onStack(d) {
 		return s.signInto(sig, msg)
 	}
-	d.deriveKeys(s.key[:], s.flags)
-	var c rc4.Cipher
-	_ = c.Init(d.sealKey[:]) // a 16-byte key never fails
 	binary.LittleEndian.PutUint32(sig[0:], 1)
-	d.stream += d.checksum(&c, d.seq, msg, true, sig[4:12])
-	c.Reset()
+	d.stream += s.stackChecksum(d, msg, sig[4:12])
 	binary.LittleEndian.PutUint32(sig[12:], d.seq)
 	d.seq++
 	return true
+}
+
+// stackChecksum is d's encrypted checksum of msg at its sequence number,
+// into out, made with a cipher keyed on the stack for it (onStack). It
+// returns the keystream bytes it used.
+func (s *Session) stackChecksum(d *direction, msg, out []byte) uint64 {
+	d.deriveKeys(s.key[:], s.flags)
+	var c rc4.Cipher
+	_ = c.Init(d.sealKey[:]) // a 16-byte key never fails
+	n := d.checksum(&c, d.seq, msg, true, out)
+	c.Reset()
+	return n
 }
 
 // VerifyMIC is Verify for a message after which both RC4 streams
@@ -356,12 +364,8 @@ func (s *Session) VerifyMIC(msg, sig []byte) error {
 	if !s.onStack(d) {
 		return s.Verify(msg, sig)
 	}
-	d.deriveKeys(s.key[:], s.flags)
-	var c rc4.Cipher
-	_ = c.Init(d.sealKey[:])
 	var want [8]byte
-	n := d.checksum(&c, d.seq, msg, true, want[:])
-	c.Reset()
+	n := s.stackChecksum(d, msg, want[:])
 	if subtle.ConstantTimeCompare(want[:], sig[4:12]) != 1 {
 		return fmt.Errorf("%w: checksum mismatch", ErrMessageAltered)
 	}
