@@ -41,6 +41,18 @@ const storeShards = 16
 type storeShard struct {
 	mu   sync.Mutex
 	live map[uint64]*tracked
+	// free holds the creation records of untracked handles, for the
+	// next: memory just written is warm, where a fresh record's is not,
+	// and writing cold memory cost recording a stack a seventh more.
+	free []*creation
+}
+
+// creation is where and when a handle was made, recorded only with
+// Store.RecordStacks.
+type creation struct {
+	when time.Time
+	pcs  [8]uintptr
+	npc  int32
 }
 
 // tracked is the store's record of one live resource.
@@ -49,16 +61,14 @@ type tracked struct {
 	kind string // "credential", "context", "token"
 	pkg  string // prefixed to desc when reporting, so tracking need not concatenate
 	desc string
-	// pcs is the creating stack, recorded only with Store.RecordStacks:
-	// out of line, so that the struct each handle embeds is 64 bytes
-	// smaller when it is not (an import writes one into fresh memory).
-	pcs *[8]uintptr
-	npc int32
+	// created is the creating stack and time, recorded only with
+	// Store.RecordStacks: out of line, so that the struct each handle
+	// embeds is 88 bytes smaller when they are not (an import writes one
+	// into fresh memory).
+	created *creation
 	// target says desc is a client context's target, reported after
-	// clientPrefix, for the same reason. It sits where npc's upper half
-	// was, so tracked is no larger.
+	// clientPrefix, for the same reason.
 	target bool
-	when   time.Time
 }
 
 // clientPrefix is what a client context's description starts with.
@@ -138,15 +148,23 @@ func (s *Store) RecordStacks(on bool) { s.stacks.Store(on) }
 // tracking costs no allocation of its own.
 func (s *Store) track(t *tracked, kind, pkg, desc string, target bool) *tracked {
 	*t = tracked{id: s.nextID.Add(1), kind: kind, pkg: pkg, desc: desc, target: target}
-	if s.stacks.Load() {
-		// The time too: reading the clock is a fortieth of an export
-		// and import, for a field only leak reports read.
-		t.when = time.Now()
-		t.pcs = new([8]uintptr)
-		t.npc = int32(runtime.Callers(3, t.pcs[:]))
-	}
 	sh := &s.shards[t.id%storeShards]
 	sh.mu.Lock()
+	if s.stacks.Load() {
+		// Recorded in place, under the shard's lock, which only the
+		// test kit's stores (RecordStacks) hold this long. The time
+		// too: reading the clock is a fortieth of an export and import,
+		// for a field only leak reports read.
+		var c *creation
+		if n := len(sh.free); n > 0 {
+			c, sh.free = sh.free[n-1], sh.free[:n-1]
+		} else {
+			c = new(creation)
+		}
+		c.when = time.Now()
+		c.npc = int32(runtime.Callers(3, c.pcs[:]))
+		t.created = c
+	}
 	sh.live[t.id] = t
 	sh.mu.Unlock()
 	return t
@@ -159,6 +177,10 @@ func (s *Store) untrack(t *tracked) {
 	sh := &s.shards[t.id%storeShards]
 	sh.mu.Lock()
 	delete(sh.live, t.id)
+	if t.created != nil {
+		sh.free = append(sh.free, t.created)
+		t.created = nil
+	}
 	sh.mu.Unlock()
 }
 
@@ -181,27 +203,35 @@ func (l Leak) String() string {
 
 // Leaks returns every credential, context and token still alive, oldest first.
 func (s *Store) Leaks() []Leak {
-	var all []*tracked
+	// A creation record goes back to its shard when its handle is
+	// released, so it is copied under the shard's lock.
+	type live struct {
+		t       *tracked
+		created creation
+	}
+	var all []live
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for _, t := range sh.live {
-			all = append(all, t)
+			l := live{t: t}
+			if t.created != nil {
+				l.created = *t.created
+			}
+			all = append(all, l)
 		}
 		sh.mu.Unlock()
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
+	sort.Slice(all, func(i, j int) bool { return all[i].t.id < all[j].t.id })
 	out := make([]Leak, 0, len(all))
-	for _, t := range all {
+	for _, a := range all {
+		t, c := a.t, &a.created
 		what := t.pkg + " " + t.desc
 		if t.target {
 			what = t.pkg + " " + clientPrefix + t.desc
 		}
-		l := Leak{Kind: t.kind, What: what, When: t.when}
-		var pcs []uintptr
-		if t.pcs != nil {
-			pcs = t.pcs[:t.npc]
-		}
+		l := Leak{Kind: t.kind, What: what, When: c.when}
+		pcs := c.pcs[:c.npc]
 		frames := runtime.CallersFrames(pcs)
 		for {
 			f, more := frames.Next()
