@@ -10,8 +10,9 @@ import (
 
 // MemLedger is the in-memory counterpart of Ledger, for machines that live
 // in one process: the same Claim contract (real export times, Retention,
-// ErrTooOld and ErrInFuture), with claims kept in one map per epoch so that
-// forgetting old ones costs a map deletion, not a walk over every entry.
+// ErrTooOld and ErrInFuture), with claims kept per epoch so that
+// forgetting old ones costs a map deletion, not a walk over every entry:
+// byte IDs in maps, sequence numbers (ClaimSequenceAt) as bits.
 // The zero value is not usable; call NewMemLedger. A MemLedger is safe for
 // concurrent use.
 type MemLedger struct {
