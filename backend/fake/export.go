@@ -112,10 +112,59 @@ var stateBufs = sync.Pool{New: func() any {
 // memory is cold in cache, and writing a kilobyte of it cost an import
 // about as much as decrypting it; a pooled buffer is warm. A blob too
 // large for one (many groups) is decrypted into an allocation of its own.
-var plainBufs = sync.Pool{New: func() any {
-	b := make([]byte, 0, 2048)
-	return &b
-}}
+var plainBufs = sync.Pool{New: func() any { return &importBuf{b: make([]byte, 0, 2048)} }}
+
+// importBuf is an import's decryption buffer. A restored NTLM session may
+// keep its RC4 states where the import decrypted them instead of copying
+// them (ntlm.Holder); the buffer then goes back to plainBufs when the
+// session releases it, not when the import ends.
+type importBuf struct {
+	b []byte
+	// keepTail is how many bytes at the end of the import's PackageState
+	// a session keeps: the NTLM layout puts its cipher states last.
+	keepTail int
+	// importing is set while the import runs, which then puts the buffer
+	// back itself; released says the session released it meanwhile.
+	importing, released bool
+}
+
+// Release is the session's: it has zeroed what it kept.
+func (ib *importBuf) Release() {
+	ib.keepTail = 0
+	if ib.importing {
+		ib.released = true
+		return
+	}
+	plainBufs.Put(ib)
+}
+
+// holds reports whether state, a PackageState the import decrypted,
+// lies in the buffer, which it does unless the blob was too large for
+// it. A session can keep only what the buffer holds.
+func (ib *importBuf) holds(blobLen int) bool { return blobLen <= cap(ib.b) }
+
+// done ends the import's use of the buffer: it zeroes the state but what
+// a session keeps, and puts the buffer back unless the session still
+// keeps part of it.
+func (ib *importBuf) done(st *serialize.State) {
+	ib.importing = false
+	if ib.keepTail > 0 && !ib.released {
+		clear(st.PackageState[:len(st.PackageState)-ib.keepTail])
+		st.PackageState = nil
+		return
+	}
+	// OpenIntoBuffer leaves nothing in the buffer but PackageState,
+	// whatever the outcome, so Wipe zeroes all the blob put there.
+	st.Wipe()
+	ib.keepTail, ib.released = 0, false
+	plainBufs.Put(ib)
+}
+
+// holdingRestorer is a mechanism whose restore can leave what it keeps
+// of the state in the import's buffer (importBuf).
+type holdingRestorer interface {
+	restoreHolding(version uint8, state []byte, server bool, ib *importBuf) (session, *pkgDesc, error)
+}
 
 // ImportSecurityContext opens a blob exported on this machine. Every
 // malformed, foreign or replayed blob is refused with SEC_E_INVALID_TOKEN
@@ -140,17 +189,19 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 	}
 	var state serialize.State // on the stack: the context keeps only its parts
 	st := &state
-	buf := plainBufs.Get().(*[]byte)
+	ib := plainBufs.Get().(*importBuf)
+	ib.importing = true
+	// The state holds the session key: it is zeroed before the buffer
+	// goes back for the next import, but for the RC4 states a session
+	// keeps in it. A successful import does so before the context is
+	// published, so that nothing else can use the session (and release
+	// the buffer) while the import still has it.
 	defer func() {
-		// The state holds the session key: zero it before the buffer
-		// goes back for the next import. OpenIntoBuffer leaves nothing in
-		// the buffer but PackageState, whatever the outcome, so Wipe
-		// zeroes all the blob put there. Nothing restored aliases it:
-		// each package copies what it keeps.
-		st.Wipe()
-		plainBufs.Put(buf)
+		if ib.importing {
+			ib.done(st)
+		}
 	}()
-	hdr, err := p.m.sealer.OpenIntoBuffer(st, packed, *buf)
+	hdr, err := p.m.sealer.OpenIntoBuffer(st, packed, ib.b)
 	if err != nil {
 		return backend.Handle{}, backend.NewError(op, name, backend.StatusInvalidToken, importDetail(err), err)
 	}
@@ -170,7 +221,13 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 	if !now.Before(st.Expiry) {
 		return backend.Handle{}, errf(op, name, backend.StatusContextExpired, "the exported context expired at %s", st.Expiry.Format(time.RFC3339))
 	}
-	sess, runs, err := d.mech.restore(st.PackageVersion, st.PackageState, st.Server)
+	var sess session
+	var runs *pkgDesc
+	if hr, ok := d.mech.(holdingRestorer); ok && ib.holds(len(packed)) {
+		sess, runs, err = hr.restoreHolding(st.PackageVersion, st.PackageState, st.Server, ib)
+	} else {
+		sess, runs, err = d.mech.restore(st.PackageVersion, st.PackageState, st.Server)
+	}
 	if err != nil {
 		return backend.Handle{}, mechFailure(op, name, "the package state does not restore", err)
 	}
@@ -208,6 +265,7 @@ func (p *Process) ImportSecurityContext(pkg string, packed []byte, token backend
 		user: st.User, domain: st.Domain, sid: st.SID, groups: st.Groups,
 		serverName: st.ServerName,
 	}
+	ib.done(st)
 	return p.addCtx(c), nil
 }
 

@@ -564,7 +564,14 @@ func decodeCipher(b []byte, stream uint64) (cipher, rest []byte, err error) {
 	return nil, nil, fmt.Errorf("RC4 state marker %d", b[0])
 }
 
-func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+func (m ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+	return m.restoreHolding(version, state, server, nil)
+}
+
+// restoreHolding is restore that, given the import's buffer, leaves the
+// RC4 states where the import decrypted them (the tail of state) for the
+// session to keep: an import after traffic then copies nothing.
+func (ntlmMech) restoreHolding(version uint8, state []byte, server bool, ib *importBuf) (session, *pkgDesc, error) {
 	if version == ntlmStateNoESS {
 		return restoreNoESS(state, server)
 	}
@@ -576,9 +583,16 @@ func (ntlmMech) restore(version uint8, state []byte, server bool) (session, *pkg
 	if ss.Client == server {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the package state contradicts the context's side", nil)
 	}
+	hold := ib != nil && (ss.SendCipher != nil || ss.RecvCipher != nil)
+	if hold {
+		ss.Holder = ib
+	}
 	sess := &ntlmSession{base: base}
 	if err := sess.own.Restore(ss); err != nil {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the session state does not restore", err)
+	}
+	if hold {
+		ib.keepTail = len(state) - ntlmStateLenV1 // the cipher states, the layout's tail
 	}
 	sess.s = &sess.own
 	return sess, nil, nil

@@ -921,12 +921,23 @@ func (n *negotiator) appendState(dst []byte, reset bool) (uint8, []byte) {
 	return negStateV1, dst
 }
 
-func (negotiateMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+func (m negotiateMech) restore(version uint8, state []byte, server bool) (session, *pkgDesc, error) {
+	return m.restoreHolding(version, state, server, nil)
+}
+
+// restoreHolding is restore passing the import's buffer on to the
+// mechanism, whose state is the tail of Negotiate's.
+func (negotiateMech) restoreHolding(version uint8, state []byte, server bool, ib *importBuf) (session, *pkgDesc, error) {
 	d, inner, state, err := decodeNegState(version, state)
 	if err != nil {
 		return nil, nil, refuse(backend.StatusInvalidToken, "the package state does not decode", err)
 	}
-	sess, _, err := d.mech.restore(inner, state, server)
+	var sess session
+	if hr, ok := d.mech.(holdingRestorer); ok {
+		sess, _, err = hr.restoreHolding(inner, state, server, ib)
+	} else {
+		sess, _, err = d.mech.restore(inner, state, server)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

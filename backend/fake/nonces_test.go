@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	sspictx "github.com/gosspi/gosspi/context"
 	"github.com/gosspi/gosspi/serialize"
 )
 
@@ -53,4 +54,60 @@ func TestImportOnceRandomNonce(t *testing.T) {
 	require.NoError(t, p.DeleteSecurityContext(h))
 	_, err = e.m.NewProcess().ImportSecurityContext("NTLM", blob, 0)
 	require.ErrorIs(t, err, ErrAlreadyImported)
+}
+
+// Busy contexts imported one after another each keep their RC4 states in
+// their own import buffer until their first messages: a refused import in
+// between gives its buffer back once, and a buffer given back is reused
+// without touching what a live context keeps.
+func TestImportedCipherStatesStayApart(t *testing.T) {
+	type pair struct {
+		e   *env
+		imp *sspictx.Context
+	}
+	busyBlob := func(e *env) []byte {
+		for i := 0; i < 3; i++ {
+			tok, data, err := e.client.Seal([]byte("traffic"))
+			require.NoError(t, err)
+			_, err = e.server.Unseal(tok, data)
+			require.NoError(t, err)
+			tok, data, err = e.server.Seal([]byte("reply"))
+			require.NoError(t, err)
+			_, err = e.client.Unseal(tok, data)
+			require.NoError(t, err)
+		}
+		blob, err := e.server.Export(0)
+		require.NoError(t, err)
+		return blob
+	}
+	var pairs []pair
+	for i := 0; i < 4; i++ {
+		e := newEnv(t)
+		blob := busyBlob(e)
+		imp, err := e.store.Import("NTLM", blob, nil)
+		require.NoError(t, err)
+		_, err = e.m.NewProcess().ImportSecurityContext("NTLM", blob, 0)
+		require.ErrorIs(t, err, ErrAlreadyImported, "refused after its state was restored")
+		pairs = append(pairs, pair{e, imp})
+	}
+	for i, p := range pairs {
+		msg := []byte("after the move")
+		tok, data, err := p.e.client.Seal(msg)
+		require.NoError(t, err)
+		plain, err := p.imp.Unseal(tok, data)
+		require.NoError(t, err, "context %d", i)
+		assert.Equal(t, msg, plain)
+		tok, data, err = p.imp.Seal([]byte("reply"))
+		require.NoError(t, err)
+		plain, err = p.e.client.Unseal(tok, data)
+		require.NoError(t, err, "context %d", i)
+		assert.Equal(t, "reply", string(plain))
+		require.NoError(t, p.imp.Delete())
+		// A freed buffer is someone else's now: the next import must
+		// not disturb the contexts still waiting.
+		e := newEnv(t)
+		other, err := e.store.Import("NTLM", busyBlob(e), nil)
+		require.NoError(t, err)
+		require.NoError(t, other.Delete())
+	}
 }

@@ -151,14 +151,20 @@ func (s *Session) setSaved(d *direction, state []byte) {
 	copy(d.saved[:], state)
 }
 
-// releaseSaved gives the pair back once neither direction has a state
-// waiting in it; both halves are zero by then.
+// releaseSaved gives the pair back, or releases the holder, once neither
+// direction has a state waiting; what they held is zero by then.
 func (s *Session) releaseSaved() {
-	if s.saved == nil || s.send.saved != nil || s.recv.saved != nil {
+	if s.send.saved != nil || s.recv.saved != nil {
 		return
 	}
-	savedPairs.Put(s.saved)
-	s.saved = nil
+	if s.saved != nil {
+		savedPairs.Put(s.saved)
+		s.saved = nil
+	}
+	if h := s.holder; h != nil {
+		s.holder = nil
+		h.Release()
+	}
 }
 
 // checksum computes the 8-byte checksum of MS-NLMP 3.4.4.2 with the given
@@ -225,6 +231,7 @@ type Session struct {
 	send      direction
 	recv      direction
 	saved     *savedPair // from savedPairs while a direction's saved points into it
+	holder    Holder     // owns what the directions' saved point into, if not saved
 	destroyed bool
 }
 
@@ -278,7 +285,7 @@ func (s *Session) ready(d *direction) error {
 		s.Destroy()
 		return err
 	}
-	if s.saved != nil {
+	if s.saved != nil || s.holder != nil {
 		s.releaseSaved()
 	}
 	return nil
@@ -522,6 +529,21 @@ type SessionState struct {
 	SendSeq, RecvSeq       uint32
 	SendStream, RecvStream uint64 // keystream bytes consumed
 	SendCipher, RecvCipher []byte
+	// Holder, if set, owns the memory SendCipher and RecvCipher are in
+	// and lets a Session restored from this state keep them there instead
+	// of copying them: the import's own decryption buffer. The Session
+	// then zeroes them and calls Release once it needs them no longer
+	// (when its first messages have loaded them, or it is reset or
+	// destroyed); until then the holder leaves them alone. Release is
+	// called once if Restore succeeds with a cipher state, never if it
+	// fails.
+	Holder Holder
+}
+
+// A Holder owns memory a restored Session keeps imported RC4 states in
+// (SessionState.Holder).
+type Holder interface {
+	Release()
 }
 
 // State returns the current state, for export. The key and the cipher
@@ -590,26 +612,38 @@ func (s *Session) Restore(st SessionState) error {
 	if err := s.init(st.SessionKey[:], st.Flags, st.Client); err != nil {
 		return err
 	}
-	for _, x := range [...]struct {
+	dirs := [...]struct {
 		d      *direction
 		seq    uint32
 		n      uint64
 		cipher []byte
-	}{{&s.send, st.SendSeq, st.SendStream, st.SendCipher}, {&s.recv, st.RecvSeq, st.RecvStream, st.RecvCipher}} {
+	}{{&s.send, st.SendSeq, st.SendStream, st.SendCipher}, {&s.recv, st.RecvSeq, st.RecvStream, st.RecvCipher}}
+	// Everything is checked before anything is kept, so a failed Restore
+	// never owes its holder a Release.
+	for _, x := range dirs {
+		switch {
+		case x.cipher != nil && len(x.cipher) != rc4.StateSize:
+			s.Destroy()
+			return fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
+		case x.cipher == nil && x.n > MaxRestoreStream:
+			s.Destroy()
+			return fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
+		}
+	}
+	for _, x := range dirs {
 		switch {
 		case x.cipher != nil:
 			// The keys and the cipher are set up on first use (ensure),
 			// so the import of a busy context costs no more than an idle
-			// one's: a copy.
-			if len(x.cipher) != rc4.StateSize {
-				s.Destroy()
-				return fmt.Errorf("%w: RC4 state of %d bytes, want %d", ErrMalformed, len(x.cipher), rc4.StateSize)
+			// one's: the state is kept where its holder has it, or
+			// copied.
+			if st.Holder != nil {
+				x.d.saved = (*[rc4.StateSize]byte)(x.cipher)
+				s.holder = st.Holder
+			} else {
+				s.setSaved(x.d, x.cipher)
 			}
-			s.setSaved(x.d, x.cipher)
 			x.d.started = true
-		case x.n > MaxRestoreStream:
-			s.Destroy()
-			return fmt.Errorf("%w: keystream position beyond %d bytes", ErrMalformed, uint64(MaxRestoreStream))
 		case x.n > 0: // position zero stays lazy: importing must be cheap
 			_ = x.d.ensure(s.key[:], s.flags) // nothing pending: never fails
 			skip(x.d.rc4, x.n)

@@ -101,3 +101,78 @@ func twins(t *testing.T, x *Session) *Session {
 	require.NoError(t, err)
 	return y
 }
+
+// countingHolder counts Releases and checks that the kept bytes are zero
+// by then.
+type countingHolder struct {
+	t        *testing.T
+	kept     [][]byte
+	releases int
+}
+
+func (h *countingHolder) Release() {
+	h.releases++
+	for _, b := range h.kept {
+		assert.Equal(h.t, make([]byte, len(b)), b, "kept bytes zeroed before Release")
+	}
+}
+
+// A session restored with a Holder keeps the RC4 states in the holder's
+// memory, goes on with the same bytes as one that copied them, and
+// releases the holder once, when both are loaded, reset or destroyed;
+// a failed Restore never does.
+func TestRestoreWithHolder(t *testing.T) {
+	client, server := sessions(t)
+	for i := 0; i < 3; i++ {
+		sealed, sig := client.Seal([]byte("traffic"))
+		_, err := server.Unseal(sealed, sig)
+		require.NoError(t, err)
+		require.NoError(t, client.Verify([]byte("back"), server.Sign([]byte("back"))))
+	}
+	st := server.State()
+	require.NotNil(t, st.SendCipher)
+	require.NotNil(t, st.RecvCipher)
+
+	for _, end := range []string{"messages", "reset", "destroy"} {
+		held := st
+		held.SendCipher = append([]byte(nil), st.SendCipher...)
+		held.RecvCipher = append([]byte(nil), st.RecvCipher...)
+		h := &countingHolder{t: t, kept: [][]byte{held.SendCipher, held.RecvCipher}}
+		held.Holder = h
+		s, err := RestoreSession(held)
+		require.NoError(t, err)
+		copied, err := RestoreSession(st)
+		require.NoError(t, err)
+		switch end {
+		case "messages":
+			msg := []byte("after the import")
+			sig := s.Sign(msg)
+			assert.Equal(t, copied.Sign(msg), sig)
+			assert.Zero(t, h.releases, "the receive state still waits")
+			sealed, seal := client.Seal(msg)
+			plain, err := s.Unseal(sealed, seal)
+			require.NoError(t, err)
+			assert.Equal(t, msg, plain)
+			require.NoError(t, client.Verify(msg, sig))
+			assert.Equal(t, 1, h.releases)
+			s.Destroy()
+		case "reset":
+			s.Reset()
+			assert.Equal(t, 1, h.releases)
+			s.Destroy()
+		case "destroy":
+			s.Destroy()
+			assert.Equal(t, 1, h.releases)
+		}
+		assert.Equal(t, 1, h.releases, "released once (%s)", end)
+		copied.Destroy()
+	}
+
+	bad := st
+	bad.SendCipher = st.SendCipher[:10]
+	h := &countingHolder{t: t}
+	bad.Holder = h
+	_, err := RestoreSession(bad)
+	assert.ErrorIs(t, err, ErrMalformed)
+	assert.Zero(t, h.releases, "a failed Restore keeps nothing")
+}
