@@ -256,9 +256,11 @@ func TestImportUnknownPackage(t *testing.T) {
 
 // Without RESET_NEW the import continues exactly where the exporter stood,
 // including the RC4 positions of both directions after sealed traffic.
-func TestImportContinuesCipherState(t *testing.T) {
-	e := newEnv(t)
-	for i := 0; i < 5; i++ {
+// traffic seals and unseals rounds messages each way, of 1000 bytes and
+// up from the client, so both RC4 streams move on.
+func (e *env) traffic(t *testing.T, rounds int) {
+	t.Helper()
+	for i := 0; i < rounds; i++ {
 		tok, data, err := e.client.Seal(bytes.Repeat([]byte{byte(i)}, 1000+i))
 		require.NoError(t, err)
 		_, err = e.server.Unseal(tok, data)
@@ -268,6 +270,11 @@ func TestImportContinuesCipherState(t *testing.T) {
 		_, err = e.client.Unseal(tok, data)
 		require.NoError(t, err)
 	}
+}
+
+func TestImportContinuesCipherState(t *testing.T) {
+	e := newEnv(t)
+	e.traffic(t, 5)
 	blob, err := e.server.Export(flags.DeleteOld)
 	require.NoError(t, err)
 	other := sspictx.NewStore(e.m.NewProcess())

@@ -66,16 +66,7 @@ func TestImportedCipherStatesStayApart(t *testing.T) {
 		imp *sspictx.Context
 	}
 	busyBlob := func(e *env) []byte {
-		for i := 0; i < 3; i++ {
-			tok, data, err := e.client.Seal([]byte("traffic"))
-			require.NoError(t, err)
-			_, err = e.server.Unseal(tok, data)
-			require.NoError(t, err)
-			tok, data, err = e.server.Seal([]byte("reply"))
-			require.NoError(t, err)
-			_, err = e.client.Unseal(tok, data)
-			require.NoError(t, err)
-		}
+		e.traffic(t, 3)
 		blob, err := e.server.Export(0)
 		require.NoError(t, err)
 		return blob
