@@ -138,9 +138,9 @@ func (ib *importBuf) Release() {
 	plainBufs.Put(ib)
 }
 
-// holds reports whether state, a PackageState the import decrypted,
-// lies in the buffer, which it does unless the blob was too large for
-// it. A session can keep only what the buffer holds.
+// holds reports whether a blob of blobLen bytes decrypts into the
+// buffer (its plaintext is shorter than the blob); a larger one gets an
+// allocation of its own, which a session cannot keep as the buffer.
 func (ib *importBuf) holds(blobLen int) bool { return blobLen <= cap(ib.b) }
 
 // done ends the import's use of the buffer: it zeroes the state but what

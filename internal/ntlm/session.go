@@ -39,8 +39,8 @@ type direction struct {
 	// into rc4. Loading checks that it is a permutation and widens it, a
 	// few thousand instructions, which would double what an import costs;
 	// so it waits for the first message, like the key schedule. It is
-	// the direction's half of the Session's savedPair, zeroed once loaded
-	// or dropped.
+	// the direction's half of the Session's savedPair, or the state where
+	// the Session's holder keeps it; zeroed once loaded or dropped.
 	saved   *[rc4.StateSize]byte
 	signKey [16]byte
 	sealKey [16]byte
